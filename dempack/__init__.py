@@ -1,0 +1,35 @@
+"""dempack — discrete-element simulation of all-solid-state battery cathode powders.
+
+Python API::
+
+    import dempack
+    sc = dempack.load_scenario("scenarios/press_se60mse.toml")
+    sc.set("packing.particles", 500)
+    res = dempack.run(sc, out_dir="results/press")
+    res.timeseries["porosity"]
+"""
+__version__ = "0.1.0"
+
+import os as _os
+
+# numba's default TBB layer costs ~40 us per parallel loop here (DESIGN §7)
+_os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
+
+from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from .materials import load_materials  # noqa: E402
+
+
+def run(scenario=None, out_dir=None, progress=False, threads=None):
+    """Run a scenario (object, path, or None for quickstart); see dempack.runner.run."""
+    from .runner import run as _run
+    return _run(scenario, out_dir=out_dir, progress=progress, threads=threads)
+
+
+def resume(out_dir, progress=False, threads=None):
+    """Continue a run from its output folder's checkpoint."""
+    from .runner import resume as _resume
+    return _resume(out_dir, progress=progress, threads=threads)
+
+
+__all__ = ["__version__", "Scenario", "ScenarioError", "load_scenario", "load_materials", "run",
+           "resume"]

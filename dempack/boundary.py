@@ -1,0 +1,108 @@
+"""Die geometry and punch control.
+
+The die is the box [0, Lx] × [0, Ly] × [0, z_top]: a fixed bottom plate at
+z = 0 (current-collector side), a top punch at z_top (separator side) and
+either four frictional side walls or lateral periodic boundaries (RVE mode).
+Only this module and the kernels' minimum-image lines know about periodicity.
+
+Punch controllers are updaters: each step `velocity(stress, z_top)` returns
+the punch velocity (m/s, negative = pressing down) from the measured punch
+stress (Pa, compressive positive).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .state import N_WALLS
+
+
+@dataclass
+class Box:
+    """L (3,) m: Lx, Ly (Lz unused); periodic_xy; z_top m punch height;
+    punch_velocity m/s (negative = down)."""
+
+    L: np.ndarray
+    periodic_xy: bool
+    z_top: float
+    punch_velocity: float = 0.0
+
+    @property
+    def area(self) -> float:
+        """Punch area Lx·Ly (m²)."""
+        return float(self.L[0] * self.L[1])
+
+    def wall_arrays(self):
+        pos = np.array([0.0, self.z_top, 0.0, self.L[0], 0.0, self.L[1]])
+        vel = np.array([0.0, self.punch_velocity])
+        on = np.ones(N_WALLS, np.bool_)
+        if self.periodic_xy:
+            on[2:] = False
+        return pos, vel, on
+
+
+class DisplacementRate:
+    """Punch moves at a fixed speed (m/s, > 0 = down)."""
+
+    def __init__(self, speed: float):
+        self.speed = speed
+
+    def velocity(self, stress: float, z_top: float) -> float:
+        return -self.speed
+
+
+class FixedGap:
+    """Punch held still (a fixed-gap cell)."""
+
+    def velocity(self, stress: float, z_top: float) -> float:
+        return 0.0
+
+
+class StressServo:
+    """Punch stress servo to a target (Pa).
+
+    v = −v_max · clip((σ_t − σ̄)/(b σ_t), −1, 1), with σ̄ an exponential running
+    mean of the punch stress over `smoothing` steps and b the proportional band:
+    full speed far from the target, proportional near it. The band and
+    smoothing keep the servo slower than the sound transit through the bed,
+    so it does not ring.
+    """
+
+    def __init__(self, target: float, max_speed: float, band: float = 0.25,
+                 smoothing: int = 200):
+        self.target = target
+        self.max_speed = max_speed
+        self.band = band
+        self.alpha = 1.0 / max(1, smoothing)
+        self.mean = None
+
+    def target_at(self, z_top: float) -> float:
+        return self.target
+
+    def velocity(self, stress: float, z_top: float) -> float:
+        self.mean = stress if self.mean is None else self.mean + self.alpha * (stress - self.mean)
+        t = self.target_at(z_top)
+        e = (t - self.mean) / (self.band * t)
+        return -self.max_speed * min(1.0, max(-1.0, e))
+
+    def state(self):
+        return {"mean": self.mean}
+
+    def load_state(self, st):
+        self.mean = st["mean"]
+
+
+class SpringFixture(StressServo):
+    """A screwed cell: the stack is held by a spring of stiffness k (Pa/m, per
+    punch area) and preload p0 (Pa) set at punch height z0; the target stress
+    follows the punch: σ_t(z) = p0 + k (z0 − z)."""
+
+    def __init__(self, stiffness: float, preload: float, z0: float, max_speed: float, **kw):
+        super().__init__(preload, max_speed, **kw)
+        self.stiffness = stiffness
+        self.preload = preload
+        self.z0 = z0
+
+    def target_at(self, z_top: float) -> float:
+        return max(self.preload + self.stiffness * (self.z0 - z_top), 1.0)

@@ -1,0 +1,77 @@
+"""ParaView output: one .vtp (points + per-particle arrays) per snapshot and a
+.pvd collection that indexes them by time. Uses vtk's XML writer."""
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+
+def write_vtp(path, points: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+    """Write points (n,3) with point-data arrays (n,) or (n,3) to a binary .vtp."""
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
+
+    n = points.shape[0]
+    pd = vtkPolyData()
+    pts = vtkPoints()
+    pts.SetData(numpy_to_vtk(np.ascontiguousarray(points, dtype=np.float64), deep=True))
+    pd.SetPoints(pts)
+    verts = vtkCellArray()
+    conn = np.arange(n, dtype=np.int64)
+    offsets = np.arange(n + 1, dtype=np.int64)
+    from vtkmodules.util.numpy_support import numpy_to_vtkIdTypeArray
+    verts.SetData(numpy_to_vtkIdTypeArray(offsets, deep=True), numpy_to_vtkIdTypeArray(conn, deep=True))
+    pd.SetVerts(verts)
+    for name, arr in arrays.items():
+        a = np.ascontiguousarray(arr)
+        if a.dtype == np.bool_:
+            a = a.astype(np.uint8)
+        va = numpy_to_vtk(a, deep=True)
+        va.SetName(name)
+        pd.GetPointData().AddArray(va)
+    w = vtkXMLPolyDataWriter()
+    w.SetFileName(str(path))
+    w.SetInputData(pd)
+    w.SetDataModeToBinary()
+    if not w.Write():
+        raise OSError(f"could not write {path}")
+
+
+class PVDCollection:
+    """A ParaView .pvd file listing (time, file) datasets; rewritten on each add."""
+
+    def __init__(self, path, entries=None):
+        self.path = Path(path)
+        self.entries = list(entries or [])
+
+    def add(self, time: float, rel_file: str) -> None:
+        self.entries.append((float(time), rel_file))
+        self.write()
+
+    def truncate(self, keep) -> None:
+        self.entries = [e for e in self.entries if keep(e)]
+        self.write()
+
+    def write(self) -> None:
+        lines = ['<?xml version="1.0"?>',
+                 '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">',
+                 "  <Collection>"]
+        for t, f in self.entries:
+            lines.append(f'    <DataSet timestep="{t:.9g}" group="" part="0" file={quoteattr(f)}/>')
+        lines += ["  </Collection>", "</VTKFile>", ""]
+        self.path.write_text("\n".join(lines))
+
+    @classmethod
+    def read(cls, path):
+        import xml.etree.ElementTree as ET
+
+        path = Path(path)
+        if not path.exists():
+            return cls(path)
+        root = ET.parse(path).getroot()
+        entries = [(float(d.get("timestep")), d.get("file")) for d in root.iter("DataSet")]
+        return cls(path, entries)

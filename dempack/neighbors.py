@@ -1,0 +1,198 @@
+"""Cell list + Verlet half list with contact-history transfer.
+
+Allocate/update in the jax-md sense: `build_contact_list` (re)allocates the
+pair arrays at each rebuild, sized exactly by a counting pass, so nothing can
+overflow; between rebuilds the list is fixed and `needs_rebuild` says when the
+skin is used up: a pair missing from the list can only come into contact once
+the sum of two particles' displacements and radius growth exceeds the skin.
+
+At each rebuild particles are re-sorted by cell (a counting sort, as in
+taichi_dem's dem.py) so that neighbours sit close in memory; the contact
+history is carried to the new order by pair key.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .state import ContactList, ParticleState
+
+
+@njit(cache=True)
+def _wrap_cell(c, n, periodic):
+    if periodic:
+        if c < 0:
+            return c + n
+        if c >= n:
+            return c - n
+        return c
+    return c
+
+
+@njit(cache=True)
+def _cell_coords(x, lo, cs, nc):
+    n = x.shape[0]
+    out = np.empty((n, 3), np.int64)
+    for i in range(n):
+        for d in range(3):
+            c = int((x[i, d] - lo[d]) / cs[d])
+            if c < 0:
+                c = 0
+            elif c >= nc[d]:
+                c = nc[d] - 1
+            out[i, d] = c
+    return out
+
+
+@njit(cache=True)
+def _offsets(n, periodic):
+    """Neighbour cell offsets along one axis without double visits."""
+    if periodic and n == 1:
+        return np.array([0])
+    if periodic and n == 2:
+        return np.array([0, 1])
+    return np.array([-1, 0, 1])
+
+
+@njit(parallel=True, cache=True)
+def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, pi, pj, fill):
+    """Count (fill=False) or write (fill=True) the half list, rows sorted by i."""
+    n = x.shape[0]
+    ox = _offsets(nc[0], periodic_xy)
+    oy = _offsets(nc[1], periodic_xy)
+    oz = _offsets(nc[2], False)
+    for i in prange(n):
+        k = 0
+        base = offsets[i] if fill else 0
+        for a in ox:
+            cx = cc[i, 0] + a
+            if periodic_xy:
+                cx = _wrap_cell(cx, nc[0], True)
+            elif cx < 0 or cx >= nc[0]:
+                continue
+            for b in oy:
+                cy = cc[i, 1] + b
+                if periodic_xy:
+                    cy = _wrap_cell(cy, nc[1], True)
+                elif cy < 0 or cy >= nc[1]:
+                    continue
+                for c in oz:
+                    cz = cc[i, 2] + c
+                    if cz < 0 or cz >= nc[2]:
+                        continue
+                    cell = (cx * nc[1] + cy) * nc[2] + cz
+                    for j in range(cell_start[cell], cell_start[cell + 1]):
+                        if j <= i:
+                            continue
+                        dx = x[j, 0] - x[i, 0]
+                        dy = x[j, 1] - x[i, 1]
+                        dz = x[j, 2] - x[i, 2]
+                        if periodic_xy:
+                            dx -= L[0] * np.rint(dx / L[0])
+                            dy -= L[1] * np.rint(dy / L[1])
+                        cut = R[i] + R[j] + skin
+                        if dx * dx + dy * dy + dz * dz < cut * cut:
+                            if fill:
+                                pi[base + k] = i
+                                pj[base + k] = j
+                            k += 1
+        if not fill:
+            counts[i] = k
+
+
+def _grid(x, R, box, skin):
+    """Cell grid (lo, cell size, counts) covering the particles."""
+    cs_min = 2.0 * float(R.max()) + skin
+    lo = x.min(axis=0).copy()
+    hi = x.max(axis=0).copy()
+    cs = np.full(3, cs_min)
+    nc = np.empty(3, np.int64)
+    for d in range(3):
+        if d < 2 and box.periodic_xy:
+            L = box.L[d]
+            lo[d] = 0.0
+            nc[d] = max(1, int(L // cs_min))
+            cs[d] = L / nc[d]
+        else:
+            nc[d] = max(1, int((hi[d] - lo[d]) // cs_min) + 1)
+    # keep the grid bounded for very sparse configurations
+    while nc[0] * nc[1] * nc[2] > 8 * x.shape[0] + 64:
+        cs *= 1.5
+        for d in range(3):
+            if d < 2 and box.periodic_xy:
+                nc[d] = max(1, int(box.L[d] // cs[d]))
+                cs[d] = box.L[d] / nc[d]
+            else:
+                nc[d] = max(1, int((hi[d] - lo[d]) // cs[d]) + 1)
+    return lo, cs, nc
+
+
+def build_contact_list(ps: ParticleState, old: ContactList | None, box, skin: float,
+                       sort: bool = True) -> ContactList:
+    """Rebuild the Verlet half list; re-sort particles by cell; keep history.
+
+    Particles are permuted in place (ps arrays replaced) when sort=True.
+    """
+    n = ps.n
+    if box.periodic_xy:
+        ps.x[:, 0] %= box.L[0]
+        ps.x[:, 1] %= box.L[1]
+    lo, cs, nc = _grid(ps.x, ps.R, box, skin)
+    cc = _cell_coords(ps.x, lo, cs, nc)
+    cell = (cc[:, 0] * nc[1] + cc[:, 1]) * nc[2] + cc[:, 2]
+    if sort:
+        perm = np.argsort(cell, kind="stable")
+        if not np.array_equal(perm, np.arange(n)):
+            inv = np.empty(n, np.int64)
+            inv[perm] = np.arange(n)
+            ps.permute(perm)
+            cell = cell[perm]
+            cc = cc[perm]
+            if old is not None and old.n_pairs:
+                oi = inv[old.i]
+                oj = inv[old.j]
+                swap = oi > oj
+                xi = old.xi.copy()
+                xi[swap] *= -1.0  # the spring is stored as seen by the second member
+                old = ContactList(i=np.where(swap, oj, oi), j=np.where(swap, oi, oj), xi=xi,
+                                  dcr=old.dcr)
+    else:
+        if not np.all(np.diff(cell) >= 0):
+            raise RuntimeError("particles must be sorted by cell when sort=False")
+    ncell = int(nc[0] * nc[1] * nc[2])
+    cell_start = np.zeros(ncell + 1, np.int64)
+    np.cumsum(np.bincount(cell, minlength=ncell), out=cell_start[1:])
+    L = np.asarray(box.L[:2], float)
+    counts = np.zeros(n, np.int64)
+    dummy = np.zeros(0, np.int32)
+    _pair_pass(ps.x, ps.R, cc, cell_start, nc, box.periodic_xy, L, skin, counts,
+               counts, dummy, dummy, False)
+    row_start = np.zeros(n + 1, np.int64)
+    np.cumsum(counts, out=row_start[1:])
+    P = int(row_start[-1])
+    pi = np.empty(P, np.int32)
+    pj = np.empty(P, np.int32)
+    _pair_pass(ps.x, ps.R, cc, cell_start, nc, box.periodic_xy, L, skin, counts,
+               row_start, pi, pj, True)
+    col_pair = np.argsort(pj, kind="stable").astype(np.int64)
+    col_start = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(pj, minlength=n), out=col_start[1:])
+
+    xi = np.zeros((P, 3))
+    dcr = np.zeros(P)
+    if old is not None and old.n_pairs:
+        carry = (old.dcr != 0.0) | np.any(old.xi != 0.0, axis=1)
+        if carry.any():
+            okey = old.i[carry].astype(np.int64) * n + old.j[carry]
+            order = np.argsort(okey)
+            okey = okey[order]
+            nkey = pi.astype(np.int64) * n + pj
+            pos = np.searchsorted(okey, nkey)
+            pos = np.minimum(pos, okey.size - 1)
+            hit = okey[pos] == nkey
+            src = np.flatnonzero(carry)[order[pos[hit]]]
+            xi[hit] = old.xi[src]
+            dcr[hit] = old.dcr[src]
+    return ContactList(i=pi, j=pj, row_start=row_start, col_start=col_start, col_pair=col_pair,
+                       xi=xi, dcr=dcr, force=np.zeros((P, 3)), torque_i=np.zeros((P, 3)),
+                       torque_j=np.zeros((P, 3)), x_ref=ps.x.copy(), R_ref=ps.R.copy())

@@ -1,0 +1,200 @@
+"""Observables (DESIGN §3): porosity, contacts, contact ratio, particle stress.
+
+Geometry formulas (two spheres of radii R1, R2 at centre distance d < R1+R2):
+- lens (intersection) volume
+  V = π (R1+R2−d)² (d² + 2d(R1+R2) − 3(R1−R2)²) / (12 d)
+- contact radius = radius of the intersection circle:
+  a² = R1² − x², x = (d² + R1² − R2²)/(2d)      (a² ≈ R*δ for δ ≪ R)
+- spherical cap of height h cut by a wall: V = π h² (3R − h)/3
+Particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector,
+f contact force on i; Christoffersen et al. 1981, doi:10.1115/1.3157599),
+von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .state import N_WALLS
+
+
+def lens_volume(R1, R2, d):
+    """Volume (m³) common to two spheres at centre distance d (0 if apart)."""
+    if d >= R1 + R2:
+        return 0.0
+    if d <= abs(R1 - R2):
+        return 4.0 / 3.0 * math.pi * min(R1, R2) ** 3
+    return math.pi * (R1 + R2 - d) ** 2 * (d * d + 2 * d * (R1 + R2) - 3 * (R1 - R2) ** 2) / (12 * d)
+
+
+def contact_radius(R1, R2, d):
+    """Radius (m) of the intersection circle of two spheres (0 if apart)."""
+    if d >= R1 + R2 or d <= abs(R1 - R2):
+        return 0.0
+    x = (d * d + R1 * R1 - R2 * R2) / (2 * d)
+    return math.sqrt(max(R1 * R1 - x * x, 0.0))
+
+
+@njit(cache=True)
+def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, periodic_xy,
+              nm, dcr):
+    n = x.shape[0]
+    ncontact = np.zeros(n, np.int64)
+    area = np.zeros((nm, nm))
+    lens = 0.0
+    max_ratio = 0.0
+    wi = -1
+    wj = -1
+    sig = np.zeros((n, 3, 3))
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        if not (alive[i] and alive[j]):
+            continue
+        dx = x[j, 0] - x[i, 0]
+        dy = x[j, 1] - x[i, 1]
+        dz = x[j, 2] - x[i, 2]
+        if periodic_xy:
+            dx -= L[0] * np.rint(dx / L[0])
+            dy -= L[1] * np.rint(dy / L[1])
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        R1 = R[i]
+        R2 = R[j]
+        if d >= R1 + R2:
+            continue
+        delta = R1 + R2 - d
+        de = delta - dcr[p]
+        r = de / min(R1, R2)
+        if r > max_ratio:
+            max_ratio = r
+            wi = int(i)
+            wj = int(j)
+        ncontact[i] += 1
+        ncontact[j] += 1
+        if d > abs(R1 - R2):
+            lens += math.pi * (R1 + R2 - d) ** 2 * (d * d + 2 * d * (R1 + R2) - 3 * (R1 - R2) ** 2) / (12 * d)
+            xx = (d * d + R1 * R1 - R2 * R2) / (2 * d)
+            a2 = max(R1 * R1 - xx * xx, 0.0)
+        else:
+            lens += 4.0 / 3.0 * math.pi * min(R1, R2) ** 3
+            a2 = 0.0
+        area[mat[i], mat[j]] += math.pi * a2
+        area[mat[j], mat[i]] += math.pi * a2
+        nx = dx / d
+        ny = dy / d
+        nz = dz / d
+        ri = R1 - 0.5 * delta
+        rj = R2 - 0.5 * delta
+        for a in range(3):
+            na = (nx, ny, nz)[a]
+            for b in range(3):
+                t = na * fbuf[p, b]
+                sig[i, a, b] += ri * t
+                sig[j, a, b] += rj * t
+    caps = 0.0
+    for i in range(n):
+        if not alive[i]:
+            continue
+        for k in range(N_WALLS):
+            if not wall_on[k]:
+                continue
+            if k == 0:
+                s = x[i, 2] - wall_pos[0]
+                nvec = (0.0, 0.0, 1.0)
+            elif k == 1:
+                s = wall_pos[1] - x[i, 2]
+                nvec = (0.0, 0.0, -1.0)
+            elif k == 2:
+                s = x[i, 0] - wall_pos[2]
+                nvec = (1.0, 0.0, 0.0)
+            elif k == 3:
+                s = wall_pos[3] - x[i, 0]
+                nvec = (-1.0, 0.0, 0.0)
+            elif k == 4:
+                s = x[i, 1] - wall_pos[4]
+                nvec = (0.0, 1.0, 0.0)
+            else:
+                s = wall_pos[5] - x[i, 1]
+                nvec = (0.0, -1.0, 0.0)
+            h = R[i] - s
+            if h > 0.0:
+                hh = min(h, 2 * R[i])
+                caps += math.pi * hh * hh * (3 * R[i] - hh) / 3.0
+                # branch vector to the contact point: -s n
+                for a in range(3):
+                    for b in range(3):
+                        sig[i, a, b] += -s * nvec[a] * wall_force[i, k, b]
+    return ncontact, area, lens, caps, sig, max_ratio, wi, wj
+
+
+def von_mises(sig):
+    """σ_e = √(3/2 s:s) of stress tensors (…,3,3)."""
+    s = 0.5 * (sig + np.swapaxes(sig, -1, -2))
+    tr = np.trace(s, axis1=-2, axis2=-1)
+    dev = s - tr[..., None, None] / 3.0 * np.eye(3)
+    return np.sqrt(1.5 * np.sum(dev * dev, axis=(-2, -1)))
+
+
+def analyse(sim) -> dict:
+    """Per-particle and aggregate contact quantities of the current state.
+
+    Returns a dict with 'ncontact' (N), 'stress' (N,3,3) Pa, 'stress_vm' (N) Pa,
+    'area' (nm,nm) m² contact area of A touching B, 'solid_volume' m³ (lenses
+    and wall caps removed), 'max_overlap_ratio' and the worst pair.
+    """
+    ps, cl, box = sim.particles, sim.contacts, sim.box
+    pos, _, on = box.wall_arrays()
+    nm = len(sim.materials)
+    nc, area, lens, caps, sig, mr, wi, wj = _contacts(
+        ps.x, ps.R, ps.material, ps.alive, cl.i, cl.j, cl.force, ps.wall_force, pos, on,
+        np.asarray(box.L[:2], float), box.periodic_xy, nm, cl.dcr)
+    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    sig = sig / V[:, None, None]
+    sig = 0.5 * (sig + np.swapaxes(sig, 1, 2))
+    sphere_volume = float(np.sum(V[ps.alive]))
+    return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
+            "solid_volume": sphere_volume - lens - caps, "max_overlap_ratio": mr,
+            "worst_pair": (wi, wj)}
+
+
+def observables(sim, a: dict | None = None) -> dict:
+    """One row of the time series (SI units; see DESIGN §3)."""
+    a = analyse(sim) if a is None else a
+    ps, box = sim.particles, sim.box
+    names = [m.name for m in sim.materials]
+    alive = ps.alive
+    thickness = box.z_top
+    die_volume = box.area * thickness
+    porosity = 1.0 - a["solid_volume"] / die_volume
+    row = {
+        "step": sim.step_count,
+        "time_s": sim.time,
+        "stage": sim.stage_label,
+        "porosity": porosity,
+        "relative_density": 1.0 - porosity,
+        "thickness_m": thickness,
+        "punch_stress_Pa": sim.punch_stress(),
+        "wall_stress_Pa": sim.side_wall_stress(),
+        "coordination": float(np.mean(a["ncontact"][alive])) if alive.any() else 0.0,
+        "kinetic_energy_J": 0.5 * float(np.sum(ps.mass[alive] * np.sum(ps.v[alive] ** 2, 1))),
+        "max_overlap_ratio": a["max_overlap_ratio"],
+        "inertial_number": sim.inertial_number(),
+    }
+    surf = 4.0 * np.pi * ps.R ** 2
+    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    for k, name in enumerate(names):
+        sel = alive & (ps.material == k)
+        row[f"coordination:{name}"] = float(np.mean(a["ncontact"][sel])) if sel.any() else 0.0
+    for k, A in enumerate(names):
+        sel = alive & (ps.material == k)
+        sA = float(np.sum(surf[sel]))
+        for q, B in enumerate(names):
+            row[f"contact_ratio:{A}-{B}"] = float(a["area"][k, q] / sA) if sA > 0 else 0.0
+    for k, name in enumerate(names):
+        sel = alive & (ps.material == k)
+        w = V[sel]
+        row[f"stress_vm_mean_Pa:{name}"] = (float(np.sum(w * a["stress_vm"][sel]) / np.sum(w))
+                                            if sel.any() else 0.0)
+    return row

@@ -1,0 +1,167 @@
+"""Material mix, particle size distributions and random loose insertion."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+def volume_fractions(weight_fractions, densities):
+    """Solid volume fractions from weight fractions: φ_i = (w_i/ρ_i) / Σ_k (w_k/ρ_k)."""
+    w = np.asarray(weight_fractions, float)
+    rho = np.asarray(densities, float)
+    v = w / rho
+    return v / v.sum()
+
+
+def lognormal_mean_volume(d50, gsd, cut=2.5):
+    """Mean sphere volume π/6 <d³> of a log-normal diameter law (median d50,
+    geometric std gsd) truncated at d50·gsd^(±cut), by quadrature."""
+    if gsd <= 1.0 + 1e-12:
+        return math.pi / 6.0 * d50 ** 3
+    s = math.log(gsd)
+    z = np.linspace(-cut, cut, 2001)
+    pdf = np.exp(-0.5 * z * z)
+    d3 = (d50 * np.exp(s * z)) ** 3
+    return math.pi / 6.0 * float(np.trapezoid(pdf * d3, z) / np.trapezoid(pdf, z))
+
+
+def particle_counts(n_total, phi, mean_volumes):
+    """Counts per material so that the solid volume fractions are phi:
+    n_i ∝ φ_i / <V_i>, rounded so that Σ n_i = n_total (largest remainder)."""
+    share = np.asarray(phi) / np.asarray(mean_volumes)
+    exact = n_total * share / share.sum()
+    n = np.floor(exact).astype(int)
+    rest = n_total - n.sum()
+    order = np.argsort(-(exact - n), kind="stable")
+    n[order[:rest]] += 1
+    n = np.maximum(n, 1)
+    while n.sum() > n_total:
+        n[np.argmax(n)] -= 1
+    return n
+
+
+def sample_diameters(rng, n, d50, gsd, cut=2.5):
+    """Diameters from a log-normal law, median d50, geometric std gsd, truncated
+    at ±cut standard deviations (resampled)."""
+    if gsd <= 1.0 + 1e-12:
+        return np.full(n, float(d50))
+    s = math.log(gsd)
+    z = rng.standard_normal(n)
+    bad = np.abs(z) > cut
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > cut
+    return d50 * np.exp(s * z)
+
+
+@njit(cache=True)
+def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
+    """Random sequential insertion (largest first) in [0,Lx]×[0,Ly]×[0,∞).
+
+    Trial positions come from numba's generator seeded with `seed`. Particle k
+    is put at the first trial position that overlaps nothing; z is drawn in
+    [R, zmax) where zmax grows 5 % after every `tries_per_particle` failures.
+    Returns the number placed.
+    """
+    np.random.seed(seed)
+    n = R.shape[0]
+    rmax = R.max()
+    cs = 2.0 * rmax
+    ncx = max(1, int(Lx / cs))
+    ncy = max(1, int(Ly / cs))
+    csx = Lx / ncx
+    csy = Ly / ncy
+    zmax = z0
+    ncz = int(zmax / cs) + 2
+    cap = 64
+    grid = -np.ones((ncx, ncy, ncz * 4, cap), np.int64)
+    fill = np.zeros((ncx, ncy, ncz * 4), np.int64)
+    for k in range(n):
+        r = R[k]
+        placed = False
+        attempt = 0
+        while not placed:
+            t = attempt % tries_per_particle
+            if attempt > 0 and t == 0:
+                zmax *= 1.05
+            u0 = np.random.random()
+            u1 = np.random.random()
+            u2 = np.random.random()
+            if periodic:
+                px = u0 * Lx
+                py = u1 * Ly
+            else:
+                px = r + u0 * (Lx - 2 * r)
+                py = r + u1 * (Ly - 2 * r)
+            pz = r + u2 * max(zmax - 2 * r, 0.0)
+            attempt += 1
+            cx = min(int(px / csx), ncx - 1)
+            cy = min(int(py / csy), ncy - 1)
+            cz = int(pz / cs)
+            if cz + 1 >= grid.shape[2]:
+                if attempt > 50 * tries_per_particle:
+                    return k
+                continue
+            ok = True
+            for a in range(-1, 2):
+                for b in range(-1, 2):
+                    gx = cx + a
+                    gy = cy + b
+                    if periodic:
+                        gx %= ncx
+                        gy %= ncy
+                    elif gx < 0 or gx >= ncx or gy < 0 or gy >= ncy:
+                        continue
+                    for c in range(-1, 2):
+                        gz = cz + c
+                        if gz < 0:
+                            continue
+                        for q in range(fill[gx, gy, gz]):
+                            j = grid[gx, gy, gz, q]
+                            dx = x_out[j, 0] - px
+                            dy = x_out[j, 1] - py
+                            if periodic:
+                                dx -= Lx * np.rint(dx / Lx)
+                                dy -= Ly * np.rint(dy / Ly)
+                            dz = x_out[j, 2] - pz
+                            if dx * dx + dy * dy + dz * dz < (r + R[j]) ** 2:
+                                ok = False
+                                break
+                        if not ok:
+                            break
+                    if not ok:
+                        break
+                if not ok:
+                    break
+            if ok and fill[cx, cy, cz] < cap:
+                x_out[k, 0] = px
+                x_out[k, 1] = py
+                x_out[k, 2] = pz
+                grid[cx, cy, cz, fill[cx, cy, cz]] = k
+                fill[cx, cy, cz] += 1
+                placed = True
+            if attempt > 50 * tries_per_particle:
+                return k
+    return n
+
+
+def insert_random(rng, radii, Lx, Ly, periodic, solid_fraction):
+    """Non-overlapping random positions for `radii` (any order; largest are
+    placed first) in a die of section Lx×Ly at about `solid_fraction`.
+    Returns positions (n,3) in the input order."""
+    n = radii.size
+    order = np.argsort(-radii, kind="stable")
+    R = np.ascontiguousarray(radii[order])
+    vol = 4.0 / 3.0 * math.pi * float(np.sum(R ** 3))
+    z0 = vol / (solid_fraction * Lx * Ly)
+    tries = 200
+    x = np.zeros((n, 3))
+    placed = _rsa(R, Lx, Ly, periodic, z0, tries, int(rng.integers(2**31 - 1)), x)
+    if placed < n:
+        raise RuntimeError(f"random insertion placed only {placed} of {n} particles; lower "
+                           "packing.insertion_solid_fraction")
+    out = np.empty_like(x)
+    out[order] = x
+    return out

@@ -1,0 +1,152 @@
+"""Headless runs: a Simulation with its writers (CSV, VTK, checkpoint, summary).
+
+    res = dempack.run(sc, out_dir="results/x")   # or dempack.resume("results/x")
+    res.timeseries["porosity"]                   # numpy array per column
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .io import CSVWriter, PVDCollection, write_json, write_vtp
+from .scenario import Scenario, load_scenario
+from .simulation import Observer, Simulation
+
+
+@dataclass
+class Result:
+    """Outcome of a run: time series {column: array}, summary dict, the
+    Simulation (particle state in sim.particles) and the output folder."""
+
+    timeseries: dict
+    summary: dict
+    sim: Simulation
+    out_dir: Path | None
+
+    def table(self):
+        """Rows of the time series as a list of dicts."""
+        return list(self.sim.history)
+
+
+def _columns(history: list[dict]) -> dict:
+    out = {}
+    if not history:
+        return out
+    for k in history[0]:
+        vals = [r.get(k) for r in history]
+        try:
+            out[k] = np.array(vals, dtype=float)
+        except (TypeError, ValueError):
+            out[k] = np.array(vals, dtype=object)
+    return out
+
+
+def snapshot_arrays(sim: Simulation) -> dict:
+    """Per-particle arrays for a snapshot (VTK, GUI), alive particles only."""
+    ps = sim.particles
+    a = getattr(sim, "_last_analysis", None)
+    alive = ps.alive
+    out = {
+        "radius": ps.R[alive], "material": ps.material[alive], "id": ps.pid[alive],
+        "velocity": ps.v[alive], "lithiation": ps.lithiation[alive],
+        "creep_strain": ps.creep_strain[alive], "generation": ps.generation[alive],
+    }
+    if a is not None and a["stress_vm"].shape[0] == ps.n:
+        out["stress_vm"] = a["stress_vm"][alive]
+        out["coordination"] = a["ncontact"][alive].astype(np.int32)
+    return out
+
+
+class OutputWriters:
+    """CSV row every output; VTK every k outputs; checkpoint every k outputs."""
+
+    def __init__(self, sim: Simulation, out_dir: Path, resume_step: int | None = None):
+        self.sim = sim
+        self.out = out_dir
+        (out_dir / "vtk").mkdir(parents=True, exist_ok=True)
+        self.csv = CSVWriter(out_dir / "timeseries.csv", keep_until_step=resume_step)
+        if resume_step is not None:
+            self.pvd = PVDCollection.read(out_dir / "particles.pvd")
+            self.pvd.truncate(lambda e: int(Path(e[1]).stem.split("_")[-1]) <= resume_step)
+        else:
+            self.pvd = PVDCollection(out_dir / "particles.pvd")
+        r = sim.scenario.run
+        sim.observers.append(Observer(self.write_row, 1))
+        if r.snapshot_every_outputs:
+            sim.observers.append(Observer(self.write_snapshot, r.snapshot_every_outputs))
+        sim.observers.append(Observer(self.write_checkpoint, r.checkpoint_every_outputs))
+
+    def write_row(self, sim, row):
+        self.csv.write(row)
+
+    def write_snapshot(self, sim, row=None):
+        name = f"vtk/particles_{sim.step_count:09d}.vtp"
+        ps = sim.particles
+        write_vtp(self.out / name, ps.x[ps.alive], snapshot_arrays(sim))
+        self.pvd.add(sim.time, name)
+
+    def write_checkpoint(self, sim, row=None):
+        sim.write_checkpoint(self.out / "checkpoint.npz")
+
+    def finish(self):
+        sim = self.sim
+        if sim.scenario.run.snapshot_every_outputs:
+            self.write_snapshot(sim)
+        self.write_checkpoint(sim)
+        write_json(self.out / "summary.json", sim.summary())
+
+
+def run(scenario: Scenario | str | Path | None = None, out_dir=None, progress: bool = False,
+        threads: int | None = None) -> Result:
+    """Run a scenario to the end. With out_dir, write timeseries.csv, summary.json,
+    VTK snapshots (vtk/*.vtp + particles.pvd), scenario.toml and checkpoint.npz."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    _threads(threads if threads is not None else sc.run.threads)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        sc.save(out / "scenario.toml")
+    sim = Simulation(sc, out_dir=out)
+    writers = OutputWriters(sim, out) if out is not None else None
+    return _finish(sim, writers, out, progress)
+
+
+def resume(out_dir, progress: bool = False, threads: int | None = None) -> Result:
+    """Continue a run from `out_dir/checkpoint.npz` with the scenario saved there."""
+    out = Path(out_dir)
+    sc = load_scenario(out / "scenario.toml")
+    _threads(threads if threads is not None else sc.run.threads)
+    sim = Simulation.from_checkpoint(sc, out / "checkpoint.npz", out_dir=out)
+    prev = out / "timeseries.csv"
+    if prev.exists():
+        from .io.tables import read_csv
+        cols = read_csv(prev)
+        keep = cols.get("step", np.zeros(0)) <= sim.step_count
+        names = list(cols)
+        sim.history = [{k: (cols[k][i].item() if hasattr(cols[k][i], "item") else cols[k][i])
+                        for k in names} for i in np.flatnonzero(keep)]
+    writers = OutputWriters(sim, out, resume_step=sim.step_count)
+    return _finish(sim, writers, out, progress)
+
+
+def _finish(sim, writers, out, progress) -> Result:
+    try:
+        sim.run(progress=progress)
+    except KeyboardInterrupt:
+        if writers is not None:
+            writers.write_checkpoint(sim)
+            write_json(out / "summary.json", sim.summary())
+        raise
+    if writers is not None:
+        writers.finish()
+    return Result(_columns(sim.history), sim.summary(), sim, out)
+
+
+def _threads(n: int) -> None:
+    import numba
+    if n and n > 0:
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    else:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

@@ -1,0 +1,340 @@
+"""Scenario schema, TOML loading, validation and unit conversion.
+
+One schema (`SCHEMA`) is the single source of truth for the CLI, the Python
+API and the app's form. Keys carry their unit in the name (`d50_um`,
+`pressure_MPa`); attribute names equal the TOML keys, and `si(key)` returns
+the value converted to SI. Validation happens before anything is compiled
+and every message names the file, the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCENARIO_DIR = REPO_ROOT / "scenarios"
+DEFAULT_SCENARIO = SCENARIO_DIR / "quickstart.toml"
+
+UNIT_SCALE = {"um": 1e-6, "m": 1.0, "MPa": 1e6, "Pa": 1.0, "s": 1.0, "m_per_s": 1.0,
+              "m_s2": 1.0, "K": 1.0, "MPa_per_um": 1e12}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Field:
+    type: type
+    default: Any
+    doc: str
+    min: float | None = None
+    max: float | None = None
+    min_exclusive: bool = False
+    choices: tuple | None = None
+    unit: str = ""
+
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        tname = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[self.type]
+        parts = []
+        if self.min is not None:
+            parts.append(f"{'>' if self.min_exclusive else '>='} {self.min:g}")
+        if self.max is not None:
+            parts.append(f"<= {self.max:g}")
+        return tname + (" " + " and ".join(parts) if parts else "")
+
+
+REQUIRED = object()
+
+# section -> key -> Field ; "materials" and "pressing" are arrays of tables
+SCHEMA: dict[str, dict[str, Field]] = {
+    "run": {
+        "name": Field(str, "dempack run", "Name of the run (shown in outputs)."),
+        "seed": Field(int, 1, "Seed of the random generator (packing, strengths).", min=0),
+        "threads": Field(int, 0, "Numba threads (0 = all cores).", min=0, max=1024),
+        "output_interval_steps": Field(int, 500, "Steps between two rows of timeseries.csv.",
+                                       min=1),
+        "snapshot_every_outputs": Field(int, 5, "VTK snapshot every k output rows (0 = none).",
+                                        min=0),
+        "checkpoint_every_outputs": Field(int, 20, "Checkpoint every k output rows.", min=1),
+        "max_overlap_ratio": Field(float, 0.1, "Divergence guard: stop when an elastic overlap "
+                                   "exceeds this fraction of the smaller radius.", min=0.0,
+                                   max=1.0, min_exclusive=True),
+        "max_steps": Field(int, 0, "Hard limit on DEM steps (0 = none).", min=0),
+    },
+    "packing": {
+        "particles": Field(int, REQUIRED, "Number of particles.", min=2, max=50_000_000),
+        "insertion_solid_fraction": Field(float, 0.3, "Solid fraction of the loose random "
+                                          "insertion in the tall die.", min=0.01, max=0.45),
+        "aspect_ratio": Field(float, 1.0, "Expected pressed height / die width (sets the die "
+                              "width when die.width_um = 0).", min=0.05, max=20.0,
+                              min_exclusive=False),
+    },
+    "materials": {  # [[packing.materials]]
+        "material": Field(str, REQUIRED, "Material name from the materials table."),
+        "weight_fraction": Field(float, None, "Weight fraction of the solids (give this or "
+                                 "volume_fraction).", min=0.0, max=1.0, min_exclusive=True),
+        "volume_fraction": Field(float, None, "Volume fraction of the solids.", min=0.0, max=1.0,
+                                 min_exclusive=True),
+        "d50_um": Field(float, REQUIRED, "Median particle diameter.", min=0.0, max=1e4,
+                        min_exclusive=True, unit="um"),
+        "gsd": Field(float, 1.0, "Geometric standard deviation of the log-normal size "
+                     "distribution (1 = all the same size); sizes are cut at d50·gsd^±2.5.",
+                     min=1.0, max=5.0),
+    },
+    "die": {
+        "lateral": Field(str, "walls", "Side boundaries: rigid frictional walls or periodic (RVE).",
+                         choices=("walls", "periodic")),
+        "width_um": Field(float, 0.0, "Die side length (square die); 0 = from particle count "
+                          "and packing.aspect_ratio.", min=0.0, unit="um"),
+        "wall_material": Field(str, "steel", "Material of the die walls and punch."),
+        "wall_friction": Field(float, -1.0, "Wall friction coefficient (-1 = from the "
+                               "materials table).", min=-1.0, max=2.0),
+    },
+    "numerics": {
+        "dt_safety": Field(float, 0.2, "Time step as a fraction of the Rayleigh time of the "
+                           "smallest particle.", min=0.0, max=0.5, min_exclusive=True),
+        "dt_s": Field(float, 0.0, "Fixed time step (0 = from dt_safety).", min=0.0, unit="s"),
+        "density_scaling": Field(float, 1.0, "Mass scaling factor for quasi-static runs "
+                                 "(reported in the summary).", min=1.0, max=1e12),
+        "skin_um": Field(float, 0.0, "Verlet skin (0 = 0.1 × smallest d50).", min=0.0, unit="um"),
+        "gravity_m_s2": Field(float, 0.0, "Body acceleration downward (scaled gravity).",
+                              min=0.0, unit="m_s2"),
+    },
+    "pressing": {  # [[pressing]]
+        "pressure_MPa": Field(float, REQUIRED, "Target punch pressure of this stage.", min=0.0,
+                              max=5000.0, min_exclusive=True, unit="MPa"),
+        "speed_m_per_s": Field(float, 0.5, "Maximum punch speed while approaching the target.",
+                               min=0.0, max=100.0, min_exclusive=True, unit="m_per_s"),
+        "hold_steps": Field(int, 2000, "Steps to hold the target once reached, before the "
+                            "stage is recorded.", min=0),
+        "tolerance": Field(float, 0.02, "Relative stress error at which the target counts as "
+                           "reached.", min=0.0, max=0.5, min_exclusive=True),
+        "max_steps": Field(int, 400_000, "Give up the stage after this many steps.", min=1),
+    },
+}
+SECTIONS = ("run", "packing", "die", "numerics")
+TABLE_ARRAYS = {"pressing": "pressing", "packing.materials": "materials"}
+
+
+class Section:
+    """Attribute access to one validated table; unknown attributes are refused."""
+
+    def __init__(self, schema_name: str, values: dict):
+        object.__setattr__(self, "_schema", schema_name)
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, key):
+        vals = object.__getattribute__(self, "_values")
+        if key in vals:
+            return vals[key]
+        raise AttributeError(f"no scenario key {key!r} in [{self._schema}]; keys: "
+                             f"{', '.join(SCHEMA[self._schema])}")
+
+    def __setattr__(self, key, value):
+        if key not in SCHEMA[self._schema] and not (self._schema == "packing" and key == "materials"):
+            raise AttributeError(f"no scenario key {key!r} in [{self._schema}]")
+        self._values[key] = value
+
+    def si(self, key):
+        """Value of `key` in SI units."""
+        f = SCHEMA[self._schema][key]
+        v = self._values[key]
+        return v * UNIT_SCALE[f.unit] if f.unit and v is not None else v
+
+    def to_dict(self):
+        out = {}
+        for k, v in self._values.items():
+            if isinstance(v, list):
+                out[k] = [s.to_dict() for s in v]
+            elif v is not None:
+                out[k] = v
+        return out
+
+    def __repr__(self):
+        return f"Section({self._schema}, {self.to_dict()})"
+
+
+class Scenario:
+    """A validated scenario. Sections: run, packing (with .materials list), die,
+    numerics; pressing: list of stages. `source` is the file it came from."""
+
+    def __init__(self, data: dict, source: str = "<scenario>"):
+        self.source = source
+        self.raw = copy.deepcopy(data)
+        _validate(self, data, source)
+
+    def to_dict(self) -> dict:
+        d = {name: getattr(self, name).to_dict() for name in SECTIONS}
+        d["pressing"] = [s.to_dict() for s in self.pressing]
+        return d
+
+    def to_toml(self) -> str:
+        import tomli_w
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path) -> None:
+        Path(path).write_text(self.to_toml())
+
+    def revalidate(self) -> "Scenario":
+        """Validate again after attribute edits (raises ScenarioError)."""
+        return Scenario(self.to_dict(), self.source)
+
+    def set(self, dotted: str, value) -> None:
+        """Override one key: 'packing.particles', 'pressing.1.pressure_MPa',
+        'packing.materials.0.d50_um'. Re-validates."""
+        data = self.to_dict()
+        parts = dotted.split(".")
+        node = data
+        for i, p in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                try:
+                    node = node[int(p)]
+                except (ValueError, IndexError):
+                    raise ScenarioError(f"{self.source}: --set {dotted}: no element {p!r} "
+                                        f"(the list has {len(node)} entries)") from None
+            else:
+                if p not in node and p in SCHEMA and p != "materials":
+                    node[p] = {}
+                if p not in node:
+                    raise ScenarioError(f"{self.source}: --set {dotted}: unknown section {p!r}")
+                node = node[p]
+        last = parts[-1]
+        if isinstance(node, list):
+            raise ScenarioError(f"{self.source}: --set {dotted}: give an index and a key")
+        node[last] = value
+        new = Scenario(data, self.source)
+        self.__dict__.update(new.__dict__)
+
+
+def parse_value(text: str):
+    """A --set value as TOML (number, bool, string, list); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _check_field(where: str, key: str, f: Field, v, errors: list):
+    if f.type is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if f.type is int and isinstance(v, float) and v.is_integer() and False:
+        v = int(v)
+    ok_type = isinstance(v, f.type) and not (f.type is not bool and isinstance(v, bool))
+    if not ok_type:
+        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+        return v
+    if f.type is float and not math.isfinite(v):
+        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+        return v
+    if f.choices and v not in f.choices:
+        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+    if f.min is not None and (v < f.min or (f.min_exclusive and v == f.min)):
+        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+    if f.max is not None and v > f.max:
+        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+    return v
+
+
+def _table(schema_name: str, data, where: str, errors: list) -> Section:
+    schema = SCHEMA[schema_name]
+    if not isinstance(data, dict):
+        errors.append(f"{where.rstrip('.')}: must be a table")
+        data = {}
+    vals = {}
+    for key in data:
+        if key not in schema and not (schema_name == "packing" and key == "materials"):
+            errors.append(f"{where}{key}: unknown key; allowed keys: {', '.join(schema)}")
+    for key, f in schema.items():
+        if key in data:
+            vals[key] = _check_field(where, key, f, data[key], errors)
+        elif f.default is REQUIRED:
+            errors.append(f"{where}{key}: missing; must be {f.allowed()} ({f.doc})")
+        else:
+            vals[key] = f.default
+    return Section(schema_name, vals)
+
+
+def _validate(sc: Scenario, data: dict, source: str):
+    from .materials import MaterialError, load_materials
+
+    errors: list[str] = []
+    for key in data:
+        if key not in SECTIONS and key != "pressing":
+            errors.append(f"[{key}]: unknown section; allowed: "
+                          f"{', '.join(SECTIONS + ('pressing',))}")
+    for name in SECTIONS:
+        setattr(sc, name, _table(name, data.get(name, {}), f"{name}.", errors))
+    mats = data.get("packing", {}).get("materials", []) if isinstance(data.get("packing"), dict) else []
+    if not isinstance(mats, list) or not mats:
+        errors.append("packing.materials: missing; give at least one [[packing.materials]] table")
+        mats = []
+    sc.packing.materials = [_table("materials", m, f"packing.materials[{k}].", errors)
+                            for k, m in enumerate(mats)]
+    stages = data.get("pressing", [])
+    if not isinstance(stages, list):
+        errors.append("pressing: must be an array of tables [[pressing]]")
+        stages = []
+    sc.pressing = [_table("pressing", s, f"pressing[{k}].", errors) for k, s in enumerate(stages)]
+
+    # cross-field rules
+    try:
+        table = load_materials()
+    except MaterialError as e:
+        errors.append(str(e))
+        table = None
+    names = set()
+    for k, m in enumerate(sc.packing.materials):
+        w = f"packing.materials[{k}]."
+        name = m._values.get("material")
+        if table is not None and isinstance(name, str) and name not in table:
+            errors.append(f"{w}material = {name!r}: unknown material; allowed: "
+                          f"{', '.join(sorted(table))}")
+        if name in names:
+            errors.append(f"{w}material = {name!r}: listed twice")
+        names.add(name)
+        has_w = m._values.get("weight_fraction") is not None
+        has_v = m._values.get("volume_fraction") is not None
+        if has_w == has_v:
+            errors.append(f"{w}: give exactly one of weight_fraction or volume_fraction")
+    kinds = {("w" if m._values.get("weight_fraction") is not None else "v")
+             for m in sc.packing.materials}
+    if len(kinds) > 1:
+        errors.append("packing.materials: mix of weight_fraction and volume_fraction; use one kind")
+    elif sc.packing.materials and not any(e.startswith("packing.materials[") for e in errors):
+        key = "weight_fraction" if kinds == {"w"} else "volume_fraction"
+        total = sum(m._values[key] for m in sc.packing.materials)
+        if abs(total - 1.0) > 1e-6:
+            errors.append(f"packing.materials: {key} values sum to {total:.6g}; they must sum to 1")
+    wm = sc.die._values.get("wall_material")
+    if table is not None and isinstance(wm, str) and wm not in table:
+        errors.append(f"die.wall_material = {wm!r}: unknown material; allowed: "
+                      f"{', '.join(sorted(table))}")
+    if not sc.pressing:
+        errors.append("pressing: give at least one [[pressing]] stage with pressure_MPa")
+    if errors:
+        raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(errors))
+
+
+def load_scenario(path=None, overrides: dict | None = None) -> Scenario:
+    """Read and validate a scenario TOML file (default: scenarios/quickstart.toml).
+
+    overrides: {'packing.particles': 500, ...} applied before validation.
+    """
+    path = Path(path) if path is not None else DEFAULT_SCENARIO
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    sc = Scenario(data, str(path))
+    for k, v in (overrides or {}).items():
+        sc.set(k, v)
+    return sc

@@ -1,0 +1,386 @@
+"""Simulation: owns the state and runs the loop.
+
+Order of one step (HOOMD-style):
+  1. updaters: the current protocol stage sets the punch velocity;
+  2. neighbour list: rebuilt when the skin is used up (particles re-sorted);
+  3. pair forces (Hertz–Mindlin) into the pair buffer;
+  4. gather + wall contacts + leapfrog integration; punch moves;
+  5. physical time advances; stage bookkeeping;
+then, every `output_interval_steps`, the computes (observables) and the writers
+(CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge).
+"""
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .boundary import Box
+from .contact import ContactTables
+from .integrate import gather_and_integrate, pair_forces
+from .materials import load_materials
+from .neighbors import build_contact_list
+from .observe import analyse, observables
+from .packing import (insert_random, lognormal_mean_volume, particle_counts, sample_diameters,
+                      volume_fractions)
+from .protocol import PressStage
+from .scenario import Scenario
+from .state import WALL_TOP, ContactList, ParticleState
+
+
+class DivergenceError(RuntimeError):
+    """The run blew up; the message gives the diagnosis and a time step to try."""
+
+
+def rayleigh_time(R, density, shear_modulus, nu):
+    """Rayleigh-wave time π R √(ρ/G) / (0.1631 ν + 0.8766) (s) (Li et al. 2005,
+    doi:10.1016/j.powtec.2005.04.030)."""
+    return math.pi * R * math.sqrt(density / shear_modulus) / (0.1631 * nu + 0.8766)
+
+
+@dataclass
+class Observer:
+    """A callable run every `every` output rows: fn(sim, row)."""
+    fn: object
+    every: int = 1
+
+
+class Simulation:
+    """A DEM run built from a Scenario.
+
+    Attributes: particles (ParticleState), contacts (ContactList), box (Box),
+    materials (list of Material, index = particle material id), dt (s),
+    time (s, physical), step_count, stages (protocol), history (list of rows).
+    """
+
+    def __init__(self, scenario: Scenario, out_dir=None, _empty: bool = False):
+        self.scenario = scenario
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        table = load_materials()
+        sc = scenario
+        self.materials = [table[m.material] for m in sc.packing.materials]
+        wall = table[sc.die.wall_material]
+        if sc.die.wall_friction >= 0:
+            from dataclasses import replace
+            wall = replace(wall, friction=sc.die.wall_friction)
+        self.wall_material = wall
+        self.tables = ContactTables(self.materials, wall)
+        self.density_scaling = sc.numerics.density_scaling
+        self.body = np.array([0.0, 0.0, -sc.numerics.si("gravity_m_s2")])
+        self.rng = np.random.default_rng(sc.run.seed)
+        self.step_count = 0
+        self.time = 0.0
+        self.history: list[dict] = []
+        self.stage_results: list[dict] = []
+        self.observers: list[Observer] = []
+        self.stage_index = 0
+        self.last_punch_stress = 0.0
+        self._max_drift = np.inf
+        self.stages = [PressStage(s.si("pressure_MPa"), s.si("speed_m_per_s"), s.hold_steps,
+                                  s.tolerance, s.max_steps) for s in sc.pressing]
+        self.outputs_written = 0
+        self.stopped = False
+        self.wall_clock = 0.0
+        if not _empty:
+            self._generate()
+
+    # ------------------------------------------------------------------ build
+    def _generate(self):
+        sc = self.scenario
+        mats = self.materials
+        rho = np.array([m.density for m in mats])
+        if sc.packing.materials[0].weight_fraction is not None:
+            phi = volume_fractions([m.weight_fraction for m in sc.packing.materials], rho)
+        else:
+            phi = np.array([m.volume_fraction for m in sc.packing.materials])
+        self.volume_fractions = phi
+        d50 = np.array([m.si("d50_um") for m in sc.packing.materials])
+        gsd = np.array([m.gsd for m in sc.packing.materials])
+        meanv = [lognormal_mean_volume(d, g) for d, g in zip(d50, gsd)]
+        counts = particle_counts(sc.packing.particles, phi, meanv)
+        diam, mat = [], []
+        for k, n in enumerate(counts):
+            diam.append(sample_diameters(self.rng, n, d50[k], gsd[k]))
+            mat.append(np.full(n, k, np.int32))
+        diam = np.concatenate(diam)
+        mat = np.concatenate(mat)
+        R = 0.5 * diam
+        vs = 4.0 / 3.0 * np.pi * np.sum(R ** 3)
+        width = sc.die.si("width_um")
+        if width == 0.0:
+            width = (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0)
+        self.skin = sc.numerics.si("skin_um") or 0.1 * float(d50.min())
+        periodic = sc.die.lateral == "periodic"
+        if periodic and width <= 2.0 * (2.0 * R.max() + self.skin):
+            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: a periodic cell "
+                             f"must be wider than {2e6 * (2 * R.max() + self.skin):.3g} um "
+                             "(two largest diameters plus skin); raise the particle count or "
+                             "die.width_um")
+        if not periodic and width <= 2.0 * R.max():
+            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: narrower than the "
+                             f"largest particle ({2e6 * R.max():.3g} um)")
+        x = insert_random(self.rng, R, width, width, periodic, sc.packing.insertion_solid_fraction)
+        ps = ParticleState.allocate(R.size)
+        ps.x[:] = x
+        ps.R0[:] = R
+        ps.R[:] = R
+        ps.material[:] = mat
+        self.particles = ps
+        self._update_mass()
+        z_top = float(np.max(x[:, 2] + R)) * 1.001
+        self.box = Box(L=np.array([width, width, 0.0]), periodic_xy=periodic, z_top=z_top)
+        self.dt = self._time_step()
+        self.contacts = build_contact_list(ps, None, self.box, self.skin)
+        self._drift = np.zeros(ps.n)
+
+    def _update_mass(self):
+        ps = self.particles
+        rho = np.array([m.density for m in self.materials])[ps.material] * self.density_scaling
+        ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
+        ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
+
+    def _time_step(self) -> float:
+        sc = self.scenario
+        if sc.numerics.dt_s > 0:
+            return sc.numerics.si("dt_s")
+        ps = self.particles
+        times = []
+        for k, m in enumerate(self.materials):
+            sel = ps.material == k
+            if sel.any():
+                times.append(rayleigh_time(float(ps.R[sel].min()), m.density * self.density_scaling,
+                                           m.shear_modulus, m.poisson_ratio))
+        return sc.numerics.dt_safety * min(times)
+
+    # --------------------------------------------------------------- queries
+    @property
+    def stage(self):
+        return self.stages[self.stage_index] if self.stage_index < len(self.stages) else None
+
+    @property
+    def stage_label(self) -> str:
+        st = self.stage
+        return st.label if st is not None else "done"
+
+    @property
+    def done(self) -> bool:
+        return self.stage is None
+
+    def punch_stress(self) -> float:
+        """Stress (Pa, compressive > 0) the particles put on the top punch."""
+        return -float(np.sum(self.particles.wall_force[:, WALL_TOP, 2])) / self.box.area
+
+    def side_wall_stress(self) -> float:
+        """Mean normal stress (Pa) on the four side walls (0 if periodic)."""
+        if self.box.periodic_xy:
+            return 0.0
+        wf = self.particles.wall_force
+        f = (np.sum(wf[:, 2, 0]) - np.sum(wf[:, 3, 0]) + np.sum(wf[:, 4, 1]) - np.sum(wf[:, 5, 1]))
+        area = 2.0 * (self.box.L[0] + self.box.L[1]) * self.box.z_top
+        return float(f / area)
+
+    def inertial_number(self) -> float:
+        """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
+        density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0)."""
+        p = self.punch_stress()
+        if p <= 0.0:
+            return float("nan")
+        ps = self.particles
+        V = ps.R ** 3
+        rho = float(np.sum(ps.mass) / np.sum(4.0 / 3.0 * np.pi * V))
+        gamma = abs(self.box.punch_velocity) / self.box.z_top
+        return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
+
+    # ------------------------------------------------------------------ loop
+    def step(self) -> None:
+        """Advance one DEM step (see the module docstring for the order)."""
+        ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
+        st = self.stage
+        if st is not None:
+            st.update(self)
+        if not (2.0 * self._max_drift <= self.skin):
+            if not np.isfinite(self._max_drift) and self.step_count > 0:
+                self._diverged("a particle position or velocity became NaN/inf")
+            self.contacts = cl = build_contact_list(ps, cl, box, self.skin)
+            if self._drift.shape[0] != ps.n:
+                self._drift = np.zeros(ps.n)
+        L = box.L
+        pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
+                    cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction, t.beta,
+                    self.dt, L, box.periodic_xy)
+        pos, vel, on = box.wall_arrays()
+        gather_and_integrate(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
+                             cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i,
+                             cl.torque_j, ps.wall_xi, ps.wall_dcr, ps.wall_force, ps.force,
+                             ps.torque, pos, vel, on, t.E_star_wall, t.G_star_wall,
+                             t.friction_wall, t.beta_wall, self.body, self.dt, L,
+                             box.periodic_xy, cl.x_ref, cl.R_ref, self._drift)
+        box.z_top += box.punch_velocity * self.dt
+        self._max_drift = float(np.max(self._drift))
+        self.last_punch_stress = self.punch_stress()
+        self.step_count += 1
+        self.time += self.dt
+        if st is not None:
+            st.after_step(self)
+            if st.done(self):
+                self._finish_stage(st)
+
+    def _finish_stage(self, st) -> None:
+        row = observables(self)
+        res = {"stage": st.label, "target_pressure_Pa": st.target, "reached": st.reached(),
+               "step": self.step_count, "time_s": self.time, "porosity": row["porosity"],
+               "thickness_m": row["thickness_m"], "punch_stress_Pa": row["punch_stress_Pa"],
+               "coordination": row["coordination"]}
+        self.stage_results.append(res)
+        self.stage_index += 1
+        self.box.punch_velocity = 0.0
+
+    def _diverged(self, why: str) -> None:
+        self.stopped = True
+        path = None
+        if self.out_dir is not None:
+            path = self.write_checkpoint()
+        raise DivergenceError(
+            f"run diverged at step {self.step_count} (t = {self.time:.6g} s): {why}. "
+            f"The time step was dt = {self.dt:.3g} s; try numerics.dt_safety = "
+            f"{self.scenario.numerics.dt_safety / 2:g} (dt = {self.dt / 2:.3g} s)"
+            + (f" or, if the overlap is physical, raise run.max_overlap_ratio" if "overlap" in why else "")
+            + (f". Checkpoint written to {path}" if path else ""))
+
+    def observe(self) -> dict:
+        """Compute one row of observables, check for divergence, run observers."""
+        a = analyse(self)
+        row = observables(self, a)
+        self.history.append(row)
+        self.outputs_written += 1
+        lim = self.scenario.run.max_overlap_ratio
+        if not np.isfinite(row["porosity"]) or not np.all(np.isfinite(self.particles.x)):
+            self._diverged("a particle position or velocity became NaN/inf")
+        if a["max_overlap_ratio"] > lim:
+            i, j = a["worst_pair"]
+            self._diverged(f"overlap {a['max_overlap_ratio']:.3f} of the smaller radius between "
+                           f"particles {self.particles.pid[i]} and {self.particles.pid[j]} exceeds "
+                           f"run.max_overlap_ratio = {lim:g}")
+        for ob in self.observers:
+            if self.outputs_written % ob.every == 0:
+                ob.fn(self, row)
+        self._last_analysis = a
+        return row
+
+    def run(self, steps: int | None = None, progress: bool = False) -> None:
+        """Run the protocol to its end (or `steps` more steps), observing every
+        output interval. Returns early if `stop()` is called from an observer."""
+        every = self.scenario.run.output_interval_steps
+        max_steps = self.scenario.run.max_steps
+        end = None if steps is None else self.step_count + steps
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=None, unit="step", dynamic_ncols=True, mininterval=1.0)
+        t0 = _time.perf_counter()
+        if self.step_count == 0 and not self.history:
+            self.observe()
+        try:
+            while not self.done and not self.stopped:
+                if end is not None and self.step_count >= end:
+                    break
+                if max_steps and self.step_count >= max_steps:
+                    break
+                self.step()
+                if self.step_count % every == 0 or self.done:
+                    row = self.observe()
+                    if bar is not None:
+                        bar.update(self.step_count - bar.n)
+                        bar.set_postfix_str(f"{self.stage_label} | p {row['punch_stress_Pa'] / 1e6:6.1f}"
+                                            f" MPa | porosity {row['porosity']:.3f}", refresh=False)
+        finally:
+            self.wall_clock += _time.perf_counter() - t0
+            if bar is not None:
+                bar.close()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    # ------------------------------------------------------------ summaries
+    def summary(self) -> dict:
+        last = self.history[-1] if self.history else observables(self)
+        sc = self.scenario
+        return {
+            "dempack_version": __version__,
+            "scenario": sc.run.name,
+            "seed": sc.run.seed,
+            "particles": int(self.particles.n),
+            "materials": [m.name for m in self.materials],
+            "volume_fractions": {m.name: float(f) for m, f in
+                                 zip(self.materials, getattr(self, "volume_fractions", []))},
+            "particle_counts": {m.name: int(np.sum(self.particles.material == k))
+                                for k, m in enumerate(self.materials)},
+            "die_width_m": float(self.box.L[0]),
+            "lateral": "periodic" if self.box.periodic_xy else "walls",
+            "dt_s": self.dt,
+            "density_scaling": self.density_scaling,
+            "steps": self.step_count,
+            "physical_time_s": self.time,
+            "run_time_s": self.wall_clock,
+            "us_per_particle_step": (1e6 * self.wall_clock / max(1, self.step_count * self.particles.n)),
+            "completed": self.done,
+            "stages": self.stage_results,
+            "final": {k: v for k, v in last.items() if k not in ("stage",)},
+        }
+
+    # ----------------------------------------------------------- checkpoints
+    def checkpoint_arrays(self) -> tuple[dict, dict]:
+        arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
+        arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
+        arrays["box_L"] = self.box.L
+        meta = {
+            "version": __version__, "step_count": self.step_count, "time": self.time,
+            "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
+            "punch_velocity": self.box.punch_velocity, "periodic_xy": self.box.periodic_xy,
+            "stage_index": self.stage_index,
+            "stage_state": [s.state() for s in self.stages],
+            "stage_results": self.stage_results, "last_punch_stress": self.last_punch_stress,
+            "max_drift": self._max_drift if np.isfinite(self._max_drift) else None,
+            "outputs_written": self.outputs_written,
+            "volume_fractions": [float(f) for f in getattr(self, "volume_fractions", [])],
+            "rng_state": self.rng.bit_generator.state,
+            "wall_clock": self.wall_clock,
+        }
+        return arrays, meta
+
+    def write_checkpoint(self, path=None) -> Path:
+        from .io import save_checkpoint
+        path = Path(path) if path is not None else self.out_dir / "checkpoint.npz"
+        arrays, meta = self.checkpoint_arrays()
+        save_checkpoint(path, arrays, meta)
+        return path
+
+    @classmethod
+    def from_checkpoint(cls, scenario: Scenario, path, out_dir=None) -> "Simulation":
+        from .io import load_checkpoint
+        arrays, meta = load_checkpoint(path)
+        sim = cls(scenario, out_dir=out_dir, _empty=True)
+        sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
+        sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
+        sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
+                      punch_velocity=meta["punch_velocity"])
+        sim.step_count = meta["step_count"]
+        sim.time = meta["time"]
+        sim.dt = meta["dt"]
+        sim.skin = meta["skin"]
+        sim.stage_index = meta["stage_index"]
+        for s, st in zip(sim.stages, meta["stage_state"]):
+            s.load_state(st)
+        sim.stage_results = meta["stage_results"]
+        sim.last_punch_stress = meta["last_punch_stress"]
+        sim._max_drift = meta["max_drift"] if meta["max_drift"] is not None else np.inf
+        sim.outputs_written = meta["outputs_written"]
+        sim.volume_fractions = np.array(meta["volume_fractions"])
+        sim.rng.bit_generator.state = meta["rng_state"]
+        sim.wall_clock = meta["wall_clock"]
+        sim._drift = np.zeros(sim.particles.n)
+        return sim

@@ -1,0 +1,119 @@
+"""Particle and contact state: plain structs of numpy arrays (SI units).
+
+Shapes use N = number of particles, P = number of candidate pairs in the
+Verlet list, W = 6 wall slots (0: bottom z=0, 1: top punch, 2: x=0, 3: x=Lx,
+4: y=0, 5: y=Ly).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+N_WALLS = 6
+WALL_BOTTOM, WALL_TOP, WALL_XLO, WALL_XHI, WALL_YLO, WALL_YHI = range(N_WALLS)
+
+
+@dataclass
+class ParticleState:
+    """Per-particle arrays.
+
+    x (N,3) m position; v (N,3) m/s velocity; w (N,3) rad/s angular velocity;
+    R0 (N) m reference (delithiated) radius; R (N) m current radius;
+    mass (N) kg (density-scaled); inertia (N) kg m^2 (density-scaled);
+    material (N) int32 index into the simulation's material list;
+    lithiation (N) c in [0, 1]; creep_strain (N) accumulated creep strain;
+    strength (N) Pa fracture strength (inf: unbreakable); alive (N) bool;
+    generation (N) int32 breakage generation (0 = original); pid (N) int64 id;
+    force (N,3) N and torque (N,3) N m of the last step;
+    wall_xi (N,W,3) m tangential spring of each particle-wall contact;
+    wall_dcr (N,W) m creep overlap of each particle-wall contact;
+    wall_force (N,W,3) N force of each wall on the particle (last step).
+    """
+
+    x: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    R0: np.ndarray
+    R: np.ndarray
+    mass: np.ndarray
+    inertia: np.ndarray
+    material: np.ndarray
+    lithiation: np.ndarray
+    creep_strain: np.ndarray
+    strength: np.ndarray
+    alive: np.ndarray
+    generation: np.ndarray
+    pid: np.ndarray
+    force: np.ndarray
+    torque: np.ndarray
+    wall_xi: np.ndarray
+    wall_dcr: np.ndarray
+    wall_force: np.ndarray
+
+    @classmethod
+    def allocate(cls, n: int) -> "ParticleState":
+        z3 = lambda: np.zeros((n, 3))  # noqa: E731
+        return cls(
+            x=z3(), v=z3(), w=z3(), R0=np.zeros(n), R=np.zeros(n), mass=np.zeros(n),
+            inertia=np.zeros(n), material=np.zeros(n, np.int32), lithiation=np.zeros(n),
+            creep_strain=np.zeros(n), strength=np.full(n, np.inf), alive=np.ones(n, bool),
+            generation=np.zeros(n, np.int32), pid=np.arange(n, dtype=np.int64),
+            force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
+            wall_dcr=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
+        )
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    def permute(self, perm: np.ndarray) -> None:
+        """Reorder every array in place so that new[k] = old[perm[k]]."""
+        for f in fields(self):
+            arr = getattr(self, f.name)
+            setattr(self, f.name, np.ascontiguousarray(arr[perm]))
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d) -> "ParticleState":
+        return cls(**{f.name: np.array(d[f.name]) for f in fields(cls)})
+
+
+@dataclass
+class ContactList:
+    """Verlet half list (i < j in storage order) with per-pair history.
+
+    i, j (P) int32; pairs sorted by i, so pairs of particle k as first member
+    are row_start[k]:row_start[k+1]. col_start (N+1) / col_pair (P) index the
+    pairs in which k is the second member (a CSR transpose), so per-particle
+    sums gather each pair from both sides without write races.
+    xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap;
+    force (P,3) N force on i from j; torque_i, torque_j (P,3) N m.
+    x_ref (N,3), R_ref (N): positions and radii when the list was built.
+    """
+
+    i: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    j: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    row_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    col_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    col_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    xi: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    dcr: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    force: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    torque_i: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    torque_j: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    x_ref: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    R_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def n_pairs(self) -> int:
+        return self.i.shape[0]
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d) -> "ContactList":
+        return cls(**{f.name: np.array(d[f.name]) for f in fields(cls)})
