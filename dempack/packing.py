@@ -56,6 +56,35 @@ def sample_diameters(rng, n, d50, gsd, cut=2.5):
     return d50 * np.exp(s * z)
 
 
+class SizeDistribution:
+    """Particle diameters of one material: log-normal (median d50, geometric
+    std gsd, truncated at ±2.5 std) or uniform in diameter on [d_min, d_max]. SI."""
+
+    def __init__(self, kind="lognormal", d50=None, gsd=1.0, d_min=None, d_max=None):
+        self.kind, self.d50, self.gsd, self.d_min, self.d_max = kind, d50, gsd, d_min, d_max
+
+    @classmethod
+    def from_scenario(cls, m):
+        return cls(m.distribution, m.si("d50_um"), m.gsd, m.si("d_min_um"), m.si("d_max_um"))
+
+    @property
+    def median(self) -> float:
+        return self.d50 if self.kind == "lognormal" else 0.5 * (self.d_min + self.d_max)
+
+    def mean_volume(self) -> float:
+        if self.kind == "lognormal":
+            return lognormal_mean_volume(self.d50, self.gsd)
+        a, b = self.d_min, self.d_max
+        if b - a < 1e-15:
+            return math.pi / 6.0 * a ** 3
+        return math.pi / 6.0 * (b ** 4 - a ** 4) / (4.0 * (b - a))
+
+    def sample(self, rng, n) -> np.ndarray:
+        if self.kind == "lognormal":
+            return sample_diameters(rng, n, self.d50, self.gsd)
+        return rng.uniform(self.d_min, self.d_max, n)
+
+
 @njit(cache=True)
 def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
     """Random sequential insertion (largest first) in [0,Lx]×[0,Ly]×[0,∞).

@@ -82,11 +82,18 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                  "volume_fraction).", min=0.0, max=1.0, min_exclusive=True),
         "volume_fraction": Field(float, None, "Volume fraction of the solids.", min=0.0, max=1.0,
                                  min_exclusive=True),
-        "d50_um": Field(float, REQUIRED, "Median particle diameter.", min=0.0, max=1e4,
+        "distribution": Field(str, "lognormal", "Particle size distribution: log-normal (d50_um, "
+                              "gsd) or uniform in diameter (d_min_um, d_max_um).",
+                              choices=("lognormal", "uniform")),
+        "d50_um": Field(float, None, "Median particle diameter (lognormal).", min=0.0, max=1e4,
                         min_exclusive=True, unit="um"),
         "gsd": Field(float, 1.0, "Geometric standard deviation of the log-normal size "
                      "distribution (1 = all the same size); sizes are cut at d50·gsd^±2.5.",
                      min=1.0, max=5.0),
+        "d_min_um": Field(float, None, "Smallest diameter (uniform).", min=0.0, max=1e4,
+                          min_exclusive=True, unit="um"),
+        "d_max_um": Field(float, None, "Largest diameter (uniform).", min=0.0, max=1e4,
+                          min_exclusive=True, unit="um"),
     },
     "die": {
         "lateral": Field(str, "walls", "Side boundaries: rigid frictional walls or periodic (RVE).",
@@ -108,14 +115,25 @@ SCHEMA: dict[str, dict[str, Field]] = {
                               min=0.0, unit="m_s2"),
     },
     "pressing": {  # [[pressing]]
-        "pressure_MPa": Field(float, REQUIRED, "Target punch pressure of this stage.", min=0.0,
-                              max=5000.0, min_exclusive=True, unit="MPa"),
-        "speed_m_per_s": Field(float, 0.5, "Maximum punch speed while approaching the target.",
-                               min=0.0, max=100.0, min_exclusive=True, unit="m_per_s"),
-        "hold_steps": Field(int, 2000, "Steps to hold the target once reached, before the "
+        "mode": Field(str, "servo", "Punch control: servo to pressure_MPa; displacement_rate at "
+                      "speed_m_per_s until pressure_MPa (or for steps); fixed_gap for steps; "
+                      "spring fixture (spring_stiffness_MPa_per_um, spring_preload_MPa) for steps.",
+                      choices=("servo", "displacement_rate", "fixed_gap", "spring")),
+        "pressure_MPa": Field(float, 0.0, "Target punch pressure (servo), or the pressure that "
+                              "ends a displacement_rate stage (0 = none).", min=0.0, max=5000.0,
+                              unit="MPa"),
+        "speed_m_per_s": Field(float, 0.5, "Punch speed (displacement_rate), or its maximum "
+                               "(servo, spring).", min=0.0, max=100.0, min_exclusive=True,
+                               unit="m_per_s"),
+        "hold_steps": Field(int, 2000, "Servo: steps to hold the target once reached, before the "
                             "stage is recorded.", min=0),
-        "tolerance": Field(float, 0.02, "Relative stress error at which the target counts as "
-                           "reached.", min=0.0, max=0.5, min_exclusive=True),
+        "tolerance": Field(float, 0.02, "Servo: relative stress error at which the target counts "
+                           "as reached.", min=0.0, max=0.5, min_exclusive=True),
+        "steps": Field(int, 0, "Length of a fixed_gap, spring or displacement_rate stage "
+                       "(0 = until pressure_MPa for displacement_rate).", min=0),
+        "spring_stiffness_MPa_per_um": Field(float, 0.0, "Spring fixture stiffness per punch area.",
+                                             min=0.0, unit="MPa_per_um"),
+        "spring_preload_MPa": Field(float, 0.0, "Spring fixture preload.", min=0.0, unit="MPa"),
         "max_steps": Field(int, 400_000, "Give up the stage after this many steps.", min=1),
     },
 }
@@ -299,6 +317,14 @@ def _validate(sc: Scenario, data: dict, source: str):
         if name in names:
             errors.append(f"{w}material = {name!r}: listed twice")
         names.add(name)
+        if m._values.get("distribution") == "lognormal" and m._values.get("d50_um") is None:
+            errors.append(f"{w}d50_um: missing; a lognormal distribution needs d50_um > 0")
+        if m._values.get("distribution") == "uniform":
+            lo, hi = m._values.get("d_min_um"), m._values.get("d_max_um")
+            if lo is None or hi is None:
+                errors.append(f"{w}d_min_um, d_max_um: a uniform distribution needs both")
+            elif isinstance(lo, float) and isinstance(hi, float) and lo > hi:
+                errors.append(f"{w}d_min_um = {lo!r}: must be <= d_max_um = {hi!r}")
         has_w = m._values.get("weight_fraction") is not None
         has_v = m._values.get("volume_fraction") is not None
         if has_w == has_v:
@@ -316,8 +342,18 @@ def _validate(sc: Scenario, data: dict, source: str):
     if table is not None and isinstance(wm, str) and wm not in table:
         errors.append(f"die.wall_material = {wm!r}: unknown material; allowed: "
                       f"{', '.join(sorted(table))}")
+    for k, st in enumerate(sc.pressing):
+        v, w = st._values, f"pressing[{k}]."
+        if v.get("mode") == "servo" and not v.get("pressure_MPa"):
+            errors.append(f"{w}pressure_MPa: a servo stage needs pressure_MPa > 0")
+        if v.get("mode") in ("fixed_gap", "spring") and not v.get("steps"):
+            errors.append(f"{w}steps: a {v['mode']} stage needs steps > 0")
+        if v.get("mode") == "displacement_rate" and not (v.get("steps") or v.get("pressure_MPa")):
+            errors.append(f"{w}: a displacement_rate stage needs steps > 0 or pressure_MPa > 0")
+        if v.get("mode") == "spring" and not v.get("spring_preload_MPa"):
+            errors.append(f"{w}spring_preload_MPa: a spring stage needs a preload > 0")
     if not sc.pressing:
-        errors.append("pressing: give at least one [[pressing]] stage with pressure_MPa")
+        errors.append("pressing: give at least one [[pressing]] stage")
     if errors:
         raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(errors))
 

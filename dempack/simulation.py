@@ -25,9 +25,8 @@ from .integrate import gather_and_integrate, pair_forces
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables
-from .packing import (insert_random, lognormal_mean_volume, particle_counts, sample_diameters,
-                      volume_fractions)
-from .protocol import PressStage
+from .packing import SizeDistribution, insert_random, particle_counts, volume_fractions
+from .protocol import build_stages
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
 
@@ -80,8 +79,7 @@ class Simulation:
         self.stage_index = 0
         self.last_punch_stress = 0.0
         self._max_drift = np.inf
-        self.stages = [PressStage(s.si("pressure_MPa"), s.si("speed_m_per_s"), s.hold_steps,
-                                  s.tolerance, s.max_steps) for s in sc.pressing]
+        self.stages = build_stages(sc)
         self.outputs_written = 0
         self.stopped = False
         self.wall_clock = 0.0
@@ -98,13 +96,12 @@ class Simulation:
         else:
             phi = np.array([m.volume_fraction for m in sc.packing.materials])
         self.volume_fractions = phi
-        d50 = np.array([m.si("d50_um") for m in sc.packing.materials])
-        gsd = np.array([m.gsd for m in sc.packing.materials])
-        meanv = [lognormal_mean_volume(d, g) for d, g in zip(d50, gsd)]
-        counts = particle_counts(sc.packing.particles, phi, meanv)
+        dists = [SizeDistribution.from_scenario(m) for m in sc.packing.materials]
+        d50 = np.array([d.median for d in dists])
+        counts = particle_counts(sc.packing.particles, phi, [d.mean_volume() for d in dists])
         diam, mat = [], []
         for k, n in enumerate(counts):
-            diam.append(sample_diameters(self.rng, n, d50[k], gsd[k]))
+            diam.append(dists[k].sample(self.rng, n))
             mat.append(np.full(n, k, np.int32))
         diam = np.concatenate(diam)
         mat = np.concatenate(mat)
@@ -136,6 +133,34 @@ class Simulation:
         self.dt = self._time_step()
         self.contacts = build_contact_list(ps, None, self.box, self.skin)
         self._drift = np.zeros(ps.n)
+
+    @classmethod
+    def from_particles(cls, scenario: Scenario, x, radii, material, width: float, z_top: float,
+                       velocity=None) -> "Simulation":
+        """A Simulation with hand-placed particles (SI): x (n,3), radii (n,),
+        material (n,) index into scenario.packing.materials; square die of side
+        `width`, punch at z_top. Used by tests and teaching demos."""
+        sim = cls(scenario, _empty=True)
+        n = len(radii)
+        ps = ParticleState.allocate(n)
+        ps.x[:] = np.asarray(x, float)
+        ps.R0[:] = radii
+        ps.R[:] = radii
+        ps.material[:] = np.asarray(material, np.int32)
+        if velocity is not None:
+            ps.v[:] = velocity
+        sim.particles = ps
+        sim._update_mass()
+        sim.box = Box(L=np.array([width, width, 0.0]), periodic_xy=scenario.die.lateral == "periodic",
+                      z_top=float(z_top))
+        sim.skin = scenario.numerics.si("skin_um") or 0.1 * float(2 * np.min(radii))
+        sim.dt = sim._time_step()
+        sim.volume_fractions = np.array([np.sum(ps.R[ps.material == k] ** 3)
+                                         for k in range(len(sim.materials))])
+        sim.volume_fractions /= sim.volume_fractions.sum()
+        sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
+        sim._drift = np.zeros(n)
+        return sim
 
     def _update_mass(self):
         ps = self.particles
@@ -231,7 +256,8 @@ class Simulation:
 
     def _finish_stage(self, st) -> None:
         row = observables(self)
-        res = {"stage": st.label, "target_pressure_Pa": st.target, "reached": st.reached(),
+        res = {"stage": st.label, "mode": st.kind, "target_pressure_Pa": st.target,
+               "reached": st.reached(),
                "step": self.step_count, "time_s": self.time, "porosity": row["porosity"],
                "thickness_m": row["thickness_m"], "punch_stress_Pa": row["punch_stress_Pa"],
                "coordination": row["coordination"]}

@@ -1,0 +1,128 @@
+"""Contact law against closed-form expectations (Hertz impact, Coulomb friction)."""
+import math
+
+import numpy as np
+import pytest
+
+from dempack.contact import damping_coefficient, effective_modulus
+from _build import hand_sim
+
+R = 5e-6
+
+
+def _pair(v_rel, restitution=None):
+    """Two equal Se spheres approaching head-on along x in a large die."""
+    W = 100e-6
+    gap = 0.01e-6
+    x = [[W / 2 - R - gap, W / 2, W / 2], [W / 2 + R + gap, W / 2, W / 2]]
+    v = [[v_rel / 2, 0, 0], [-v_rel / 2, 0, 0]]
+    sim = hand_sim(x, [R, R], [0, 0], W, W, velocity=v)
+    if restitution is not None:
+        sim.tables.beta[:] = damping_coefficient(restitution)
+    sim.dt = 2e-10
+    return sim
+
+
+def _collide(sim):
+    ps = sim.particles
+    in_contact = 0
+    touched = False
+    for _ in range(20000):
+        sim.step()
+        d = np.linalg.norm(ps.x[1] - ps.x[0])
+        if d < ps.R[0] + ps.R[1]:
+            in_contact += 1
+            touched = True
+        elif touched:
+            break
+    return in_contact * sim.dt
+
+
+def test_hertz_contact_duration():
+    v = 0.2
+    sim = _pair(v, restitution=1.0)
+    mat = sim.materials[0]
+    Es = effective_modulus(mat.youngs_modulus, mat.poisson_ratio, mat.youngs_modulus,
+                           mat.poisson_ratio)
+    m = sim.particles.mass[0]
+    ms, Rs = m / 2, R / 2
+    expected = 2.87 * (ms ** 2 / (Rs * Es ** 2 * v)) ** 0.2
+    t = _collide(sim)
+    assert t == pytest.approx(expected, rel=0.02)
+
+
+def test_elastic_impact_conserves_kinetic_energy():
+    sim = _pair(0.3, restitution=1.0)
+    ps = sim.particles
+    ke0 = 0.5 * np.sum(ps.mass[:, None] * ps.v ** 2)
+    _collide(sim)
+    for _ in range(10):
+        sim.step()
+    ke1 = 0.5 * np.sum(ps.mass[:, None] * ps.v ** 2)
+    assert abs(ke1 - ke0) / ke0 < 1e-4
+    # momentum is conserved exactly by the pair buffer (action = reaction)
+    assert np.allclose(np.sum(ps.mass[:, None] * ps.v, 0), 0.0, atol=1e-25)
+
+
+@pytest.mark.parametrize("e", [0.5, 0.8])
+def test_damped_impact_rebound_matches_restitution(e):
+    v = 0.2
+    sim = _pair(v, restitution=e)
+    _collide(sim)
+    ps = sim.particles
+    v_after = ps.v[1, 0] - ps.v[0, 0]
+    assert v_after / v == pytest.approx(e, rel=0.02)
+
+
+def test_restitution_independent_of_impact_speed():
+    """The calibrated damping gives the same e at very different speeds."""
+    out = []
+    for v in (0.05, 1.0):
+        sim = _pair(v, restitution=0.6)
+        _collide(sim)
+        out.append((sim.particles.v[1, 0] - sim.particles.v[0, 0]) / v)
+    assert out[0] == pytest.approx(0.6, rel=0.02) and out[1] == pytest.approx(0.6, rel=0.02)
+
+
+def _sphere_on_plate(push_ratio):
+    """A sphere resting on the bottom plate under a body force g, pushed
+    sideways by a body force push_ratio·μ·m·g; rotation blocked so it must
+    slide or stick."""
+    W = 100e-6
+    g = 5e5
+    sim = hand_sim([[W / 2, W / 2, R]], [R], [0], W, 3 * R,
+                   numerics={"gravity_m_s2": g})
+    ps = sim.particles
+    ps.inertia[:] = 1e30
+    sim.dt = 2e-10
+    mu = sim.tables.friction_wall[0]
+    # settle vertically first
+    for _ in range(20000):
+        sim.step()
+    ps.v[:] = 0.0
+    m = ps.mass[0]
+    sim.body[0] = push_ratio * mu * g
+    ratios, xs = [], []
+    for _ in range(8000):
+        sim.step()
+        f = ps.wall_force[0, 0]
+        fn = f[2]
+        ratios.append(math.hypot(f[0], f[1]) / (mu * fn))
+        xs.append(ps.x[0, 0])
+    return np.array(ratios), np.array(xs), ps.v[0, 0], m
+
+
+def test_friction_never_exceeds_coulomb_limit_and_slides_above_it():
+    ratios, xs, vx, m = _sphere_on_plate(1.5)
+    assert ratios.max() <= 1.0 + 1e-9
+    assert ratios[-1] == pytest.approx(1.0, rel=1e-6)   # sliding: at the Coulomb limit
+    assert vx > 0 and xs[-1] - xs[0] > 0
+
+
+def test_sphere_sticks_below_coulomb_limit():
+    ratios, xs, vx, m = _sphere_on_plate(0.5)
+    assert ratios.max() < 1.0
+    # the tangential spring takes the load: the force converges to the push
+    assert ratios[-1] == pytest.approx(0.5, rel=0.05)
+    # and the sphere only moves by the spring's deflection (sub-nm), not slides
+    assert abs(xs[-1] - xs[0]) < 1e-9
