@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 SQRT_5_6 = math.sqrt(5.0 / 6.0)
+NO_HARDNESS = 1e308  # "purely elastic": kernels test H < 1e300
 
 
 @njit(cache=True, inline="always")
@@ -116,9 +117,11 @@ def effective_shear_modulus(E1, nu1, E2, nu2):
 class ContactTables:
     """Per material-pair constants (nm × nm) and per material–wall constants (nm).
 
-    Mixing rules: friction and restitution of a pair are the smaller of the two
-    (the weaker surface controls). Attributes: E_star, G_star, friction, beta (pairs);
-    E_star_wall, G_star_wall, friction_wall, beta_wall (particle–wall).
+    Mixing rules: friction, restitution and hardness of a pair are the smaller of
+    the two (the weaker surface controls; the softer body yields). Attributes:
+    E_star, G_star, friction, beta, hardness (pairs; hardness NO_HARDNESS where
+    both are elastic); E_star_wall, G_star_wall, friction_wall, beta_wall,
+    hardness_wall (particle–wall).
     """
 
     def __init__(self, materials, wall):
@@ -144,3 +147,7 @@ class ContactTables:
         self.friction_wall = np.array([min(m.friction, wall.friction) for m in materials])
         self.beta_wall = np.array([damping_coefficient(min(m.restitution, wall.restitution))
                                    for m in materials])
+        h = [m.hardness if m.hardness is not None else NO_HARDNESS for m in materials]
+        hw = wall.hardness if wall.hardness is not None else NO_HARDNESS
+        self.hardness = np.minimum.outer(np.array(h), np.array(h))
+        self.hardness_wall = np.minimum(np.array(h), hw)

@@ -18,8 +18,14 @@ from .contact import hertz_mindlin
 
 @njit(parallel=True, cache=True)
 def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
-                E_star, G_star, friction, beta, dt, L, periodic_xy):
-    """Hertz–Mindlin force of every candidate pair into fbuf (force on i)."""
+                E_star, G_star, friction, beta, hardness, dt, L, periodic_xy):
+    """Hertz–Mindlin force of every candidate pair into fbuf (force on i).
+
+    Plastic cap: where the pair has a hardness H, the elastic force may not
+    exceed H π a² (a the geometric contact radius); the excess overlap is
+    moved into the irreversible overlap dcr (elastic–perfectly-plastic contact,
+    cf. Thornton & Ning 1998, doi:10.1016/S0032-5910(98)00026-8).
+    """
     P = pi.shape[0]
     for p in prange(P):
         i = pi[p]
@@ -56,6 +62,20 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
                 tibuf[p, k] = 0.0
                 tjbuf[p, k] = 0.0
             continue
+        mi = mat[i]
+        mj = mat[j]
+        Rs = R[i] * R[j] / rsum
+        H = hardness[mi, mj]
+        if H < 1e300:
+            xx = (d2 + R[i] * R[i] - R[j] * R[j]) / (2.0 * dist)
+            a2 = R[i] * R[i] - xx * xx
+            if a2 < 0.0:
+                a2 = 0.0
+            kh = 4.0 / 3.0 * E_star[mi, mj] * math.sqrt(Rs)
+            fcap = H * math.pi * a2
+            if kh * de * math.sqrt(de) > fcap:
+                de = (fcap / kh) ** (2.0 / 3.0)
+                dcr[p] = delta - de
         ri = R[i] - 0.5 * delta
         rj = R[j] - 0.5 * delta
         # contact-point velocity of j relative to i
@@ -71,9 +91,6 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
         xi[p, 0] -= xn * nx
         xi[p, 1] -= xn * ny
         xi[p, 2] -= xn * nz
-        mi = mat[i]
-        mj = mat[j]
-        Rs = R[i] * R[j] / rsum
         ms = mass[i] * mass[j] / (mass[i] + mass[j])
         Fn, ftx, fty, ftz = hertz_mindlin(de, Rs, ms, E_star[mi, mj], G_star[mi, mj],
                                           friction[mi, mj], beta[mi, mj], vn, vtx, vty, vtz,
@@ -96,7 +113,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
 
 @njit(cache=True, inline="always")
 def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wall_xi, wall_dcr,
-                  Ew, Gw, muw, betaw, dt):
+                  Ew, Gw, muw, betaw, Hw, dt):
     """Wall k (inward normal n, particle centre at distance s): force and torque on i."""
     delta = R[i] - s
     de = delta - wall_dcr[i, k]
@@ -105,6 +122,16 @@ def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wal
         wall_xi[i, k, 1] = 0.0
         wall_xi[i, k, 2] = 0.0
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    m = mat[i]
+    if Hw[m] < 1e300:
+        a2 = R[i] * R[i] - s * s
+        if a2 < 0.0:
+            a2 = 0.0
+        kh = 4.0 / 3.0 * Ew[m] * math.sqrt(R[i])
+        fcap = Hw[m] * math.pi * a2
+        if kh * de * math.sqrt(de) > fcap:
+            de = (fcap / kh) ** (2.0 / 3.0)
+            wall_dcr[i, k] = delta - de
     r = s
     # velocity of the particle's contact point (at -s n) relative to the wall
     vcx = v[i, 0] - (w[i, 1] * nz - w[i, 2] * ny) * r - vwx
@@ -119,7 +146,6 @@ def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wal
     xis[0] -= xn * nx
     xis[1] -= xn * ny
     xis[2] -= xn * nz
-    m = mat[i]
     Fn, ftx, fty, ftz = hertz_mindlin(de, R[i], mass[i], Ew[m], Gw[m], muw[m], betaw[m], vn,
                                       vtx, vty, vtz, wall_xi[i], k, dt)
     cx = ny * ftz - nz * fty
@@ -131,7 +157,7 @@ def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wal
 @njit(parallel=True, cache=True)
 def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_start, col_pair,
                          fbuf, tibuf, tjbuf, wall_xi, wall_dcr, wall_force, force, torque,
-                         wall_pos, wall_vel_z, wall_on, Ew, Gw, muw, betaw, body, dt, L,
+                         wall_pos, wall_vel_z, wall_on, Ew, Gw, muw, betaw, Hw, body, dt, L,
                          periodic_xy, x_ref, R_ref, drift):
     """Sum pair and wall forces per particle, then advance v, ω, x by one step.
 
@@ -193,7 +219,7 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
                 s = wall_pos[5] - x[i, 1]
                 nx, ny, nz = 0.0, -1.0, 0.0
             a, b, c, d, e, f = _wall_contact(i, k, s, nx, ny, nz, 0.0, 0.0, vwz, x, v, w, R, mass,
-                                             mat, wall_xi, wall_dcr, Ew, Gw, muw, betaw, dt)
+                                             mat, wall_xi, wall_dcr, Ew, Gw, muw, betaw, Hw, dt)
             wall_force[i, k, 0] = a
             wall_force[i, k, 1] = b
             wall_force[i, k, 2] = c

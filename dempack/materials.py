@@ -119,6 +119,8 @@ class Material:
     electron_conductor, ion_conductor : counts as an electron / Li-ion path in percolation
     electronic_conductivity, ionic_conductivity : S/m
     melting_point : K, or None where not given
+    hardness : Pa, mean contact pressure of fully plastic indentation (caps the contact pressure:
+        the excess overlap becomes irreversible plastic flattening), or None (purely elastic)
     creep : :class:`CreepLaw` or None; fracture : :class:`FractureLaw` or None
     sources : TOML key name (e.g. ``"youngs_modulus_Pa"``, ``"n"``, ``"sigma0_Pa"``) → citation / "assumed: why"
     """
@@ -137,6 +139,7 @@ class Material:
     electronic_conductivity: float
     ionic_conductivity: float
     melting_point: float | None
+    hardness: float | None
     creep: CreepLaw | None
     fracture: FractureLaw | None
     sources: dict = field(default_factory=dict, compare=False, hash=False)
@@ -184,6 +187,7 @@ _MATERIAL_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     "electronic_conductivity_S_m": ("electronic_conductivity", "number", True, (_ge(0),)),
     "ionic_conductivity_S_m": ("ionic_conductivity", "number", True, (_ge(0),)),
     "melting_point_K": ("melting_point", "number", False, (_gt(0),)),
+    "hardness_Pa": ("hardness", "number", False, (_gt(0),)),
 }
 
 _CREEP_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {

@@ -47,15 +47,17 @@ def snapshot_arrays(sim: Simulation) -> dict:
     """Per-particle arrays for a snapshot (VTK, GUI), alive particles only."""
     ps = sim.particles
     a = getattr(sim, "_last_analysis", None)
+    if a is None or a["stress_vm"].shape[0] != ps.n:
+        from .observe import analyse
+        a = sim._last_analysis = analyse(sim)
     alive = ps.alive
     out = {
         "radius": ps.R[alive], "material": ps.material[alive], "id": ps.pid[alive],
         "velocity": ps.v[alive], "lithiation": ps.lithiation[alive],
         "creep_strain": ps.creep_strain[alive], "generation": ps.generation[alive],
     }
-    if a is not None and a["stress_vm"].shape[0] == ps.n:
-        out["stress_vm"] = a["stress_vm"][alive]
-        out["coordination"] = a["ncontact"][alive].astype(np.int32)
+    out["stress_vm"] = a["stress_vm"][alive]
+    out["coordination"] = a["ncontact"][alive].astype(np.int32)
     return out
 
 
@@ -92,7 +94,8 @@ class OutputWriters:
 
     def finish(self):
         sim = self.sim
-        if sim.scenario.run.snapshot_every_outputs:
+        name = f"vtk/particles_{sim.step_count:09d}.vtp"
+        if sim.scenario.run.snapshot_every_outputs and not any(f == name for _, f in self.pvd.entries):
             self.write_snapshot(sim)
         self.write_checkpoint(sim)
         write_json(self.out / "summary.json", sim.summary())
@@ -103,7 +106,8 @@ def run(scenario: Scenario | str | Path | None = None, out_dir=None, progress: b
     """Run a scenario to the end. With out_dir, write timeseries.csv, summary.json,
     VTK snapshots (vtk/*.vtp + particles.pvd), scenario.toml and checkpoint.npz."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    _threads(threads if threads is not None else sc.run.threads)
+    if threads is not None:
+        sc.set("run.threads", threads)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -117,7 +121,8 @@ def resume(out_dir, progress: bool = False, threads: int | None = None) -> Resul
     """Continue a run from `out_dir/checkpoint.npz` with the scenario saved there."""
     out = Path(out_dir)
     sc = load_scenario(out / "scenario.toml")
-    _threads(threads if threads is not None else sc.run.threads)
+    if threads is not None:
+        sc.set("run.threads", threads)
     sim = Simulation.from_checkpoint(sc, out / "checkpoint.npz", out_dir=out)
     prev = out / "timeseries.csv"
     if prev.exists():
@@ -127,6 +132,8 @@ def resume(out_dir, progress: bool = False, threads: int | None = None) -> Resul
         names = list(cols)
         sim.history = [{k: (cols[k][i].item() if hasattr(cols[k][i], "item") else cols[k][i])
                         for k in names} for i in np.flatnonzero(keep)]
+        for row in sim.history:
+            row["step"] = int(row["step"])
     writers = OutputWriters(sim, out, resume_step=sim.step_count)
     return _finish(sim, writers, out, progress)
 
@@ -142,11 +149,3 @@ def _finish(sim, writers, out, progress) -> Result:
     if writers is not None:
         writers.finish()
     return Result(_columns(sim.history), sim.summary(), sim, out)
-
-
-def _threads(n: int) -> None:
-    import numba
-    if n and n > 0:
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    else:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

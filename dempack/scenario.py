@@ -242,8 +242,6 @@ def parse_value(text: str):
 def _check_field(where: str, key: str, f: Field, v, errors: list):
     if f.type is float and isinstance(v, int) and not isinstance(v, bool):
         v = float(v)
-    if f.type is int and isinstance(v, float) and v.is_integer() and False:
-        v = int(v)
     ok_type = isinstance(v, f.type) and not (f.type is not bool and isinstance(v, bool))
     if not ok_type:
         errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
@@ -328,7 +326,7 @@ def _validate(sc: Scenario, data: dict, source: str):
         has_w = m._values.get("weight_fraction") is not None
         has_v = m._values.get("volume_fraction") is not None
         if has_w == has_v:
-            errors.append(f"{w}: give exactly one of weight_fraction or volume_fraction")
+            errors.append(f"{w[:-1]}: give exactly one of weight_fraction or volume_fraction")
     kinds = {("w" if m._values.get("weight_fraction") is not None else "v")
              for m in sc.packing.materials}
     if len(kinds) > 1:
@@ -349,7 +347,7 @@ def _validate(sc: Scenario, data: dict, source: str):
         if v.get("mode") in ("fixed_gap", "spring") and not v.get("steps"):
             errors.append(f"{w}steps: a {v['mode']} stage needs steps > 0")
         if v.get("mode") == "displacement_rate" and not (v.get("steps") or v.get("pressure_MPa")):
-            errors.append(f"{w}: a displacement_rate stage needs steps > 0 or pressure_MPa > 0")
+            errors.append(f"{w[:-1]}: a displacement_rate stage needs steps > 0 or pressure_MPa > 0")
         if v.get("mode") == "spring" and not v.get("spring_preload_MPa"):
             errors.append(f"{w}spring_preload_MPa: a spring stage needs a preload > 0")
     if not sc.pressing:

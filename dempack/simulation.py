@@ -31,6 +31,9 @@ from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
 
 
+SERIAL_BELOW = 4000
+
+
 class DivergenceError(RuntimeError):
     """The run blew up; the message gives the diagnosis and a time step to try."""
 
@@ -236,13 +239,13 @@ class Simulation:
         L = box.L
         pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
                     cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction, t.beta,
-                    self.dt, L, box.periodic_xy)
+                    t.hardness, self.dt, L, box.periodic_xy)
         pos, vel, on = box.wall_arrays()
         gather_and_integrate(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
                              cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i,
                              cl.torque_j, ps.wall_xi, ps.wall_dcr, ps.wall_force, ps.force,
                              ps.torque, pos, vel, on, t.E_star_wall, t.G_star_wall,
-                             t.friction_wall, t.beta_wall, self.body, self.dt, L,
+                             t.friction_wall, t.beta_wall, t.hardness_wall, self.body, self.dt, L,
                              box.periodic_xy, cl.x_ref, cl.R_ref, self._drift)
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = float(np.max(self._drift))
@@ -280,6 +283,7 @@ class Simulation:
     def observe(self) -> dict:
         """Compute one row of observables, check for divergence, run observers."""
         a = analyse(self)
+        self._last_analysis = a
         row = observables(self, a)
         self.history.append(row)
         self.outputs_written += 1
@@ -294,7 +298,6 @@ class Simulation:
         for ob in self.observers:
             if self.outputs_written % ob.every == 0:
                 ob.fn(self, row)
-        self._last_analysis = a
         return row
 
     def run(self, steps: int | None = None, progress: bool = False) -> None:
@@ -308,6 +311,9 @@ class Simulation:
             from tqdm import tqdm
             bar = tqdm(total=None, unit="step", dynamic_ncols=True, mininterval=1.0)
         t0 = _time.perf_counter()
+        import numba
+        threads_before = numba.get_num_threads()
+        numba.set_num_threads(self.thread_count())
         if self.step_count == 0 and not self.history:
             self.observe()
         try:
@@ -324,9 +330,21 @@ class Simulation:
                         bar.set_postfix_str(f"{self.stage_label} | p {row['punch_stress_Pa'] / 1e6:6.1f}"
                                             f" MPa | porosity {row['porosity']:.3f}", refresh=False)
         finally:
+            numba.set_num_threads(threads_before)
             self.wall_clock += _time.perf_counter() - t0
             if bar is not None:
                 bar.close()
+
+    def thread_count(self) -> int:
+        """Numba threads for this run: run.threads, or when 0 (auto) all cores
+        from SERIAL_BELOW particles up and one thread below (a parallel region
+        costs more than it saves on small systems, and far more on a busy machine)."""
+        import numba
+        n = self.scenario.run.threads
+        avail = numba.config.NUMBA_NUM_THREADS
+        if n > 0:
+            return min(n, avail)
+        return 1 if self.particles.n < SERIAL_BELOW else avail
 
     def stop(self) -> None:
         self.stopped = True
