@@ -16,15 +16,37 @@ from numba import njit, prange
 from .contact import hertz_mindlin
 
 
+@njit(cache=True, inline="always")
+def plastic_contact(Rs, Es, H, delta, dcr, k):
+    """Elastic–perfectly-plastic contact on the Hertz law (after Thornton & Ning
+    1998, doi:10.1016/S0032-5910(98)00026-8): the mean pressure over the plastic
+    contact area π a², a² = R* δ, may not exceed the hardness H, so on loading
+    F = H π R* δ and the elastic overlap is δe = c √δ, c = 3πH/(4E*) · √R*; the
+    rest, δ − δe, is the irreversible flat dcr[k]. Unloading is Hertzian on a
+    flattened radius R_p = R* δmax/δe,max chosen so that the contact radius is
+    continuous; δmax follows from dcr alone (√δmax = (c + √(c² + 4 dcr))/2), so
+    no extra history is stored. Returns (R_p, δe) and updates dcr[k].
+    """
+    c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
+    de = delta - dcr[k]
+    if de > c * math.sqrt(delta):  # on the plastic envelope: flatten
+        de = c * math.sqrt(delta)
+        dcr[k] = delta - de
+        return Rs * delta / de, de
+    if dcr[k] > 0.0:
+        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * dcr[k]))
+        dmax = sq * sq
+        return Rs * dmax / (dmax - dcr[k]), de
+    return Rs, de
+
+
 @njit(parallel=True, cache=True)
 def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
                 E_star, G_star, friction, beta, hardness, dt, L, periodic_xy):
     """Hertz–Mindlin force of every candidate pair into fbuf (force on i).
 
-    Plastic cap: where the pair has a hardness H, the elastic force may not
-    exceed H π a² (a the geometric contact radius); the excess overlap is
-    moved into the irreversible overlap dcr (elastic–perfectly-plastic contact,
-    cf. Thornton & Ning 1998, doi:10.1016/S0032-5910(98)00026-8).
+    Where the pair has a hardness H the contact is elastic–perfectly-plastic
+    (see `plastic_contact`).
     """
     P = pi.shape[0]
     for p in prange(P):
@@ -67,15 +89,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
         Rs = R[i] * R[j] / rsum
         H = hardness[mi, mj]
         if H < 1e300:
-            xx = (d2 + R[i] * R[i] - R[j] * R[j]) / (2.0 * dist)
-            a2 = R[i] * R[i] - xx * xx
-            if a2 < 0.0:
-                a2 = 0.0
-            kh = 4.0 / 3.0 * E_star[mi, mj] * math.sqrt(Rs)
-            fcap = H * math.pi * a2
-            if kh * de * math.sqrt(de) > fcap:
-                de = (fcap / kh) ** (2.0 / 3.0)
-                dcr[p] = delta - de
+            Rs, de = plastic_contact(Rs, E_star[mi, mj], H, delta, dcr, p)
         ri = R[i] - 0.5 * delta
         rj = R[j] - 0.5 * delta
         # contact-point velocity of j relative to i
@@ -123,15 +137,9 @@ def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wal
         wall_xi[i, k, 2] = 0.0
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     m = mat[i]
+    Rw = R[i]
     if Hw[m] < 1e300:
-        a2 = R[i] * R[i] - s * s
-        if a2 < 0.0:
-            a2 = 0.0
-        kh = 4.0 / 3.0 * Ew[m] * math.sqrt(R[i])
-        fcap = Hw[m] * math.pi * a2
-        if kh * de * math.sqrt(de) > fcap:
-            de = (fcap / kh) ** (2.0 / 3.0)
-            wall_dcr[i, k] = delta - de
+        Rw, de = plastic_contact(R[i], Ew[m], Hw[m], delta, wall_dcr[i], k)
     r = s
     # velocity of the particle's contact point (at -s n) relative to the wall
     vcx = v[i, 0] - (w[i, 1] * nz - w[i, 2] * ny) * r - vwx
@@ -146,7 +154,7 @@ def _wall_contact(i, k, s, nx, ny, nz, vwx, vwy, vwz, x, v, w, R, mass, mat, wal
     xis[0] -= xn * nx
     xis[1] -= xn * ny
     xis[2] -= xn * nz
-    Fn, ftx, fty, ftz = hertz_mindlin(de, R[i], mass[i], Ew[m], Gw[m], muw[m], betaw[m], vn,
+    Fn, ftx, fty, ftz = hertz_mindlin(de, Rw, mass[i], Ew[m], Gw[m], muw[m], betaw[m], vn,
                                       vtx, vty, vtz, wall_xi[i], k, dt)
     cx = ny * ftz - nz * fty
     cy = nz * ftx - nx * ftz

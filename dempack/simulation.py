@@ -136,6 +136,7 @@ class Simulation:
         self.dt = self._time_step()
         self.contacts = build_contact_list(ps, None, self.box, self.skin)
         self._drift = np.zeros(ps.n)
+        self.apply_thread_count()
 
     @classmethod
     def from_particles(cls, scenario: Scenario, x, radii, material, width: float, z_top: float,
@@ -163,6 +164,7 @@ class Simulation:
         sim.volume_fractions /= sim.volume_fractions.sum()
         sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
         sim._drift = np.zeros(n)
+        sim.apply_thread_count()
         return sim
 
     def _update_mass(self):
@@ -346,6 +348,11 @@ class Simulation:
             return min(n, avail)
         return 1 if self.particles.n < SERIAL_BELOW else avail
 
+    def apply_thread_count(self) -> None:
+        """Set numba's thread count (for the calling thread) to thread_count()."""
+        import numba
+        numba.set_num_threads(self.thread_count())
+
     def stop(self) -> None:
         self.stopped = True
 
@@ -427,4 +434,5 @@ class Simulation:
         sim.rng.bit_generator.state = meta["rng_state"]
         sim.wall_clock = meta["wall_clock"]
         sim._drift = np.zeros(sim.particles.n)
+        sim.apply_thread_count()
         return sim

@@ -126,3 +126,46 @@ def test_sphere_sticks_below_coulomb_limit():
     assert ratios[-1] == pytest.approx(0.5, rel=0.05)
     # and the sphere only moves by the spring's deflection (sub-nm), not slides
     assert abs(xs[-1] - xs[0]) < 1e-9
+
+
+def _rest_on_plate(material, g, steps=30000):
+    """Load quasi-statically: the body force ramps up over 2/3 of the steps."""
+    W = 100e-6
+    sim = hand_sim([[W / 2, W / 2, R]], [R], [0], W, 4 * R, materials=(material,),
+                   numerics={"gravity_m_s2": g})
+    sim.dt = 2e-10
+    ramp = 2 * steps // 3
+    for k in range(steps):
+        sim.body[2] = -g * min(1.0, (k + 1) / ramp)
+        sim.step()
+    ps = sim.particles
+    return sim, R - ps.x[0, 2], ps.mass[0]
+
+
+def test_plastic_contact_flattens_at_hardness_pressure():
+    """Se (hardness H) loaded far past yield by a body force m·g rests where
+    m g = H π R δ (plastic contact area π R δ), and keeps the flat when unloaded."""
+    g = 1e9
+    sim, delta, m = _rest_on_plate("Se", g)
+    H = sim.materials[0].hardness
+    assert delta == pytest.approx(m * g / (H * math.pi * R), rel=0.01)
+    flat = sim.particles.wall_dcr[0, 0]
+    # on the plastic envelope the elastic part is δe = 3πH/(4E*) √(R δ) (Hertz
+    # pressure over the plastic contact area equal to H); the rest is the flat
+    Es = sim.tables.E_star_wall[0]
+    assert flat == pytest.approx(delta - 3 * math.pi * H / (4 * Es) * math.sqrt(R * delta), rel=0.02)
+    # unload: the plastic overlap stays, the elastic part springs back
+    sim.body[:] = 0.0
+    sim.particles.v[:] = 0.0
+    for _ in range(200):
+        sim.step()
+    assert sim.particles.wall_dcr[0, 0] == flat
+
+
+def test_elastic_contact_without_hardness_follows_hertz():
+    """Mo6Se8 (no hardness) rests at the Hertz overlap δ = (m g / (4/3 E* √R))^(2/3)."""
+    g = 1e9
+    sim, delta, m = _rest_on_plate("Mo6Se8", g)
+    Es = sim.tables.E_star_wall[0]
+    assert delta == pytest.approx((m * g / (4 / 3 * Es * math.sqrt(R))) ** (2 / 3), rel=0.01)
+    assert sim.particles.wall_dcr[0, 0] == 0.0
