@@ -168,13 +168,17 @@ def observables(sim, a: dict | None = None) -> dict:
     thickness = box.z_top
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
+    st = sim.stage
+    ref = sim.reference_thickness
     row = {
         "step": sim.step_count,
         "time_s": sim.time,
         "stage": sim.stage_label,
+        "cycle": getattr(st, "cycle", 0) if st is not None and st.kind == "cycling" else 0,
         "porosity": porosity,
         "relative_density": 1.0 - porosity,
         "thickness_m": thickness,
+        "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
         "punch_stress_Pa": sim.punch_stress(),
         "wall_stress_Pa": sim.side_wall_stress(),
         "coordination": float(np.mean(a["ncontact"][alive])) if alive.any() else 0.0,
@@ -197,4 +201,11 @@ def observables(sim, a: dict | None = None) -> dict:
         w = V[sel]
         row[f"stress_vm_mean_Pa:{name}"] = (float(np.sum(w * a["stress_vm"][sel]) / np.sum(w))
                                             if sel.any() else 0.0)
+    for k, name in enumerate(names):
+        sel = alive & (ps.material == k)
+        w = V[sel]
+        row[f"creep_strain_mean:{name}"] = (float(np.sum(w * ps.creep_strain[sel]) / np.sum(w))
+                                            if sel.any() else 0.0)
+        row[f"lithiation_mean:{name}"] = (float(np.sum(w * ps.lithiation[sel]) / np.sum(w))
+                                          if sel.any() else 0.0)
     return row

@@ -7,6 +7,7 @@ punch (and, with the battery issue, the lithiation) and says when it is done.
 - DisplacementRateStage: punch at constant speed until a pressure or a step count.
 - FixedGapStage: punch held still for a number of steps.
 - SpringStage: spring fixture (stiffness + preload) for a number of steps.
+- CyclingStage: stack held (servo or spring) while the electrode is cycled.
 """
 from __future__ import annotations
 
@@ -164,4 +165,130 @@ def build_stages(scenario) -> list:
         else:
             out.append(SpringStage(s.si("spring_stiffness_MPa_per_um"), s.si("spring_preload_MPa"),
                                    s.si("speed_m_per_s"), s.steps))
+    cy, st = scenario.cycling, scenario.stack
+    if cy.cycles > 0:
+        out.append(CyclingStage(cy.cycles, cy.c_rate, cy.residual_lithiation,
+                                cy.initial_lithiation, cy.steps_per_half_cycle, cy.si("rest_h"),
+                                st.mode, st.si("pressure_MPa"),
+                                st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s"),
+                                cy.lithiation_rule))
     return out
+
+
+class UniformLithiation:
+    """Baseline lithiation rule: every active particle carries the same c, which
+    moves at the C-rate (c per hour of physical time). A contact-dependent rule
+    would replace `apply`."""
+
+    name = "uniform"
+
+    def apply(self, sim, c_level: float) -> None:
+        ps = sim.particles
+        act = sim.active_material[ps.material]
+        ps.lithiation[act] = c_level
+
+
+LITHIATION_RULES = {"uniform": UniformLithiation}
+
+
+class CyclingStage(Stage):
+    """Hold the stack (servo or spring) while the active particles lithiate
+    (discharge, c → 1) and delithiate (charge, c → c_res), `cycles` times.
+
+    Two clocks: each DEM step carries dt_phys = 3600 / (C-rate · steps_per_half)
+    seconds of physical time, so a full 0 → 1 half-cycle takes steps_per_half
+    steps; c changes by 1/steps_per_half per step. At each half-cycle end the
+    simulation's half-cycle observers run (cycles.csv).
+    """
+
+    kind = "cycling"
+
+    def __init__(self, cycles, c_rate, c_res, c0, steps_per_half, rest_s, stack_mode,
+                 pressure, stiffness, max_speed, rule="uniform"):
+        super().__init__(max_steps=0)
+        self.cycles, self.c_rate, self.c_res = cycles, c_rate, c_res
+        self.steps_per_half = steps_per_half
+        self.dt_phys = 3600.0 / (c_rate * steps_per_half)
+        self.dc = 1.0 / steps_per_half
+        self.rest_steps = int(round(rest_s / self.dt_phys))
+        self.stack_mode, self.target, self.stiffness, self.max_speed = (stack_mode, pressure,
+                                                                         stiffness, max_speed)
+        self.rule = LITHIATION_RULES[rule]()
+        self.c = c0
+        self.half = 0          # index of the current half-cycle (0 = first discharge)
+        self.rest_left = 0
+        self.control = None
+        self.started = False
+
+    @property
+    def label(self) -> str:
+        if self.done(None):
+            return "cycling done"
+        what = "rest" if self.rest_left > 0 else self.half_name
+        return f"cycle {self.cycle} {what}"
+
+    @property
+    def cycle(self) -> int:
+        return self.half // 2 + 1
+
+    @property
+    def half_name(self) -> str:
+        return "discharge" if self.half % 2 == 0 else "charge"
+
+    def _start(self, sim):
+        if self.stack_mode == "spring":
+            self.control = SpringFixture(self.stiffness, self.target, sim.box.z_top, self.max_speed)
+        else:
+            self.control = StressServo(self.target, self.max_speed)
+        if sim.reference_thickness is None:
+            sim.reference_thickness = sim.box.z_top
+        self.started = True
+
+    def update(self, sim) -> None:
+        if not self.started:
+            self._start(sim)
+        sim.box.punch_velocity = self.control.velocity(sim.last_punch_stress, sim.box.z_top)
+        if self.rest_left > 0:
+            return
+        if self.half % 2 == 0:
+            self.c = min(1.0, self.c + self.dc)
+        else:
+            self.c = max(self.c_res, self.c - self.dc)
+        self.rule.apply(sim, self.c)
+
+    def after_step(self, sim) -> None:
+        self.steps += 1
+        if self.rest_left > 0:
+            self.rest_left -= 1
+            if self.rest_left == 0:
+                self.half += 1
+            return
+        end = (self.c >= 1.0) if self.half % 2 == 0 else (self.c <= self.c_res)
+        if end:
+            sim.half_cycle_end(self.cycle, self.half_name)
+            if self.rest_steps > 0:
+                self.rest_left = self.rest_steps
+            else:
+                self.half += 1
+
+    def done(self, sim) -> bool:
+        return self.half >= 2 * self.cycles
+
+    def reached(self) -> bool:
+        return True
+
+    def state(self):
+        c = self.control
+        return {"steps": self.steps, "c": self.c, "half": self.half, "rest_left": self.rest_left,
+                "started": self.started, "mean": None if c is None else c.mean,
+                "z0": getattr(c, "z0", None)}
+
+    def load_state(self, st):
+        self.steps, self.c, self.half = st["steps"], st["c"], st["half"]
+        self.rest_left, self.started = st["rest_left"], st["started"]
+        if self.started:
+            if self.stack_mode == "spring":
+                self.control = SpringFixture(self.stiffness, self.target, st["z0"], self.max_speed)
+            else:
+                self.control = StressServo(self.target, self.max_speed)
+            self.control.mean = st["mean"]

@@ -69,6 +69,10 @@ class OutputWriters:
         self.out = out_dir
         (out_dir / "vtk").mkdir(parents=True, exist_ok=True)
         self.csv = CSVWriter(out_dir / "timeseries.csv", keep_until_step=resume_step)
+        self.cycles_csv = None
+        if sim.scenario.cycling.cycles > 0:
+            self.cycles_csv = CSVWriter(out_dir / "cycles.csv", keep_until_step=resume_step)
+            sim.half_cycle_observers.append(self.write_cycle_row)
         if resume_step is not None:
             self.pvd = PVDCollection.read(out_dir / "particles.pvd")
             self.pvd.truncate(lambda e: int(Path(e[1]).stem.split("_")[-1]) <= resume_step)
@@ -82,6 +86,9 @@ class OutputWriters:
 
     def write_row(self, sim, row):
         self.csv.write(row)
+
+    def write_cycle_row(self, sim, row):
+        self.cycles_csv.write(row)
 
     def write_snapshot(self, sim, row=None):
         name = f"vtk/particles_{sim.step_count:09d}.vtp"

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .boundary import Box
+from .chemistry import contact_cap_volumes, creep_contacts, free_radius, true_volume
 from .contact import ContactTables
 from .integrate import gather_and_integrate, pair_forces
 from .materials import load_materials
@@ -71,6 +72,20 @@ class Simulation:
             wall = replace(wall, friction=sc.die.wall_friction)
         self.wall_material = wall
         self.tables = ContactTables(self.materials, wall)
+        mats = self.materials
+        self.swelling = np.array([m.swelling for m in mats])
+        self.active_material = np.array([m.active for m in mats])
+        self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
+                                           for m in mats])
+        T = sc.cycling.si("temperature_C")
+        self.temperature = T
+        self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
+        self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
+        self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
+        self.reference_thickness = None
+        self.half_cycle_observers: list = []
+        self.cycle_rows: list[dict] = []
+        self._inertial_warned = False
         self.density_scaling = sc.numerics.density_scaling
         self.body = np.array([0.0, 0.0, -sc.numerics.si("gravity_m_s2")])
         self.rng = np.random.default_rng(sc.run.seed)
@@ -252,12 +267,52 @@ class Simulation:
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = float(np.max(self._drift))
         self.last_punch_stress = self.punch_stress()
+        dt_phys = self.dt_phys
+        if dt_phys > self.dt and np.any(self.creep_A > 0.0):
+            creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+                           self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
+                           box.periodic_xy, ps.creep_strain, ps.wall_dcr, pos, on,
+                           t.E_star_wall, t.hardness_wall)
         self.step_count += 1
-        self.time += self.dt
+        if self.step_count % self.scenario.cycling.volume_update_interval == 0:
+            self.update_radii()
+        self.time += dt_phys
         if st is not None:
             st.after_step(self)
             if st.done(self):
                 self._finish_stage(st)
+
+    @property
+    def dt_phys(self) -> float:
+        """Physical time (s) carried by one DEM step: the cycling protocol's
+        increment while cycling, else the DEM time step itself."""
+        st = self.stage
+        return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
+
+    def update_radii(self) -> None:
+        """Swelling and volume conservation (see dempack.chemistry): free
+        particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
+        sphere minus contact caps holds V0 (1 + βc)."""
+        ps, cl, box = self.particles, self.contacts, self.box
+        beta = self.swelling[ps.material]
+        R_new = free_radius(ps.R0, beta, ps.lithiation)
+        cons = self.volume_conserving[ps.material]
+        if cons.any():
+            pos, _, on = box.wall_arrays()
+            caps = np.empty(ps.n)
+            contact_cap_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
+                                np.asarray(box.L[:2], float), box.periodic_xy, pos, on, caps)
+            V = true_volume(ps.R0, beta, ps.lithiation)
+            R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + caps[cons]))
+        ps.R[:] = R_new
+
+    def half_cycle_end(self, cycle: int, half: str) -> None:
+        """Record one cycles.csv row and run the half-cycle observers."""
+        row = observables(self)
+        row = {"cycle": cycle, "half": half, **row}
+        self.cycle_rows.append(row)
+        for fn in self.half_cycle_observers:
+            fn(self, row)
 
     def _finish_stage(self, st) -> None:
         row = observables(self)
@@ -297,6 +352,13 @@ class Simulation:
             self._diverged(f"overlap {a['max_overlap_ratio']:.3f} of the smaller radius between "
                            f"particles {self.particles.pid[i]} and {self.particles.pid[j]} exceeds "
                            f"run.max_overlap_ratio = {lim:g}")
+        I = row["inertial_number"]
+        if np.isfinite(I) and I > 1e-3 and not self._inertial_warned:
+            import warnings
+            self._inertial_warned = True
+            warnings.warn(f"inertial number I = {I:.2g} > 1e-3 at step {self.step_count} "
+                          f"({self.stage_label}): the run is not quasi-static there; lower the "
+                          "punch speed or the density scaling", RuntimeWarning, stacklevel=2)
         for ob in self.observers:
             if self.outputs_written % ob.every == 0:
                 ob.fn(self, row)
@@ -380,6 +442,8 @@ class Simulation:
             "us_per_particle_step": (1e6 * self.wall_clock / max(1, self.step_count * self.particles.n)),
             "completed": self.done,
             "stages": self.stage_results,
+            "temperature_K": self.temperature,
+            "cycles": self.cycle_rows,
             "final": {k: v for k, v in last.items() if k not in ("stage",)},
         }
 
@@ -400,6 +464,8 @@ class Simulation:
             "volume_fractions": [float(f) for f in getattr(self, "volume_fractions", [])],
             "rng_state": self.rng.bit_generator.state,
             "wall_clock": self.wall_clock,
+            "reference_thickness": self.reference_thickness,
+            "cycle_rows": self.cycle_rows,
         }
         return arrays, meta
 
@@ -433,6 +499,8 @@ class Simulation:
         sim.volume_fractions = np.array(meta["volume_fractions"])
         sim.rng.bit_generator.state = meta["rng_state"]
         sim.wall_clock = meta["wall_clock"]
+        sim.reference_thickness = meta.get("reference_thickness")
+        sim.cycle_rows = meta.get("cycle_rows", [])
         sim._drift = np.zeros(sim.particles.n)
         sim.apply_thread_count()
         return sim
