@@ -55,6 +55,8 @@ class DisplacementRate:
 class FixedGap:
     """Punch held still (a fixed-gap cell)."""
 
+    mean = None
+
     def velocity(self, stress: float, z_top: float) -> float:
         return 0.0
 

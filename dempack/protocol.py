@@ -235,11 +235,15 @@ class CyclingStage(Stage):
     def half_name(self) -> str:
         return "discharge" if self.half % 2 == 0 else "charge"
 
-    def _start(self, sim):
+    def _make_control(self, z0):
         if self.stack_mode == "spring":
-            self.control = SpringFixture(self.stiffness, self.target, sim.box.z_top, self.max_speed)
-        else:
-            self.control = StressServo(self.target, self.max_speed)
+            return SpringFixture(self.stiffness, self.target, z0, self.max_speed)
+        if self.stack_mode == "fixed_gap":
+            return FixedGap()
+        return StressServo(self.target, self.max_speed)
+
+    def _start(self, sim):
+        self.control = self._make_control(sim.box.z_top)
         if sim.reference_thickness is None:
             sim.reference_thickness = sim.box.z_top
         self.started = True
@@ -280,15 +284,12 @@ class CyclingStage(Stage):
     def state(self):
         c = self.control
         return {"steps": self.steps, "c": self.c, "half": self.half, "rest_left": self.rest_left,
-                "started": self.started, "mean": None if c is None else c.mean,
+                "started": self.started, "mean": getattr(c, "mean", None),
                 "z0": getattr(c, "z0", None)}
 
     def load_state(self, st):
         self.steps, self.c, self.half = st["steps"], st["c"], st["half"]
         self.rest_left, self.started = st["rest_left"], st["started"]
         if self.started:
-            if self.stack_mode == "spring":
-                self.control = SpringFixture(self.stiffness, self.target, st["z0"], self.max_speed)
-            else:
-                self.control = StressServo(self.target, self.max_speed)
+            self.control = self._make_control(st["z0"])
             self.control.mean = st["mean"]

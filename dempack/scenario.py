@@ -116,6 +116,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "skin_um": Field(float, 0.0, "Verlet skin (0 = 0.1 × smallest d50).", min=0.0, unit="um"),
         "gravity_m_s2": Field(float, 0.0, "Body acceleration downward (scaled gravity).",
                               min=0.0, unit="m_s2"),
+        "max_cap_fraction": Field(float, 0.25, "Volume conservation of creeping/plastic "
+                                  "particles counts contact caps up to this fraction of the "
+                                  "particle volume (beyond it caps overlap each other and their "
+                                  "sum double counts).", min=0.0, max=1.0),
     },
     "pressing": {  # [[pressing]]
         "mode": Field(str, "servo", "Punch control: servo to pressure_MPa; displacement_rate at "
@@ -140,9 +144,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_steps": Field(int, 400_000, "Give up the stage after this many steps.", min=1),
     },
     "stack": {
-        "mode": Field(str, "servo", "How the stack pressure is held while cycling: a stress "
-                      "servo on the punch, or a spring fixture set at the punch height where "
-                      "cycling starts.", choices=("servo", "spring")),
+        "mode": Field(str, "servo", "How the stack is held while cycling: a stress servo on "
+                      "the punch, a spring fixture set at the punch height where cycling "
+                      "starts, or a fixed gap (the stress is then free; a fully lithiated "
+                      "electrode may not fit, see DESIGN §4).",
+                      choices=("servo", "spring", "fixed_gap")),
         "pressure_MPa": Field(float, 100.0, "Stack pressure (servo target, or spring preload).",
                               min=0.0, max=5000.0, min_exclusive=True, unit="MPa"),
         "spring_stiffness_MPa_per_um": Field(float, 1.0, "Spring fixture stiffness per punch "

@@ -1,0 +1,183 @@
+"""Swelling, Norton contact creep, volume conservation, Arrhenius (DESIGN §2)."""
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from dempack.chemistry import creep_contacts
+from dempack.contact import NO_HARDNESS
+from dempack.materials import R_GAS
+from dempack.scenario import Scenario
+from dempack.simulation import Simulation
+from _build import hand_sim, scenario
+
+R = 5e-6
+W = 60e-6
+
+
+def _cycling(**kw):
+    c = {"cycles": 1, "c_rate": 1.0, "residual_lithiation": 0.22, "steps_per_half_cycle": 400,
+         "volume_update_interval": 1}
+    c.update(kw)
+    return c
+
+
+def _hand(x, radii, mats=("Se",), cycling=None, stack=None, numerics=None, pressing=None):
+    sc = scenario(mats, pressing=pressing or [{"mode": "fixed_gap", "steps": 1}],
+                  numerics=numerics or {})
+    d = sc.to_dict()
+    d["cycling"] = cycling or _cycling()
+    d["stack"] = stack or {"mode": "fixed_gap"}
+    sc = Scenario(d, "test")
+    return Simulation.from_particles(sc, x, radii, [0] * len(radii), W, W)
+
+
+def test_free_particle_swells_to_cube_root_and_back():
+    sim = _hand([[W / 2, W / 2, W / 2]], [R])
+    beta = sim.materials[0].swelling
+    seen = {}
+    sim.half_cycle_observers.append(lambda s, row: seen.setdefault(row["half"], s.particles.R[0]))
+    sim.run()
+    assert seen["discharge"] == pytest.approx(R * (1 + beta) ** (1 / 3), rel=1e-12)
+    assert seen["charge"] == pytest.approx(R * (1 + beta * 0.22) ** (1 / 3), rel=1e-12)
+    assert sim.particles.lithiation[0] == pytest.approx(0.22)
+
+
+def test_contact_creep_follows_norton_law_at_constant_force():
+    """Two Se spheres pressed together at a constant force F (held quasi-statically:
+    after each creep step the centres close in so the elastic overlap keeps
+    carrying F). The engine's creep kernel must follow
+        δcr' = 2 · a A (p/σref)^n,  p = F/(π R* δ),  a = √(R* δ),  δ = δcr + δe
+    (both sides creep) integrated independently with scipy."""
+    sim = _hand([[W / 2, W / 2, W / 2 - R], [W / 2, W / 2, W / 2 + R]], [R, R])
+    sim.tables.hardness[:] = NO_HARDNESS
+    mat = sim.materials[0]
+    A = mat.creep.rate_prefactor(sim.temperature)
+    n, sig = mat.creep.n, mat.creep.sigma_ref
+    Es = sim.tables.E_star[0, 0]
+    Rs = R / 2
+    F = 1e-3  # N: mean contact pressure ~0.66 GPa at first
+    de = (F / (4 / 3 * Es * math.sqrt(Rs))) ** (2 / 3)
+
+    def rate(t, y):
+        delta = y[0] + de
+        return [2 * math.sqrt(Rs * delta) * A * (F / (math.pi * Rs * delta * sig)) ** n]
+
+    ps, cl = sim.particles, sim.contacts
+    pos, _, on = sim.box.wall_arrays()
+    t = sim.tables
+    T, nstep = 20.0, 4000
+    dt = T / nstep
+    times, dcr = [], []
+    for k in range(nstep):
+        delta = cl.dcr[0] + de
+        ps.x[1, 2] = ps.x[0, 2] + 2 * R - delta       # quasi-static: F carried by δe = de
+        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+                       sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
+                       False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
+                       t.hardness_wall)
+        times.append((k + 1) * dt)
+        dcr.append(cl.dcr[0])
+    ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
+                    atol=1e-20).y[0]
+    assert dcr[-1] > 2 * de                      # substantial creep happened
+    assert np.allclose(dcr[nstep // 10:], ref[nstep // 10:], rtol=0.01)
+    # each sphere took half the flattening (same material on both sides)
+    assert ps.creep_strain[0] == pytest.approx(ps.creep_strain[1], rel=1e-12)
+    assert ps.creep_strain[0] == pytest.approx(dcr[-1] / 2 / (2 * R), rel=1e-9)
+
+
+def _creep_increment_at(T_C, dt):
+    """Creep of a fixed pressed Se–Se contact over a short time dt at T_C."""
+    delta = 0.3e-6
+    sim = _hand([[W / 2, W / 2, W / 2 - R], [W / 2, W / 2, W / 2 + R - delta]], [R, R],
+                cycling=_cycling(temperature_C=T_C))
+    sim.tables.hardness[:] = NO_HARDNESS
+    ps, cl, t = sim.particles, sim.contacts, sim.tables
+    pos, _, on = sim.box.wall_arrays()
+    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+                   sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
+                   False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall)
+    return cl.dcr[0], delta
+
+
+def test_arrhenius_ratio_of_creep_rates():
+    hot, delta = _creep_increment_at(70.0, 1e-7)
+    cold, _ = _creep_increment_at(25.0, 1e-7)
+    assert 0 < hot < 1e-3 * delta     # short step: the rate is the initial rate
+    Q = 60e3  # J/mol, Se in assets/materials.toml
+    from dempack.materials import load_materials
+    assert load_materials()["Se"].creep.Q == Q
+    expected = math.exp(-Q / R_GAS * (1 / 343.15 - 1 / 298.15))
+    assert hot / cold == pytest.approx(expected, rel=0.01)
+
+
+def test_volume_conserved_after_heavy_flattening():
+    """A Se sphere flattened hard on the plate (plastic + creep): sphere minus
+    the cap cut by the plate holds exactly V0 (1 + βc)."""
+    sim = _hand([[W / 2, W / 2, R]], [R], numerics={"gravity_m_s2": 3e9},
+                pressing=[{"mode": "fixed_gap", "steps": 20000}],
+                cycling=_cycling(c_rate=20.0, steps_per_half_cycle=2000))
+    sim.dt = 2e-10
+    sim.run(steps=20500)
+    ps = sim.particles
+    for _ in range(30):      # converge the fixed point with the particle held still
+        sim.update_radii()
+    Rn, c = ps.R[0], ps.lithiation[0]
+    h = Rn - ps.x[0, 2]
+    assert h > 0.15 * R      # heavily flattened
+    solid = 4 / 3 * math.pi * Rn ** 3 - math.pi * h * h * (3 * Rn - h) / 3
+    beta = sim.materials[0].swelling
+    assert solid == pytest.approx(4 / 3 * math.pi * R ** 3 * (1 + beta * c), rel=1e-6)
+
+
+def test_total_true_volume_of_creeping_packing():
+    sc = scenario(("Se", "Mo6Se8"), particles=150,
+                  pressing=[{"pressure_MPa": 100, "speed_m_per_s": 2.0, "hold_steps": 300}],
+                  run={"max_overlap_ratio": 0.6})
+    d = sc.to_dict()
+    d["cycling"] = _cycling(c_rate=0.5, steps_per_half_cycle=3000)
+    d["stack"] = {"mode": "servo", "pressure_MPa": 100, "speed_m_per_s": 2.0}
+    d["numerics"] = {"max_cap_fraction": 1.0}
+    sim = Simulation(Scenario(d, "test"))
+    while sim.stage.kind != "cycling":
+        sim.run(steps=1000)
+    sim.run(steps=1500)      # half way through the discharge: creep + swelling
+    for _ in range(40):
+        sim.update_radii()
+    ps, cl = sim.particles, sim.contacts
+    from dempack.chemistry import contact_cap_volumes
+    pos, _, on = sim.box.wall_arrays()
+    caps = np.empty(ps.n)
+    contact_cap_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
+                        sim.box.L[:2].copy(), False, pos, on, caps)
+    se = ps.material == 0
+    true = np.sum(4 / 3 * np.pi * ps.R[se] ** 3 - caps[se])
+    target = np.sum(4 / 3 * np.pi * ps.R0[se] ** 3 * (1 + 0.98 * ps.lithiation[se]))
+    assert np.max(caps[se] / (4 / 3 * np.pi * ps.R[se] ** 3)) > 0.05
+    assert true == pytest.approx(target, rel=1e-6)
+
+
+@pytest.mark.parametrize("creep", [True, False])
+def test_fixed_gap_packing_relaxes_only_by_creep(creep):
+    sc = scenario(("Se", "Mo6Se8"), particles=150,
+                  pressing=[{"pressure_MPa": 150, "speed_m_per_s": 2.0, "hold_steps": 500}],
+                  run={"max_overlap_ratio": 0.6, "output_interval_steps": 200})
+    d = sc.to_dict()
+    d["cycling"] = _cycling(c_rate=0.5, steps_per_half_cycle=4000)
+    d["stack"] = {"mode": "fixed_gap"}
+    sim = Simulation(Scenario(d, "test"))
+    sim.swelling[:] = 0.0
+    if not creep:
+        sim.creep_A[:] = 0.0
+    while sim.stage.kind != "cycling":
+        sim.run(steps=500)
+    sim.run(steps=3000)
+    rows = [r for r in sim.history if r["stage"].startswith("cycle")]
+    p = np.array([r["punch_stress_Pa"] for r in rows])
+    if creep:
+        assert p[-1] < 0.8 * p[0]
+        assert np.all(np.diff(p) <= 1e-3 * p[0])   # monotone (to servo-free noise)
+    else:
+        assert abs(p[-1] / p[0] - 1) < 0.03
