@@ -516,11 +516,17 @@ def main(argv=None):
                     help="steps of the per-kernel profile block (0 = none)")
     ap.add_argument("--quick", action="store_true", help="N = 5000 only, 1 repeat")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"results JSON (default {DEFAULT_OUT.relative_to(HERE.parent)}; with "
+                         "--quick, hertz_bed_quick.json beside it)")
     ap.add_argument("--bed-dir", type=Path, default=DEFAULT_BED_DIR,
                     help="where the prepared beds (checkpoints) are kept")
     ap.add_argument("--fresh", action="store_true", help="prepare the beds again")
     ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--report", action="store_true",
+                    help="only print the table of the existing --out file")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the cases of an existing --out file that this run does not redo")
     # internal
     ap.add_argument("--worker", choices=("prepare", "time", "startup"), help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -537,6 +543,11 @@ def main(argv=None):
         Path(a.result).write_text(json.dumps(res))
         return 0
 
+    if a.out is None:
+        a.out = DEFAULT_OUT.with_name("hertz_bed_quick.json") if a.quick else DEFAULT_OUT
+    if a.report:
+        print(fmt_table(json.loads(a.out.read_text())))
+        return 0
     if a.quick:
         a.sizes, a.repeats = [5000], 1
     use_bench_materials()
@@ -595,6 +606,16 @@ def main(argv=None):
         results["machine"]["loadavg_after"] = os.getloadavg()
     except OSError:
         pass
+    if a.merge and a.out.is_file():
+        prev = json.loads(a.out.read_text())
+        redone = {(c["n"], c["threads"]) for c in results["cases"]}
+        keep = [c for c in prev.get("cases", []) if (c["n"], c["threads"]) not in redone]
+        results["cases"] = sorted(keep + results["cases"], key=lambda c: (c["n"], c["threads"]))
+        for k, v in prev.get("prepare", {}).items():
+            results["prepare"].setdefault(k, v)
+        if "startup" not in results and "startup" in prev:
+            results["startup"] = prev["startup"]
+        results["merged_from"] = prev.get("date")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=1))
     print()
