@@ -168,6 +168,8 @@ def observables(sim, a: dict | None = None) -> dict:
     thickness = box.z_top
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
+    from .chemistry import true_volume
+    v_true = float(np.sum(true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]))
     st = sim.stage
     ref = sim.reference_thickness
     row = {
@@ -177,6 +179,9 @@ def observables(sim, a: dict | None = None) -> dict:
         "cycle": getattr(st, "cycle", 0) if st is not None and st.kind == "cycling" else 0,
         "porosity": porosity,
         "relative_density": 1.0 - porosity,
+        # 1 - (geometric solid volume)/(true volume V0(1+βc)): material hidden in overlaps the
+        # volume-conserving radius could not restore (see numerics.max_cap_fraction)
+        "volume_deficit": 1.0 - a["solid_volume"] / v_true if v_true > 0 else 0.0,
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
         "punch_stress_Pa": sim.punch_stress(),
@@ -208,4 +213,8 @@ def observables(sim, a: dict | None = None) -> dict:
                                             if sel.any() else 0.0)
         row[f"lithiation_mean:{name}"] = (float(np.sum(w * ps.lithiation[sel]) / np.sum(w))
                                           if sel.any() else 0.0)
+    from .transport import transport_observables
+    t = transport_observables(sim)
+    sim._connected = t.pop("_connected")
+    row.update(t)
     return row
