@@ -184,6 +184,33 @@ def current_rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def cpu_busy_s() -> float | None:
+    """Busy CPU seconds of the whole machine (all cores) from /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(max_wait_s: float, threshold: float = 0.15, sample_s: float = 3.0) -> float:
+    """Wait (at most max_wait_s) until the other processes use < threshold cores; returns
+    the last measured load in cores."""
+    t_end = time.time() + max_wait_s
+    while True:
+        b0 = cpu_busy_s()
+        time.sleep(sample_s)
+        b1 = cpu_busy_s()
+        if b0 is None or b1 is None:
+            return float("nan")
+        load = (b1 - b0) / sample_s
+        if load < threshold or time.time() > t_end:
+            return load
+        time.sleep(10.0)
+
+
 def state_bytes(sim) -> dict:
     p = sum(a.nbytes for a in sim.particles.as_dict().values())
     c = sum(a.nbytes for a in sim.contacts.as_dict().values())
@@ -325,6 +352,7 @@ def worker_time(a) -> dict:
     sub = max(1, min(a.sub_steps, a.steps))
     for _ in range(a.repeats):
         r0 = rebuilds.calls
+        m0 = cpu_busy_s()
         c0 = time.process_time()
         t0 = time.perf_counter()
         subs = []
@@ -337,8 +365,12 @@ def worker_time(a) -> dict:
             done += m
         dt = time.perf_counter() - t0
         cpu = time.process_time() - c0
-        # cpu/wall well below the thread count means the cores were shared (noisy timing)
+        m1 = cpu_busy_s()
+        other = None if m0 is None or m1 is None else max(0.0, (m1 - m0 - cpu) / dt)
+        # cpu/wall well below the thread count, or other_cores well above 0, means the
+        # cores were shared with other processes (noisy timing)
         blocks.append({"wall_s": dt, "cpu_s": cpu, "cpu_per_wall": cpu / dt,
+                       "other_cores": other,
                        "us_per_particle_step": 1e6 * dt / (n * a.steps),
                        "rebuilds": rebuilds.calls - r0, "sub_us_per_particle_step": subs})
     us = sorted(b["us_per_particle_step"] for b in blocks)
@@ -456,13 +488,14 @@ def machine_info() -> dict:
 
 
 def fmt_table(results: dict) -> str:
-    rows = [("N", "thr", "us/p-step", "min..max", "best", "cpu/wall", "steps/s", "solid frac",
+    rows = [("N", "thr", "us/p-step", "min..max", "best", "cpu/wall", "others", "steps/s", "solid frac",
              "plane MPa", "peak MB", "steady MB", "B/particle", "pairs/p")]
     for c in results["cases"]:
         us = c["us_per_particle_step_all"]
         rows.append((str(c["n"]), str(c["threads"]), f"{c['us_per_particle_step']:.3f}",
                      f"{min(us):.3f}..{max(us):.3f}", f"{c['best_sub_us_per_particle_step']:.3f}",
                      f"{min(b['cpu_per_wall'] for b in c['blocks']):.2f}",
+                     f"{max((b.get('other_cores') or 0.0) for b in c['blocks']):.2f}",
                      f"{1.0 / (c['us_per_particle_step'] * 1e-6 * c['n']):.0f}",
                      f"{c['solid_fraction']:.4f}", f"{c['punch_stress_Pa'] / 1e6:.2f}",
                      f"{c['peak_rss_MB']:.0f}", f"{c['rss_steady_MB']:.0f}",
@@ -523,6 +556,9 @@ def main(argv=None):
                     help="where the prepared beds (checkpoints) are kept")
     ap.add_argument("--fresh", action="store_true", help="prepare the beds again")
     ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                    help="before each timed case wait up to S seconds for the other processes "
+                         "to use < 0.15 cores")
     ap.add_argument("--report", action="store_true",
                     help="only print the table of the existing --out file")
     ap.add_argument("--merge", action="store_true",
@@ -579,6 +615,9 @@ def main(argv=None):
                      "--threads-one", str(k), "--repeats", str(a.repeats), "--steps", str(a.steps),
                      "--warmup", str(a.warmup), "--sub-steps", str(a.sub_steps),
                      "--profile-steps", str(a.profile_steps)]
+            if a.wait_quiet > 0:
+                load = wait_quiet(a.wait_quiet)
+                print(f"  other processes: {load:.2f} cores", flush=True)
             try:
                 c = run_worker("time", targs)
             except RuntimeError as e:

@@ -58,6 +58,11 @@ def snapshot_arrays(sim: Simulation) -> dict:
     }
     out["stress_vm"] = a["stress_vm"][alive]
     out["coordination"] = a["ncontact"][alive].astype(np.int32)
+    con = getattr(sim, "_connected", None)
+    if con is None or con.shape[0] != ps.n:
+        from .transport import connectivity
+        con = sim._connected = connectivity(sim)["connected"]
+    out["connected"] = con[alive].astype(np.int8)  # 0 none, 1 electron, 2 ion, 3 both
     return out
 
 

@@ -225,3 +225,15 @@ def test_observables_row_carries_transport_columns():
         assert key in row
     assert not any(k.startswith("_") for k in row)
     assert by_pid(sim, sim._connected) == [3] * 6
+
+
+def test_snapshot_carries_connected_flag():
+    """VTK snapshots carry the per-particle connected flag (0 none .. 3 both)."""
+    from dempack.observe import observables
+    from dempack.runner import snapshot_arrays
+    R = 2e-6
+    x = [[10e-6, 10e-6, R * 0.99], [10e-6, 10e-6, 3 * R * 0.99]]
+    sim = hand_sim(x, [R, R], [0, 0], 20e-6, 4 * R * 0.99, materials=("Mo6Se8",))
+    observables(sim)
+    snap = snapshot_arrays(sim)
+    assert snap["connected"].tolist() == [3, 3]
