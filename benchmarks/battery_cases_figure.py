@@ -51,7 +51,7 @@ def main(argv=None):
         line, = ax[0, 0].plot(x[dis], cr_aa[dis], "o-", label=f"{label}: {act}-{act}")
         ax[0, 0].plot(x[dis], cr_am[dis], "s--", color=line.get_color(),
                       label=f"{label}: {act}-MSe")
-        ax[0, 1].semilogy(x, vm_a, "o-", color=line.get_color(), label=label)
+        ax[0, 1].plot(x[dis], vm_a[dis], "o-", color=line.get_color(), label=label)
         ax[1, 0].plot(x, 100 * c["thickness_change"], "o-", color=line.get_color(), label=label)
         ax[1, 1].plot(x, c["porosity"], "o-", color=line.get_color(), label=label)
         for k in range(len(x)):
@@ -61,8 +61,8 @@ def main(argv=None):
                   f"{c[f'creep_strain_mean:{act}'][k]:8.3f}")
     ax[0, 0].set(xlabel="cycle (end of discharge)", ylabel="contact ratio",
                  title="contact ratio of the active material")
-    ax[0, 1].set(xlabel="cycle (.0 discharge end, .5 charge end)",
-                 ylabel="mean von Mises stress (MPa)", title="active-material stress")
+    ax[0, 1].set(xlabel="cycle (end of discharge)", ylabel="mean von Mises stress (MPa)",
+                 title="active-material stress (volume-weighted mean)")
     ax[1, 0].set(xlabel="cycle", ylabel="thickness change (%)",
                  title="electrode thickness vs end of pressing")
     ax[1, 1].set(xlabel="cycle", ylabel="porosity", title="porosity")
