@@ -251,6 +251,7 @@ class Simulation:
         if not (2.0 * self._max_drift <= self.skin):
             if not np.isfinite(self._max_drift) and self.step_count > 0:
                 self._diverged("a particle position or velocity became NaN/inf")
+            self._check_inside()
             self.contacts = cl = build_contact_list(ps, cl, box, self.skin)
             if self._drift.shape[0] != ps.n:
                 self._drift = np.zeros(ps.n)
@@ -320,6 +321,22 @@ class Simulation:
         self.cycle_rows.append(row)
         for fn in self.half_cycle_observers:
             fn(self, row)
+
+    def _check_inside(self) -> None:
+        """Particles far outside the die mean the integration blew up."""
+        ps, box = self.particles, self.box
+        if ps.n == 0:
+            return
+        margin = 4.0 * float(ps.R.max())
+        z = ps.x[:, 2]
+        bad = (z < -margin) | (z > box.z_top + margin) | ~np.isfinite(z)
+        if not box.periodic_xy:
+            for d in range(2):
+                bad |= (ps.x[:, d] < -margin) | (ps.x[:, d] > box.L[d] + margin)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            self._diverged(f"particle {ps.pid[k]} left the die (position {ps.x[k]} m, speed "
+                           f"{np.linalg.norm(ps.v[k]):.3g} m/s)")
 
     def _finish_stage(self, st) -> None:
         row = observables(self)
