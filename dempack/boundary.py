@@ -15,7 +15,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numba import njit
+
 from .state import N_WALLS
+
+# inward unit normals of the wall slots (bottom, top punch, x lo, x hi, y lo, y hi)
+WALL_NORMALS = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0],
+                         [0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+@njit(cache=True, inline="always")
+def separation(x, i, j, L, periodic_xy):
+    """Vector from particle i to particle j (m), minimum image in x and y when periodic."""
+    dx = x[j, 0] - x[i, 0]
+    dy = x[j, 1] - x[i, 1]
+    dz = x[j, 2] - x[i, 2]
+    if periodic_xy:
+        dx -= L[0] * np.rint(dx / L[0])
+        dy -= L[1] * np.rint(dy / L[1])
+    return dx, dy, dz
+
+
+@njit(cache=True, inline="always")
+def wall_gap(x, i, k, wall_pos):
+    """Distance (m) from particle i's centre to wall slot k, positive inside the die
+    (wall_pos: bottom z, top z, x lo, x hi, y lo, y hi)."""
+    if k == 0:
+        return x[i, 2] - wall_pos[0]
+    if k == 1:
+        return wall_pos[1] - x[i, 2]
+    if k == 2:
+        return x[i, 0] - wall_pos[2]
+    if k == 3:
+        return wall_pos[3] - x[i, 0]
+    if k == 4:
+        return x[i, 1] - wall_pos[4]
+    return wall_pos[5] - x[i, 1]
 
 
 @dataclass

@@ -24,6 +24,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .boundary import separation, wall_gap
+
 
 @njit(cache=True)
 def _creep_increment(de, dt, Ki, mi, Kj, mj):
@@ -87,12 +89,7 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         Aj = A[mj]
         if Ai <= 0.0 and Aj <= 0.0:
             continue
-        dx = x[j, 0] - x[i, 0]
-        dy = x[j, 1] - x[i, 1]
-        dz = x[j, 2] - x[i, 2]
-        if periodic_xy:
-            dx -= L[0] * np.rint(dx / L[0])
-            dy -= L[1] * np.rint(dy / L[1])
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
         dist = math.sqrt(dx * dx + dy * dy + dz * dz)
         delta = R[i] + R[j] - dist
         de = delta - dcr[p]
@@ -128,7 +125,7 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         for k in range(6):
             if not wall_on[k]:
                 continue
-            s = _wall_distance(x, i, k, wall_pos)
+            s = wall_gap(x, i, k, wall_pos)
             delta = R[i] - s
             de = delta - wall_dcr[i, k]
             if delta <= 0.0 or de <= 0.0:
@@ -140,21 +137,6 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
                                  1.5 * n_exp[m], 0.0, 1.0)
             wall_dcr[i, k] += d
             creep_strain[i] += d / (2.0 * R[i])
-
-
-@njit(cache=True, inline="always")
-def _wall_distance(x, i, k, wall_pos):
-    if k == 0:
-        return x[i, 2] - wall_pos[0]
-    if k == 1:
-        return wall_pos[1] - x[i, 2]
-    if k == 2:
-        return x[i, 0] - wall_pos[2]
-    if k == 3:
-        return wall_pos[3] - x[i, 0]
-    if k == 4:
-        return x[i, 1] - wall_pos[4]
-    return wall_pos[5] - x[i, 1]
 
 
 @njit(cache=True, inline="always")
@@ -185,12 +167,7 @@ def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodi
             for q in range(lo, hi):
                 p = q if side == 0 else col_pair[q]
                 j = pj[p] if side == 0 else pi[p]
-                dx = x[j, 0] - x[i, 0]
-                dy = x[j, 1] - x[i, 1]
-                dz = x[j, 2] - x[i, 2]
-                if periodic_xy:
-                    dx -= L[0] * np.rint(dx / L[0])
-                    dy -= L[1] * np.rint(dy / L[1])
+                dx, dy, dz = separation(x, i, j, L, periodic_xy)
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
                 if d >= R[i] + R[j] or d <= 0.0:
                     continue
@@ -198,7 +175,7 @@ def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodi
                 tot += _cap(R[i], R[i] - xx)
         for k in range(6):
             if wall_on[k]:
-                tot += _cap(R[i], R[i] - _wall_distance(x, i, k, wall_pos))
+                tot += _cap(R[i], R[i] - wall_gap(x, i, k, wall_pos))
         out[i] = tot
 
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .boundary import WALL_NORMALS, separation, wall_gap
 from .contact import hertz_mindlin
 
 
@@ -52,12 +53,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
     for p in prange(P):
         i = pi[p]
         j = pj[p]
-        dx = x[j, 0] - x[i, 0]
-        dy = x[j, 1] - x[i, 1]
-        dz = x[j, 2] - x[i, 2]
-        if periodic_xy:
-            dx -= L[0] * np.rint(dx / L[0])
-            dy -= L[1] * np.rint(dy / L[1])
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
         d2 = dx * dx + dy * dy + dz * dz
         rsum = R[i] + R[j]
         if d2 >= rsum * rsum:
@@ -205,27 +201,11 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
                 wall_force[i, k, 1] = 0.0
                 wall_force[i, k, 2] = 0.0
                 continue
-            vwz = 0.0
-            if k == 0:
-                s = x[i, 2] - wall_pos[0]
-                nx, ny, nz = 0.0, 0.0, 1.0
-                vwz = wall_vel_z[0]
-            elif k == 1:
-                s = wall_pos[1] - x[i, 2]
-                nx, ny, nz = 0.0, 0.0, -1.0
-                vwz = wall_vel_z[1]
-            elif k == 2:
-                s = x[i, 0] - wall_pos[2]
-                nx, ny, nz = 1.0, 0.0, 0.0
-            elif k == 3:
-                s = wall_pos[3] - x[i, 0]
-                nx, ny, nz = -1.0, 0.0, 0.0
-            elif k == 4:
-                s = x[i, 1] - wall_pos[4]
-                nx, ny, nz = 0.0, 1.0, 0.0
-            else:
-                s = wall_pos[5] - x[i, 1]
-                nx, ny, nz = 0.0, -1.0, 0.0
+            s = wall_gap(x, i, k, wall_pos)
+            nx = WALL_NORMALS[k, 0]
+            ny = WALL_NORMALS[k, 1]
+            nz = WALL_NORMALS[k, 2]
+            vwz = wall_vel_z[k] if k < 2 else 0.0
             a, b, c, d, e, f = _wall_contact(i, k, s, nx, ny, nz, 0.0, 0.0, vwz, x, v, w, R, mass,
                                              mat, wall_xi, wall_dcr, Ew, Gw, muw, betaw, Hw, dt)
             wall_force[i, k, 0] = a

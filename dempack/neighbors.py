@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .boundary import separation
 from .state import ContactList, ParticleState
 
 
@@ -84,12 +85,7 @@ def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, 
                     for j in range(cell_start[cell], cell_start[cell + 1]):
                         if j <= i:
                             continue
-                        dx = x[j, 0] - x[i, 0]
-                        dy = x[j, 1] - x[i, 1]
-                        dz = x[j, 2] - x[i, 2]
-                        if periodic_xy:
-                            dx -= L[0] * np.rint(dx / L[0])
-                            dy -= L[1] * np.rint(dy / L[1])
+                        dx, dy, dz = separation(x, i, j, L, periodic_xy)
                         cut = R[i] + R[j] + skin
                         if dx * dx + dy * dy + dz * dz < cut * cut:
                             if fill:

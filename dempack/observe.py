@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .boundary import WALL_NORMALS, separation, wall_gap
 from .state import N_WALLS
 
 
@@ -53,12 +54,7 @@ def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, 
         j = pj[p]
         if not (alive[i] and alive[j]):
             continue
-        dx = x[j, 0] - x[i, 0]
-        dy = x[j, 1] - x[i, 1]
-        dz = x[j, 2] - x[i, 2]
-        if periodic_xy:
-            dx -= L[0] * np.rint(dx / L[0])
-            dy -= L[1] * np.rint(dy / L[1])
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
         d = math.sqrt(dx * dx + dy * dy + dz * dz)
         R1 = R[i]
         R2 = R[j]
@@ -100,24 +96,7 @@ def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, 
         for k in range(N_WALLS):
             if not wall_on[k]:
                 continue
-            if k == 0:
-                s = x[i, 2] - wall_pos[0]
-                nvec = (0.0, 0.0, 1.0)
-            elif k == 1:
-                s = wall_pos[1] - x[i, 2]
-                nvec = (0.0, 0.0, -1.0)
-            elif k == 2:
-                s = x[i, 0] - wall_pos[2]
-                nvec = (1.0, 0.0, 0.0)
-            elif k == 3:
-                s = wall_pos[3] - x[i, 0]
-                nvec = (-1.0, 0.0, 0.0)
-            elif k == 4:
-                s = x[i, 1] - wall_pos[4]
-                nvec = (0.0, 1.0, 0.0)
-            else:
-                s = wall_pos[5] - x[i, 1]
-                nvec = (0.0, -1.0, 0.0)
+            s = wall_gap(x, i, k, wall_pos)
             h = R[i] - s
             if h > 0.0:
                 hh = min(h, 2 * R[i])
@@ -125,7 +104,7 @@ def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, 
                 # branch vector to the contact point: -s n
                 for a in range(3):
                     for b in range(3):
-                        sig[i, a, b] += -s * nvec[a] * wall_force[i, k, b]
+                        sig[i, a, b] += -s * WALL_NORMALS[k, a] * wall_force[i, k, b]
     return ncontact, area, lens, caps, sig, max_ratio, wi, wj
 
 
