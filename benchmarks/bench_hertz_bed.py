@@ -18,9 +18,10 @@ How it runs (each box is a fresh Python process, so peak memory is per case):
   prepare N      insert, settle, press to 10 MPa with all threads; write the dense bed
                  (a dempack checkpoint) to the bed cache (benchmarks/.cache/, reused
                  when the same N and spec were prepared before; --fresh redoes it)
-  time N, k      load the bed, numba.set_num_threads(k), warm up, time --repeats
-                 blocks of --steps steps, then a short profiled block (time in each
-                 kernel vs Python) and the observables
+  time N, k      load the bed, k threads (run.threads = k: Simulation.run applies it),
+                 warm up (--warmup steps: kernels load, rattlers land), time --repeats
+                 blocks of --steps steps (also clocked in --sub-steps pieces), then a
+                 short profiled block (time in each kernel vs Python) and the observables
   startup        import dempack, build a small simulation, take one step (run twice;
                  the second run is the warm-cache number)
 
@@ -28,9 +29,12 @@ Usage:
   python benchmarks/bench_hertz_bed.py                       # N = 5000 20000 100000, 1 and all threads
   python benchmarks/bench_hertz_bed.py --sizes 5000 20000 --threads 1 2 --repeats 3
   python benchmarks/bench_hertz_bed.py --quick               # N = 5000, 1 repeat
+  python benchmarks/bench_hertz_bed.py --sizes 20000 --threads 2 --merge --wait-quiet 900
+  python benchmarks/bench_hertz_bed.py --report              # table of the saved results
 
-Results go to benchmarks/results/hertz_bed.json (--out) and are printed as a table.
-Time it with nothing else running on the machine.
+Results go to benchmarks/results/hertz_bed.json (--out; --quick: hertz_bed_quick.json)
+and are printed as a table. Time it with nothing else running on the machine: each block
+records cpu/wall and the CPU used by other processes (other_cores) to show when it was not.
 """
 from __future__ import annotations
 
@@ -632,6 +636,9 @@ def main(argv=None):
                 prep["fresh"] = True
                 results["prepare"][str(n)] = {k2: v for k2, v in prep.items() if k2 != "log"}
                 c = run_worker("time", targs)
+            mi = machine_info()
+            c["dempack_commit"], c["dempack_dirty"] = mi["dempack_commit"], mi["dempack_dirty"]
+            c["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
             print(f"  {c['us_per_particle_step']:.4f} us/particle-step "
                   f"({', '.join(f'{u:.4f}' for u in c['us_per_particle_step_all'])}); "
                   f"peak {c['peak_rss_MB']:.0f} MB", flush=True)

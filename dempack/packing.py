@@ -105,8 +105,8 @@ def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
     zmax = z0
     ncz = int(zmax / cs) + 2
     cap = 64
-    grid = -np.ones((ncx, ncy, ncz * 4, cap), np.int64)
-    fill = np.zeros((ncx, ncy, ncz * 4), np.int64)
+    grid = -np.ones((ncx, ncy, ncz * 4, cap), np.int32)
+    fill = np.zeros((ncx, ncy, ncz * 4), np.int32)
     for k in range(n):
         r = R[k]
         placed = False

@@ -298,6 +298,8 @@ class Simulation:
         """Swelling and volume conservation (see dempack.chemistry): free
         particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
         sphere minus contact caps holds V0 (1 + βc)."""
+        if not self.volume_conserving.any() and not np.any(self.swelling != 0.0):
+            return  # nothing swells or conserves volume: radii stay R0
         ps, cl, box = self.particles, self.contacts, self.box
         beta = self.swelling[ps.material]
         R_new = free_radius(ps.R0, beta, ps.lithiation)
