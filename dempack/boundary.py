@@ -11,6 +11,7 @@ stress (Pa, compressive positive).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,17 @@ def separation(x, i, j, L, periodic_xy):
         dx -= L[0] * np.rint(dx / L[0])
         dy -= L[1] * np.rint(dy / L[1])
     return dx, dy, dz
+
+
+@njit(cache=True, inline="always")
+def cap_volume(R, h):
+    """Volume (m³) of the cap of height h cut from a sphere of radius R:
+    π h² (3R − h)/3, h clipped to [0, 2R]."""
+    if h <= 0.0:
+        return 0.0
+    if h > 2.0 * R:
+        h = 2.0 * R
+    return math.pi * h * h * (3.0 * R - h) / 3.0
 
 
 @njit(cache=True, inline="always")

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .boundary import separation, wall_gap
+from .boundary import cap_volume, separation, wall_gap
 
 
 @njit(cache=True)
@@ -139,16 +139,6 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
             creep_strain[i] += d / (2.0 * R[i])
 
 
-@njit(cache=True, inline="always")
-def _cap(R, h):
-    """Spherical cap volume π h² (3R − h)/3 (h clipped to [0, 2R])."""
-    if h <= 0.0:
-        return 0.0
-    if h > 2.0 * R:
-        h = 2.0 * R
-    return math.pi * h * h * (3.0 * R - h) / 3.0
-
-
 @njit(parallel=True, cache=True)
 def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
                         wall_on, out):
@@ -172,10 +162,10 @@ def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodi
                 if d >= R[i] + R[j] or d <= 0.0:
                     continue
                 xx = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
-                tot += _cap(R[i], R[i] - xx)
+                tot += cap_volume(R[i], R[i] - xx)
         for k in range(6):
             if wall_on[k]:
-                tot += _cap(R[i], R[i] - wall_gap(x, i, k, wall_pos))
+                tot += cap_volume(R[i], R[i] - wall_gap(x, i, k, wall_pos))
         out[i] = tot
 
 

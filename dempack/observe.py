@@ -17,25 +17,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .boundary import WALL_NORMALS, separation, wall_gap
+from .boundary import WALL_NORMALS, cap_volume, separation, wall_gap
 from .state import N_WALLS
-
-
-def lens_volume(R1, R2, d):
-    """Volume (m³) common to two spheres at centre distance d (0 if apart)."""
-    if d >= R1 + R2:
-        return 0.0
-    if d <= abs(R1 - R2):
-        return 4.0 / 3.0 * math.pi * min(R1, R2) ** 3
-    return math.pi * (R1 + R2 - d) ** 2 * (d * d + 2 * d * (R1 + R2) - 3 * (R1 - R2) ** 2) / (12 * d)
-
-
-def contact_radius(R1, R2, d):
-    """Radius (m) of the intersection circle of two spheres (0 if apart)."""
-    if d >= R1 + R2 or d <= abs(R1 - R2):
-        return 0.0
-    x = (d * d + R1 * R1 - R2 * R2) / (2 * d)
-    return math.sqrt(max(R1 * R1 - x * x, 0.0))
 
 
 @njit(cache=True)
@@ -97,10 +80,8 @@ def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, 
             if not wall_on[k]:
                 continue
             s = wall_gap(x, i, k, wall_pos)
-            h = R[i] - s
-            if h > 0.0:
-                hh = min(h, 2 * R[i])
-                caps += math.pi * hh * hh * (3 * R[i] - hh) / 3.0
+            if R[i] - s > 0.0:
+                caps += cap_volume(R[i], R[i] - s)
                 # branch vector to the contact point: -s n
                 for a in range(3):
                     for b in range(3):

@@ -92,9 +92,6 @@ class DisplacementRateStage(Stage):
             return True
         return bool(self.target) and sim.last_punch_stress >= self.target
 
-    def reached(self) -> bool:
-        return self.steps < self.max_steps
-
 
 class FixedGapStage(Stage):
     kind = "fixed_gap"
