@@ -31,5 +31,13 @@ def resume(out_dir, progress=False, threads=None):
     return _resume(out_dir, progress=progress, threads=threads)
 
 
+def run_sweep(sweep_file, out_dir, scheduler=None, workers=None, progress=False, **kw):
+    """Run a parameter sweep on Dask (LocalCluster, or `scheduler`) → SweepResult (rows of
+    sweep.csv); see dempack.sweep.run_sweep. (Named run_sweep: `dempack.sweep` is the module.)"""
+    from .sweep import run_sweep as _run_sweep
+    return _run_sweep(sweep_file, out_dir, scheduler=scheduler, workers=workers,
+                      progress=progress, **kw)
+
+
 __all__ = ["__version__", "Scenario", "ScenarioError", "load_scenario", "load_materials", "run",
-           "resume"]
+           "resume", "run_sweep"]

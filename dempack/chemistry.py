@@ -3,9 +3,29 @@
 Swelling: V = V0 (1 + β c), R_free = R0 (1 + β c)^(1/3).
 
 Contact creep (Norton): at a contact where a side creeps, the irreversible
-overlap grows at  δ̇_cr = Σ_k a A_k(T) (p/σ_ref,k)^n_k  (k over the creeping
-sides; p = F_n/(π a²) the mean contact pressure, a² = R* δ the flattened contact
-area, creep-zone depth h = a), A(T) = A_ref exp(−Q/R (1/T − 1/T_ref)).
+overlap grows at
+    δ̇_cr = Σ_k a A_k(T) (⟨p − p̄_k⟩/σ_ref,k)^n_k
+(k over the creeping sides; p = F_n/(π a²) the mean contact pressure, a² = R* δ
+the flattened contact area, creep-zone depth h = a; A(T) = A_ref exp(−Q/R (1/T −
+1/T_ref)); ⟨x⟩ = max(x, 0)).
+Confinement (`cycling.creep_driver = "excess_pressure"`, the default): Norton
+flow is driven by the deviatoric stress only, so the part of the contact
+pressure that is hydrostatic in the particle does no creep work. p̄_k is the
+mean pressure of particle k, p̄ = −tr σ/3 = (1/(3V)) Σ_c l_c F_n,c (particle
+stress tensor of DESIGN §2 with the elastic normal forces, l_c the distance from
+the centre to the contact plane, V the particle's true volume V0 (1 + βc)). A particle loaded at two
+small spots has p̄ ≪ p and creeps at the contact law of Bower et al. (1993,
+doi:10.1098/rspa.1993.0035); a particle whose contacts cover a fraction f of its
+surface at equal pressure has p̄ ≈ f p, so its creep slows as (1 − f)^n and
+stops when the pores around it are filled — superposing a hydrostatic pressure
+on a Norton solid does not change its strain rate. Each side's rate is also
+scaled by its free-surface fraction φ (the part of its sphere outside its
+contact caps, from `removed_volumes`): material flattened at a contact must flow
+to a free surface, and a particle whose pores are filled (φ → 0) is
+incompressible and cannot creep further — without this, creep under a stack
+pressure keeps flattening enclosed particles until the solid overfills the die.
+(The linear form in φ is an assumption.) `creep_driver = "contact_pressure"`
+drops both corrections (p̄ = 0, φ = 1).
 Integrated by backward Euler over the physical time step (unconditionally
 stable for the stiff n ≈ 5–10 law): solve Δ = Δt_phys · rate(δe − Δ) by Newton.
 Creep is applied every `cycling.volume_update_interval` steps with the
@@ -13,9 +33,12 @@ physical time accumulated since the last application.
 
 Volume conservation: a particle of a creeping (or plastic) material gets the
 radius for which its sphere minus the caps cut off by its contacts equals its
-true volume:  4/3 π R³ − Σ_c π h_c² (3R − h_c)/3 = V0 (1 + β c),  h_c the
-geometric cap height (intersection plane of the two spheres, or the wall).
-Solved by fixed-point iteration, one update per step (the caps change slowly).
+true volume:  4/3 π R³ − V_removed = V0 (1 + β c),  V_removed the union of the
+caps, Σ_c π h_c² (3R − h_c)/3 with h_c the geometric cap height (intersection
+plane of the two spheres, or the wall) less what intersecting caps count twice
+(`removed_volumes`). Solved by fixed-point iteration, one update per volume
+update (the caps change slowly); the iteration contracts by the fraction of the
+surface that is free, so it converges while the particle still borders a pore.
 """
 from __future__ import annotations
 
@@ -24,29 +47,46 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .boundary import cap_volume, separation, wall_gap
+from .boundary import WALL_NORMALS, cap_volume, separation, wall_gap
 
 
 @njit(cache=True)
-def _creep_increment(de, dt, Ki, mi, Kj, mj):
+def _side_rate(u, P, Ka, n, sigma_ref, pbar):
+    """Creep rate (m/s) of one side at elastic overlap u: Ka ⟨(P u^1.5 − p̄)/σ_ref⟩^n,
+    Ka = a A (0 for a side that does not creep)."""
+    if Ka <= 0.0:
+        return 0.0
+    x = P * u ** 1.5 - pbar
+    return Ka * (x / sigma_ref) ** n if x > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _creep_increment(de, dt, P, Kai, ni, si, pbi, Kaj, nj, sj, pbj):
     """Backward-Euler creep increment Δ of the overlap over dt.
 
-    With p ∝ δe^(3/2) the rate of each creeping side is K δe^m (m = 3n/2), so
-    the elastic overlap u = δe − Δ after the step solves
-        f(u) = δe − u − dt (Ki u^mi + Kj u^mj) = 0,   0 < u ≤ δe.
-    f is decreasing and concave, so Newton started right of the root (where
-    one side alone would creep all of δe) converges monotonically.
+    The contact pressure is p = P δe^(3/2); the elastic overlap u = δe − Δ after
+    the step solves  f(u) = δe − u − dt (r_i(u) + r_j(u)) = 0,  0 < u ≤ δe,
+    with r_k = Ka_k ⟨(P u^1.5 − p̄_k)/σ_ref,k⟩^n_k. f is decreasing and concave,
+    so Newton started right of the root — at δe, or where one side alone would
+    creep all of δe — converges monotonically.
     """
+    if _side_rate(de, P, Kai, ni, si, pbi) + _side_rate(de, P, Kaj, nj, sj, pbj) <= 0.0:
+        return 0.0
     u = de
-    if Ki > 0.0:
-        u = min(u, (de / (dt * Ki)) ** (1.0 / mi))
-    if Kj > 0.0:
-        u = min(u, (de / (dt * Kj)) ** (1.0 / mj))
-    for _ in range(50):
-        ri = Ki * u ** mi if Ki > 0.0 else 0.0
-        rj = Kj * u ** mj if Kj > 0.0 else 0.0
+    if Kai > 0.0:
+        u = min(u, ((si * (de / (dt * Kai)) ** (1.0 / ni) + pbi) / P) ** (2.0 / 3.0))
+    if Kaj > 0.0:
+        u = min(u, ((sj * (de / (dt * Kaj)) ** (1.0 / nj) + pbj) / P) ** (2.0 / 3.0))
+    for _ in range(60):
+        ri = _side_rate(u, P, Kai, ni, si, pbi)
+        rj = _side_rate(u, P, Kaj, nj, sj, pbj)
         f = de - u - dt * (ri + rj)
-        df = -1.0 - dt * (mi * ri + mj * rj) / u
+        df = -1.0
+        pu = P * u ** 1.5
+        if ri > 0.0:
+            df -= dt * ri * ni * 1.5 * pu / (u * (pu - pbi))
+        if rj > 0.0:
+            df -= dt * rj * nj * 1.5 * pu / (u * (pu - pbj))
         step = f / df
         u -= step
         if u <= 0.0:
@@ -54,12 +94,6 @@ def _creep_increment(de, dt, Ki, mi, Kj, mj):
         if abs(step) < 1e-12 * de:
             break
     return de - u
-
-
-@njit(cache=True, inline="always")
-def _norton_K(a, A, n, sigma_ref, P):
-    """Rate coefficient K with rate = K δe^(3n/2): K = a A (P/σ_ref)^n, P = p/δe^(3/2)."""
-    return a * A * (P / sigma_ref) ** n if A > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -75,11 +109,80 @@ def _flattened_radius(Rs, Es, H, dcr):
 
 
 @njit(cache=True)
+def _contact_state(x, R, mat, i, j, dcr, E_star, hardness, L, periodic_xy):
+    """(δe, R*, a, P, l_i, l_j) of pair (i, j): elastic overlap, effective
+    radius, contact radius a = √(R* δ), pressure factor P with the mean contact
+    pressure p = F_n/(π a²) = P δe^1.5, and the distances from each centre to
+    the intersection plane. δe ≤ 0 means no elastic contact."""
+    dx, dy, dz = separation(x, i, j, L, periodic_xy)
+    dist = math.sqrt(dx * dx + dy * dy + dz * dz)
+    delta = R[i] + R[j] - dist
+    de = delta - dcr
+    if delta <= 0.0 or de <= 0.0 or dist <= 0.0:
+        return -1.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    Rs = R[i] * R[j] / (R[i] + R[j])
+    Es = E_star[mat[i], mat[j]]
+    Rp = _flattened_radius(Rs, Es, hardness[mat[i], mat[j]], dcr)
+    a = math.sqrt(Rs * delta)
+    P = 4.0 / 3.0 * Es * math.sqrt(Rp) / (math.pi * Rs * delta)
+    li = (dist * dist + R[i] * R[i] - R[j] * R[j]) / (2.0 * dist)
+    return de, Rs, a, P, li, dist - li
+
+
+@njit(cache=True)
+def _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw):
+    """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap)."""
+    s = wall_gap(x, i, k, wall_pos)
+    delta = R[i] - s
+    de = delta - wall_dcr[i, k]
+    if delta <= 0.0 or de <= 0.0:
+        return -1.0, 0.0, 0.0, s
+    Rp = _flattened_radius(R[i], Ew[m], Hw[m], wall_dcr[i, k])
+    a = math.sqrt(R[i] * delta)
+    P = 4.0 / 3.0 * Ew[m] * math.sqrt(Rp) / (math.pi * R[i] * delta)
+    return de, a, P, s
+
+
+@njit(cache=True)
+def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall_dcr, wall_pos,
+                  wall_on, Ew, Hw, vol, out):
+    """out[i] = p̄_i = (1/(3V_i)) Σ_c l_c F_n,c (Pa, compressive > 0): the mean
+    pressure −tr σ_i/3 of the particle stress tensor from the elastic normal
+    contact forces F_n = P δe^1.5 π a² (contacts and walls); V_i = vol[i], the
+    particle's true volume V0 (1 + βc). For a particle enclosed by flat faces
+    at one pressure p, Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
+    out[:] = 0.0
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, dcr[p], E_star, hardness, L,
+                                              periodic_xy)
+        if de <= 0.0:
+            continue
+        F = P * de ** 1.5 * math.pi * a * a
+        out[i] += li * F
+        out[j] += lj * F
+    for i in range(x.shape[0]):
+        m = mat[i]
+        for k in range(6):
+            if not wall_on[k]:
+                continue
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw)
+            if de > 0.0:
+                out[i] += s * P * de ** 1.5 * math.pi * a * a
+    for i in range(x.shape[0]):
+        out[i] /= 3.0 * vol[i]
+
+
+@njit(cache=True)
 def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
-                   periodic_xy, creep_strain, wall_dcr, wall_pos, wall_on, Ew, Hw):
+                   periodic_xy, creep_strain, wall_dcr, wall_pos, wall_on, Ew, Hw, pbar, free):
     """Advance the creep overlap of every contact with a creeping side by one
-    physical step dt_phys (s); accumulate each particle's flattening strain
-    (its share of Δδ_cr over its diameter). Serial: a pair updates two particles."""
+    physical step dt_phys (s), each side driven by ⟨p − pbar[side]⟩ (pbar: the
+    particles' mean pressure from `mean_pressure`, or zeros for the plain contact
+    law) and scaled by free[side], its free-surface fraction (ones for the plain
+    law); accumulate each particle's flattening strain (its share of Δδ_cr over
+    its diameter). Serial: a pair updates two particles."""
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
@@ -89,32 +192,28 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         Aj = A[mj]
         if Ai <= 0.0 and Aj <= 0.0:
             continue
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        dist = math.sqrt(dx * dx + dy * dy + dz * dz)
-        delta = R[i] + R[j] - dist
-        de = delta - dcr[p]
-        if delta <= 0.0 or de <= 0.0:
+        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, dcr[p], E_star, hardness, L,
+                                              periodic_xy)
+        if de <= 0.0:
             continue
-        Rs = R[i] * R[j] / (R[i] + R[j])
-        Es = E_star[mi, mj]
-        Rp = _flattened_radius(Rs, Es, hardness[mi, mj], dcr[p])
-        a = math.sqrt(Rs * delta)
-        P = 4.0 / 3.0 * Es * math.sqrt(Rp) / (math.pi * Rs * delta)  # p = P δe^(3/2)
-        Ki = _norton_K(a, Ai, n_exp[mi], sigma_ref[mi], P)
-        Kj = _norton_K(a, Aj, n_exp[mj], sigma_ref[mj], P)
-        d = _creep_increment(de, dt_phys, Ki, 1.5 * n_exp[mi], Kj, 1.5 * n_exp[mj])
+        ni = n_exp[mi]
+        nj = n_exp[mj]
+        Kai = a * Ai * free[i]
+        Kaj = a * Aj * free[j]
+        d = _creep_increment(de, dt_phys, P, Kai, ni, sigma_ref[mi], pbar[i],
+                             Kaj, nj, sigma_ref[mj], pbar[j])
         if d <= 0.0:
             continue
         dcr[p] += d
         # split the flattening by the two sides' creep rates at the new state
         u = de - d
-        ri = Ki * u ** (1.5 * n_exp[mi]) if Ki > 0.0 else 0.0
-        rj = Kj * u ** (1.5 * n_exp[mj]) if Kj > 0.0 else 0.0
+        ri = _side_rate(u, P, Kai, ni, sigma_ref[mi], pbar[i])
+        rj = _side_rate(u, P, Kaj, nj, sigma_ref[mj], pbar[j])
         tot = ri + rj
         if tot > 0.0:
             creep_strain[i] += d * ri / tot / (2.0 * R[i])
             creep_strain[j] += d * rj / tot / (2.0 * R[j])
-        elif Ai > 0.0:
+        elif Kai > 0.0:
             creep_strain[i] += d / (2.0 * R[i])
         else:
             creep_strain[j] += d / (2.0 * R[j])
@@ -125,28 +224,54 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         for k in range(6):
             if not wall_on[k]:
                 continue
-            s = wall_gap(x, i, k, wall_pos)
-            delta = R[i] - s
-            de = delta - wall_dcr[i, k]
-            if delta <= 0.0 or de <= 0.0:
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw)
+            if de <= 0.0:
                 continue
-            Rp = _flattened_radius(R[i], Ew[m], Hw[m], wall_dcr[i, k])
-            a = math.sqrt(R[i] * delta)
-            P = 4.0 / 3.0 * Ew[m] * math.sqrt(Rp) / (math.pi * R[i] * delta)
-            d = _creep_increment(de, dt_phys, _norton_K(a, A[m], n_exp[m], sigma_ref[m], P),
-                                 1.5 * n_exp[m], 0.0, 1.0)
+            d = _creep_increment(de, dt_phys, P, a * A[m] * free[i], n_exp[m], sigma_ref[m],
+                                 pbar[i], 0.0, 1.0, 1.0, 0.0)
             wall_dcr[i, k] += d
             creep_strain[i] += d / (2.0 * R[i])
 
 
+def fibonacci_directions(m: int) -> np.ndarray:
+    """m near-uniform unit vectors (Fibonacci lattice on the sphere), shape (m, 3)."""
+    k = np.arange(m) + 0.5
+    z = 1.0 - 2.0 * k / m
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * k
+    r = np.sqrt(1.0 - z * z)
+    return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
+
+
+QUADRATURE_DIRECTIONS = fibonacci_directions(600)
+
+
 @njit(parallel=True, cache=True)
-def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
-                        wall_on, out):
-    """out[i] = Σ volumes of the caps cut from sphere i by its contacts (the
-    part of each lens on i's side of the intersection plane) and by the walls."""
+def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
+                    wall_on, dirs, out, free):
+    """out[i] = volume (m³) of sphere i outside its power (Laguerre) cell: the
+    union of the caps cut by its contacts' intersection (radical) planes and by
+    the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
+    where caps intersect, the doubly counted volume
+        C = (1/3) ∫ [Σ_k (R³ − r_k³) − (R³ − min_k r_k³)] dΩ,
+        r_k(Ω) = min(R, l_k / (n_k·Ω)) on n_k·Ω > 0,
+    (l_k, n_k: distance and direction of plane k from the centre) is removed by
+    quadrature over the directions `dirs` (zero wherever fewer than two planes
+    cut, so a single or non-intersecting caps stay exact). Porosity and the
+    volume-conserving radius both use it, so triple overlaps are not counted twice.
+    free[i] = the fraction of sphere i's surface outside all its caps (the
+    surface that borders a pore): 1 − Σ h_k/(2R), less the same quadrature
+    correction for doubly covered directions."""
     n = x.shape[0]
+    m = dirs.shape[0]
+    w = 4.0 * math.pi / (3.0 * m)
     for i in prange(n):
+        cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 6
+        nrm = np.empty((cnt, 3))
+        ll = np.empty(cnt)
+        Ri = R[i]
+        k = 0
         tot = 0.0
+        cov = 0.0
         for side in range(2):
             if side == 0:
                 lo = row_start[i]
@@ -159,14 +284,63 @@ def contact_cap_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodi
                 j = pj[p] if side == 0 else pi[p]
                 dx, dy, dz = separation(x, i, j, L, periodic_xy)
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if d >= R[i] + R[j] or d <= 0.0:
+                if d >= Ri + R[j] or d <= 0.0:
                     continue
-                xx = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
-                tot += cap_volume(R[i], R[i] - xx)
-        for k in range(6):
-            if wall_on[k]:
-                tot += cap_volume(R[i], R[i] - wall_gap(x, i, k, wall_pos))
+                xx = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+                if xx >= Ri:
+                    continue
+                tot += cap_volume(Ri, Ri - xx)
+                cov += min(Ri - xx, 2.0 * Ri) / (2.0 * Ri)
+                nrm[k, 0] = dx / d
+                nrm[k, 1] = dy / d
+                nrm[k, 2] = dz / d
+                ll[k] = max(xx, 1e-3 * Ri)
+                k += 1
+        for wk in range(6):
+            if wall_on[wk]:
+                s = wall_gap(x, i, wk, wall_pos)
+                if s < Ri:
+                    tot += cap_volume(Ri, Ri - s)
+                    cov += min(Ri - s, 2.0 * Ri) / (2.0 * Ri)
+                    for a in range(3):
+                        nrm[k, a] = -WALL_NORMALS[wk, a]
+                    ll[k] = max(s, 1e-3 * Ri)
+                    k += 1
+        # do any two caps intersect? (angular radii α = acos(l/R); θ12 < α1 + α2)
+        meet = False
+        for a in range(k):
+            ca = math.acos(min(1.0, ll[a] / Ri))
+            for b in range(a + 1, k):
+                cb = math.acos(min(1.0, ll[b] / Ri))
+                c = nrm[a, 0] * nrm[b, 0] + nrm[a, 1] * nrm[b, 1] + nrm[a, 2] * nrm[b, 2]
+                if math.acos(max(-1.0, min(1.0, c))) < ca + cb:
+                    meet = True
+                    break
+            if meet:
+                break
+        if meet:
+            R3 = Ri * Ri * Ri
+            corr = 0.0
+            extra = 0
+            for t in range(m):
+                ncut = 0
+                s_k = 0.0
+                rmin = Ri
+                for a in range(k):
+                    u = nrm[a, 0] * dirs[t, 0] + nrm[a, 1] * dirs[t, 1] + nrm[a, 2] * dirs[t, 2]
+                    if u * Ri > ll[a]:
+                        r = ll[a] / u
+                        ncut += 1
+                        s_k += R3 - r * r * r
+                        if r < rmin:
+                            rmin = r
+                if ncut > 1:
+                    corr += s_k - (R3 - rmin * rmin * rmin)
+                    extra += ncut - 1
+            tot -= w * corr
+            cov -= extra / m
         out[i] = tot
+        free[i] = min(1.0, max(0.0, 1.0 - cov))
 
 
 def free_radius(R0, beta, c):

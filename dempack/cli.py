@@ -1,4 +1,4 @@
-"""Command line: `dempack run | materials` (thin layer over the Python API)."""
+"""Command line: `dempack run | sweep | plot | materials` (thin layer over the Python API)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _cmd_run(args) -> int:
-    from .scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario, parse_value
+    from .scenario import DEFAULT_SCENARIO, load_scenario
 
     if args.resume:
         from .runner import resume
@@ -15,13 +15,7 @@ def _cmd_run(args) -> int:
         _report(res)
         return 0
     path = Path(args.scenario) if args.scenario else DEFAULT_SCENARIO
-    overrides = {}
-    for item in args.set or []:
-        if "=" not in item:
-            raise ScenarioError(f"--set {item!r}: expected key=value, e.g. packing.particles=500")
-        k, v = item.split("=", 1)
-        overrides[k.strip()] = parse_value(v.strip())
-    sc = load_scenario(path, overrides)
+    sc = load_scenario(path, _overrides(args.set))
     out = Path(args.out) if args.out else Path("results") / path.stem
     from .runner import run
     print(f"dempack: running {path} -> {out}", file=sys.stderr)
@@ -44,6 +38,60 @@ def _report(res) -> None:
         print(f"  outputs in {res.out_dir}")
 
 
+def _overrides(items) -> dict:
+    """--set KEY=VALUE arguments → {dotted key: value} (values parsed as TOML)."""
+    from .scenario import ScenarioError, parse_value
+    overrides = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected key=value, e.g. packing.particles=500")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = parse_value(v.strip())
+    return overrides
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import run_sweep
+
+    overrides = _overrides(args.set)
+    out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
+    print(f"dempack: sweep {args.sweep} -> {out}", file=sys.stderr)
+    try:
+        res = run_sweep(args.sweep, out, scheduler=args.scheduler, workers=args.workers,
+                        threads=args.threads, progress=not args.quiet, overrides=overrides,
+                        seeds=args.seeds)
+    except KeyboardInterrupt:
+        print("dempack: sweep interrupted; run the same command again to continue "
+              "(finished cases are skipped)", file=sys.stderr)
+        return 130
+    print(f"{len(res.rows)} cases: {len(res.ran)} run, {len(res.skipped)} already complete, "
+          f"{len(res.failed)} failed; table {out / 'sweep.csv'}")
+    for r in res.rows:
+        if r["status"] == "failed":
+            print(f"  failed {r['case']}:\n    " + "\n    ".join(r["error"].splitlines()))
+    return 1 if res.failed else 0
+
+
+def _cmd_plot(args) -> int:
+    from .plot import plot_results
+    for f in plot_results(args.results, args.out):
+        print(f)
+    return 0
+
+
+def _cmd_gui(args) -> int:
+    # the app lives in the top-level `gui` package; imported by name so that the
+    # engine never imports Qt (tests/test_engine_is_qt_free.py)
+    import importlib
+    try:
+        app = importlib.import_module("gui.app")
+    except ImportError as e:
+        print(f"dempack: error: the app needs PySide6, pyqtgraph and vtk ({e}); "
+              "install with: pip install -e .", file=sys.stderr)
+        return 2
+    return app.main([args.scenario] if args.scenario else [])
+
+
 def _cmd_materials(args) -> int:
     from .materials import format_table, load_materials
     print(format_table(load_materials(args.file)))
@@ -62,6 +110,27 @@ def main(argv=None) -> int:
     r.add_argument("--threads", type=int, default=None, help="numba threads (default: scenario)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(fn=_cmd_run)
+    w = sub.add_parser("sweep", help="run a parameter sweep on Dask (one row per case in sweep.csv)")
+    w.add_argument("sweep", help="sweep TOML file (base scenario + keys to vary + seeds)")
+    w.add_argument("--out", help="output folder (default results/<sweep name>)")
+    w.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this Dask scheduler (default: a LocalCluster on this machine)")
+    w.add_argument("--workers", type=int, default=None,
+                   help="LocalCluster worker processes (default: number of cores)")
+    w.add_argument("--threads", type=int, default=1, help="numba threads per case (default 1)")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key in every case, e.g. --set packing.particles=300")
+    w.add_argument("--seeds", type=int, default=None,
+                   help="number of seeds per point (default: the sweep file's seeds)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.set_defaults(fn=_cmd_sweep)
+    pl = sub.add_parser("plot", help="PNG figures of a run folder or a sweep folder")
+    pl.add_argument("results", help="run folder (timeseries.csv) or sweep folder (sweep.csv)")
+    pl.add_argument("--out", help="folder for the PNGs (default RESULTS/figures)")
+    pl.set_defaults(fn=_cmd_plot)
+    g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario")
+    g.add_argument("scenario", nargs="?", help="scenario TOML file (default: quickstart)")
+    g.set_defaults(fn=_cmd_gui)
     m = sub.add_parser("materials", help="list the material table with units and sources")
     m.add_argument("--file", help="materials TOML (default assets/materials.toml)")
     m.set_defaults(fn=_cmd_materials)

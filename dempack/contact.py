@@ -27,42 +27,71 @@ SQRT_5_6 = math.sqrt(5.0 / 6.0)
 NO_HARDNESS = 1e308  # "purely elastic": kernels test H < 1e300
 
 
-@njit(cache=True, inline="always")
-def hertz_mindlin(de, Rs, ms, Es, Gs, mu, beta, vn, vtx, vty, vtz, xi, k, dt):
-    """Normal force magnitude and tangential force on the second body.
+# columns of a law table (see `law_table`): one row of constants per material pair
+LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H = range(6)
+LAW_COLS = 6
 
-    de elastic overlap (m) > 0; vn normal relative velocity (m/s, > 0 separating);
-    vt tangential relative velocity; xi[k] the tangential spring (updated).
-    Returns (F_n, ftx, fty, ftz).
+
+@njit(cache=True)
+def law_table(E_star, G_star, friction, beta, hardness):
+    """Per-pair constants of `hertz_mindlin`, shape (*E_star.shape, LAW_COLS): E*, 8G*,
+    √(4G*/E*) (= √(S_t/S_n), so γ_t = γ_n √(S_t/S_n) shares γ_n's square root),
+    μ, 2√(5/6) β, hardness H. Built at each kernel call (tables are tiny, and
+    tests may change them between steps)."""
+    flat = E_star.size
+    out = np.empty((flat, LAW_COLS))
+    E = E_star.ravel()
+    G = G_star.ravel()
+    mu = friction.ravel()
+    b = beta.ravel()
+    H = hardness.ravel()
+    for k in range(flat):
+        out[k, LAW_E] = E[k]
+        out[k, LAW_KT] = 8.0 * G[k]
+        out[k, LAW_RT] = math.sqrt(4.0 * G[k] / E[k])
+        out[k, LAW_MU] = mu[k]
+        out[k, LAW_CB] = 2.0 * SQRT_5_6 * b[k]
+        out[k, LAW_H] = H[k]
+    return out
+
+
+@njit(cache=True, inline="always")
+def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2, dt):
+    """Normal force magnitude, tangential force on the second body and the updated
+    tangential spring.
+
+    de elastic overlap (m) > 0; Rs R* (m); ms m* (kg); Es E*, kt = 8G* (Pa);
+    rt = √(4G*/E*); mu friction; cb = 2√(5/6)β; vn normal relative velocity (m/s,
+    > 0 separating); vt tangential relative velocity; (x0, x1, x2) the spring ξ (m)
+    before this step. Returns (F_n, ftx, fty, ftz, ξ0, ξ1, ξ2).
     """
     sq = math.sqrt(Rs * de)
     Sn = 2.0 * Es * sq
-    St = 8.0 * Gs * sq
-    Fn = 4.0 / 3.0 * Es * sq * de - 2.0 * SQRT_5_6 * beta * math.sqrt(Sn * ms) * vn
+    St = kt * sq
+    gn = cb * math.sqrt(Sn * ms)
+    Fn = (2.0 / 3.0) * Sn * de - gn * vn  # 4/3 E* √(R* δe) δe = 2/3 S_n δe
     if Fn < 0.0:
         Fn = 0.0
-    gt = 2.0 * SQRT_5_6 * beta * math.sqrt(St * ms)
-    x0 = xi[k, 0] + vtx * dt
-    x1 = xi[k, 1] + vty * dt
-    x2 = xi[k, 2] + vtz * dt
+    gt = gn * rt
+    x0 += vtx * dt
+    x1 += vty * dt
+    x2 += vtz * dt
     fx = -St * x0 - gt * vtx
     fy = -St * x1 - gt * vty
     fz = -St * x2 - gt * vtz
-    fmag = math.sqrt(fx * fx + fy * fy + fz * fz)
+    f2 = fx * fx + fy * fy + fz * fz
     fmax = mu * Fn
-    if fmag > fmax:
-        s = fmax / fmag
+    if f2 > fmax * fmax:
+        s = fmax / math.sqrt(f2)
         fx *= s
         fy *= s
         fz *= s
         if St > 0.0:
-            x0 = -(fx + gt * vtx) / St
-            x1 = -(fy + gt * vty) / St
-            x2 = -(fz + gt * vtz) / St
-    xi[k, 0] = x0
-    xi[k, 1] = x1
-    xi[k, 2] = x2
-    return Fn, fx, fy, fz
+            iS = -1.0 / St
+            x0 = (fx + gt * vtx) * iS
+            x1 = (fy + gt * vty) * iS
+            x2 = (fz + gt * vtz) * iS
+    return Fn, fx, fy, fz, x0, x1, x2
 
 
 def _restitution_of(beta: float) -> float:

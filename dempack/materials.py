@@ -96,6 +96,10 @@ class FractureLaw:
     d0 : reference diameter, m
     min_fragment_diameter : particles smaller than this no longer break (comminution limit), m
     criterion : one of :data:`FRACTURE_CRITERIA`
+    lithiated_strength_factor : strength at full lithiation / strength delithiated; the strength
+        falls linearly with the largest lithiation reached, σ_f (1 − (1 − k) c_max) (None: 1)
+    enabled : False = the particles break only where a scenario sets the material's
+        ``fracture = "on"``; None (key absent) or True = they break by default
     """
 
     sigma0: float
@@ -103,6 +107,8 @@ class FractureLaw:
     d0: float
     min_fragment_diameter: float
     criterion: str
+    enabled: bool | None = None
+    lithiated_strength_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,8 @@ _FRACTURE_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
         True,
         (("one of " + ", ".join(repr(c) for c in FRACTURE_CRITERIA), lambda v: v in FRACTURE_CRITERIA),),
     ),
+    "enabled": ("enabled", "bool", False, ()),
+    "lithiated_strength_factor": ("lithiated_strength_factor", "number", False, (_gt(0), _le(1))),
 }
 
 _SUBTABLES = {"creep": _CREEP_KEYS, "fracture": _FRACTURE_KEYS}

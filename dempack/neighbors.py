@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .boundary import separation
+from .integrate import min_image
 from .state import ContactList, ParticleState
 
 
@@ -57,14 +57,21 @@ def _offsets(n, periodic):
 
 @njit(parallel=True, cache=True)
 def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, pi, pj, fill):
-    """Count (fill=False) or write (fill=True) the half list, rows sorted by i."""
+    """Count (fill=False) or write (fill=True) the half list, rows sorted by i.
+
+    Particles are sorted by cell, so a neighbour cell with a lower index holds only
+    j < i and is skipped; in higher cells every j > i (half the cells are visited).
+    """
     n = x.shape[0]
     ox = _offsets(nc[0], periodic_xy)
     oy = _offsets(nc[1], periodic_xy)
     oz = _offsets(nc[2], False)
+    Lx = L[0]
+    Ly = L[1]
     for i in prange(n):
         k = 0
         base = offsets[i] if fill else 0
+        own = (cc[i, 0] * nc[1] + cc[i, 1]) * nc[2] + cc[i, 2]
         for a in ox:
             cx = cc[i, 0] + a
             if periodic_xy:
@@ -82,10 +89,15 @@ def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, 
                     if cz < 0 or cz >= nc[2]:
                         continue
                     cell = (cx * nc[1] + cy) * nc[2] + cz
-                    for j in range(cell_start[cell], cell_start[cell + 1]):
-                        if j <= i:
-                            continue
-                        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+                    if cell < own:
+                        continue
+                    for j in range(max(cell_start[cell], i + 1), cell_start[cell + 1]):
+                        dx = x[j, 0] - x[i, 0]
+                        dy = x[j, 1] - x[i, 1]
+                        dz = x[j, 2] - x[i, 2]
+                        if periodic_xy:  # minimum image; positions are wrapped into [0, L)
+                            dx = min_image(dx, Lx)
+                            dy = min_image(dy, Ly)
                         cut = R[i] + R[j] + skin
                         if dx * dx + dy * dy + dz * dz < cut * cut:
                             if fill:

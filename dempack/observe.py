@@ -102,7 +102,8 @@ def analyse(sim) -> dict:
 
     Returns a dict with 'ncontact' (N), 'stress' (N,3,3) Pa, 'stress_vm' (N) Pa,
     'area' (nm,nm) m² contact area of A touching B, 'solid_volume' m³ (lenses
-    and wall caps removed), 'max_overlap_ratio' and the worst pair.
+    split at their radical planes and wall caps removed, multiple overlaps counted
+    once: dempack.chemistry.removed_volumes), 'max_overlap_ratio' and the worst pair.
     """
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
@@ -113,9 +114,16 @@ def analyse(sim) -> dict:
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
     sig = sig / V[:, None, None]
     sig = 0.5 * (sig + np.swapaxes(sig, 1, 2))
-    sphere_volume = float(np.sum(V[ps.alive]))
+    # solid = Σ sphere ∩ power cell: each lens split at its radical plane, wall
+    # caps cut, and what triple overlaps would remove twice counted once
+    from .chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    removed = np.empty(ps.n)
+    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
+                    np.asarray(box.L[:2], float), box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
+                    removed, np.empty(ps.n))
+    solid_volume = float(np.sum((V - removed)[ps.alive]))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
-            "solid_volume": sphere_volume - lens - caps, "max_overlap_ratio": mr,
+            "solid_volume": solid_volume, "max_overlap_ratio": mr,
             "worst_pair": (wi, wj)}
 
 
@@ -177,4 +185,5 @@ def observables(sim, a: dict | None = None) -> dict:
     t = transport_observables(sim)
     sim._connected = t.pop("_connected")
     row.update(t)
+    row.update(sim.fracture.observables(sim))  # breakage statistics (dempack.fracture)
     return row

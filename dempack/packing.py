@@ -194,3 +194,26 @@ def insert_random(rng, radii, Lx, Ly, periodic, solid_fraction):
     out = np.empty_like(x)
     out[order] = x
     return out
+
+
+def layer_width(n: int, pitch: float) -> float:
+    """Side (m) of a square die holding n particles one layer thick on a square grid of
+    the given pitch (m): ceil(√n) · pitch."""
+    return math.ceil(math.sqrt(n)) * pitch
+
+
+def layer_positions(radii, pitch, width):
+    """One layer on the bottom plate: centres on a square grid of `pitch` (m), row by row
+    from the corner (x, y = (col + ½) pitch), at height z = R (resting on z = 0).
+    Raises ValueError if the layer does not fit in a die of side `width` (m)."""
+    n = radii.size
+    ncol = int(width // pitch)
+    if ncol < 1 or math.ceil(n / ncol) > ncol:
+        raise ValueError(f"a layer of {n} particles at pitch {pitch * 1e6:.3g} um needs a die "
+                         f"of at least {layer_width(n, pitch) * 1e6:.3g} um")
+    k = np.arange(n)
+    x = np.empty((n, 3))
+    x[:, 0] = (k % ncol + 0.5) * pitch
+    x[:, 1] = (k // ncol + 0.5) * pitch
+    x[:, 2] = radii
+    return x

@@ -72,7 +72,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_steps": Field(int, 0, "Hard limit on DEM steps (0 = none).", min=0),
     },
     "packing": {
-        "particles": Field(int, REQUIRED, "Number of particles.", min=2, max=50_000_000),
+        "particles": Field(int, REQUIRED, "Number of particles.", min=1, max=50_000_000),
+        "layout": Field(str, "random", "Initial placement: random loose insertion in a tall "
+                        "die, or one layer resting on the bottom plate on a square grid "
+                        "(particle-crushing tests; see packing.layer_spacing).",
+                        choices=("random", "layer")),
+        "layer_spacing": Field(float, 2.0, "Layer layout: centre distance of the grid in "
+                               "units of the largest diameter.", min=1.0, max=100.0,
+                               min_exclusive=True),
         "insertion_solid_fraction": Field(float, 0.3, "Solid fraction of the loose random "
                                           "insertion in the tall die.", min=0.01, max=0.45),
         "aspect_ratio": Field(float, 1.0, "Expected pressed height / die width (sets the die "
@@ -97,6 +104,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
                           min_exclusive=True, unit="um"),
         "d_max_um": Field(float, None, "Largest diameter (uniform).", min=0.0, max=1e4,
                           min_exclusive=True, unit="um"),
+        "fracture": Field(str, "default", "Fracture of this material: as the materials table "
+                          "says (its fracture table and `enabled` flag), on (needs a fracture "
+                          "table) or off.", choices=("default", "on", "off")),
     },
     "die": {
         "lateral": Field(str, "walls", "Side boundaries: rigid frictional walls or periodic (RVE).",
@@ -175,11 +185,31 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "lithiation_rule": Field(str, "uniform", "How lithiation is shared among active "
                                  "particles: uniform (all at the same rate).",
                                  choices=("uniform",)),
+        "creep_driver": Field(str, "excess_pressure", "Stress that drives contact creep: the "
+                              "contact pressure in excess of the particle's mean (hydrostatic) "
+                              "pressure, so that creep stops once a particle is enclosed by "
+                              "its contacts, or the bare contact pressure (dempack.chemistry).",
+                              choices=("excess_pressure", "contact_pressure")),
         "volume_update_interval": Field(int, 5, "Steps between updates of the volume-"
                                         "conserving radius correction.", min=1),
     },
 }
-SECTIONS = ("run", "packing", "die", "numerics", "stack", "cycling")
+SCHEMA["fracture"] = {
+    "enabled": Field(bool, True, "Brittle materials break (false: no particle ever breaks)."),
+    "check_interval_steps": Field(int, 10, "Steps between two failure checks (and fragment "
+                                  "growth updates).", min=1),
+    "fragments": Field(int, 2, "Fragments a failed particle is replaced by (placed on a "
+                       "segment, triangle, tetrahedron, octahedron or cube inside it).",
+                       choices=(2, 3, 4, 6, 8)),
+    "release_steps": Field(int, 2000, "Steps over which a fragment's radius grows from the "
+                           "radius that fits inside its parent to the mass-conserving one "
+                           "(gradual release of the overlaps).", min=1),
+    "max_growth_overlap": Field(float, 0.1, "A fragment grows only while its largest elastic "
+                                "overlap is below this fraction of the smaller radius (the "
+                                "packing makes room first).", min=0.0, max=0.5,
+                                min_exclusive=True),
+}
+SECTIONS = ("run", "packing", "die", "numerics", "stack", "cycling", "fracture")
 TABLE_ARRAYS = {"pressing": "pressing", "packing.materials": "materials"}
 
 
@@ -253,26 +283,31 @@ class Scenario:
     def set(self, dotted: str, value) -> None:
         """Override one key: 'packing.particles', 'pressing.1.pressure_MPa',
         'packing.materials.0.d50_um'. Re-validates."""
+        self.set_many({dotted: value})
+
+    def set_many(self, overrides: dict) -> None:
+        """Override several keys, then validate once, so that keys which must change
+        together (weight fractions summing to 1) can be set one after the other."""
         data = self.to_dict()
-        parts = dotted.split(".")
-        node = data
-        for i, p in enumerate(parts[:-1]):
+        for dotted, value in overrides.items():
+            parts = dotted.split(".")
+            node = data
+            for p in parts[:-1]:
+                if isinstance(node, list):
+                    try:
+                        node = node[int(p)]
+                    except (ValueError, IndexError):
+                        raise ScenarioError(f"{self.source}: --set {dotted}: no element {p!r} "
+                                            f"(the list has {len(node)} entries)") from None
+                else:
+                    if p not in node and p in SCHEMA and p != "materials":
+                        node[p] = {}
+                    if p not in node:
+                        raise ScenarioError(f"{self.source}: --set {dotted}: unknown section {p!r}")
+                    node = node[p]
             if isinstance(node, list):
-                try:
-                    node = node[int(p)]
-                except (ValueError, IndexError):
-                    raise ScenarioError(f"{self.source}: --set {dotted}: no element {p!r} "
-                                        f"(the list has {len(node)} entries)") from None
-            else:
-                if p not in node and p in SCHEMA and p != "materials":
-                    node[p] = {}
-                if p not in node:
-                    raise ScenarioError(f"{self.source}: --set {dotted}: unknown section {p!r}")
-                node = node[p]
-        last = parts[-1]
-        if isinstance(node, list):
-            raise ScenarioError(f"{self.source}: --set {dotted}: give an index and a key")
-        node[last] = value
+                raise ScenarioError(f"{self.source}: --set {dotted}: give an index and a key")
+            node[parts[-1]] = value
         new = Scenario(data, self.source)
         self.__dict__.update(new.__dict__)
 
@@ -369,6 +404,10 @@ def _validate(sc: Scenario, data: dict, source: str):
                 errors.append(f"{w}d_min_um, d_max_um: a uniform distribution needs both")
             elif isinstance(lo, float) and isinstance(hi, float) and lo > hi:
                 errors.append(f"{w}d_min_um = {lo!r}: must be <= d_max_um = {hi!r}")
+        known = table is not None and isinstance(name, str) and name in table
+        if m._values.get("fracture") == "on" and known and table[name].fracture is None:
+            errors.append(f"{w}fracture = 'on': material {name!r} has no fracture table in the "
+                          "materials file; allowed: 'default' or 'off'")
         has_w = m._values.get("weight_fraction") is not None
         has_v = m._values.get("volume_fraction") is not None
         if has_w == has_v:
@@ -415,6 +454,6 @@ def load_scenario(path=None, overrides: dict | None = None) -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: not valid TOML: {e}") from None
     sc = Scenario(data, str(path))
-    for k, v in (overrides or {}).items():
-        sc.set(k, v)
+    if overrides:
+        sc.set_many(overrides)
     return sc

@@ -17,16 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numba import get_num_threads
 
 from . import __version__
 from .boundary import Box
-from .chemistry import contact_cap_volumes, creep_contacts, free_radius, true_volume
+from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, free_radius, mean_pressure,
+                        removed_volumes, true_volume)
 from .contact import ContactTables
-from .integrate import gather_and_integrate, pair_forces
+from .fracture import FractureModel
+from .integrate import gather_and_integrate, pair_forces, step_serial
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables
-from .packing import SizeDistribution, insert_random, particle_counts, volume_fractions
+from .packing import (SizeDistribution, insert_random, layer_positions, layer_width,
+                      particle_counts, volume_fractions)
 from .protocol import build_stages
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
@@ -87,6 +91,7 @@ class Simulation:
         self.cycle_rows: list[dict] = []
         self._inertial_warned = False
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
+        self.free_surface = None  # free-surface fraction per particle (set by update_radii)
         self.density_scaling = sc.numerics.density_scaling
         self.body = np.array([0.0, 0.0, -sc.numerics.si("gravity_m_s2")])
         self.rng = np.random.default_rng(sc.run.seed)
@@ -99,6 +104,7 @@ class Simulation:
         self.last_punch_stress = 0.0
         self._max_drift = np.inf
         self.stages = build_stages(sc)
+        self.fracture = FractureModel(self)
         self.outputs_written = 0
         self.stopped = False
         self.wall_clock = 0.0
@@ -127,8 +133,11 @@ class Simulation:
         R = 0.5 * diam
         vs = 4.0 / 3.0 * np.pi * np.sum(R ** 3)
         width = sc.die.si("width_um")
+        layer = sc.packing.layout == "layer"
+        pitch = sc.packing.layer_spacing * 2.0 * float(R.max())
         if width == 0.0:
-            width = (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0)
+            width = (layer_width(R.size, pitch) if layer
+                     else (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0))
         self.skin = sc.numerics.si("skin_um") or 0.1 * float(d50.min())
         periodic = sc.die.lateral == "periodic"
         if periodic and width <= 2.0 * (2.0 * R.max() + self.skin):
@@ -139,7 +148,14 @@ class Simulation:
         if not periodic and width <= 2.0 * R.max():
             raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: narrower than the "
                              f"largest particle ({2e6 * R.max():.3g} um)")
-        x = insert_random(self.rng, R, width, width, periodic, sc.packing.insertion_solid_fraction)
+        if layer:
+            try:
+                x = layer_positions(R, pitch, width)
+            except ValueError as e:
+                raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: {e}") from None
+        else:
+            x = insert_random(self.rng, R, width, width, periodic,
+                              sc.packing.insertion_solid_fraction)
         ps = ParticleState.allocate(R.size)
         ps.x[:] = x
         ps.R0[:] = R
@@ -147,6 +163,7 @@ class Simulation:
         ps.material[:] = mat
         self.particles = ps
         self._update_mass()
+        self.fracture.start(self)
         z_top = float(np.max(x[:, 2] + R)) * 1.001
         self.box = Box(L=np.array([width, width, 0.0]), periodic_xy=periodic, z_top=z_top)
         self.dt = self._time_step()
@@ -171,6 +188,7 @@ class Simulation:
             ps.v[:] = velocity
         sim.particles = ps
         sim._update_mass()
+        sim.fracture.start(sim)
         sim.box = Box(L=np.array([width, width, 0.0]), periodic_xy=scenario.die.lateral == "periodic",
                       z_top=float(z_top))
         sim.skin = scenario.numerics.si("skin_um") or 0.1 * float(2 * np.min(radii))
@@ -189,16 +207,18 @@ class Simulation:
         ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
         ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
 
-    def _time_step(self) -> float:
+    def _time_step(self, R=None) -> float:
+        """dt_safety × the smallest Rayleigh time over materials (radii R, default ps.R)."""
         sc = self.scenario
         if sc.numerics.dt_s > 0:
             return sc.numerics.si("dt_s")
         ps = self.particles
+        R = ps.R if R is None else R
         times = []
         for k, m in enumerate(self.materials):
             sel = ps.material == k
             if sel.any():
-                times.append(rayleigh_time(float(ps.R[sel].min()), m.density * self.density_scaling,
+                times.append(rayleigh_time(float(R[sel].min()), m.density * self.density_scaling,
                                            m.shear_modulus, m.poisson_ratio))
         return sc.numerics.dt_safety * min(times)
 
@@ -256,19 +276,27 @@ class Simulation:
             if self._drift.shape[0] != ps.n:
                 self._drift = np.zeros(ps.n)
         L = box.L
-        pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
-                    cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction, t.beta,
-                    t.hardness, self.dt, L, box.periodic_xy)
         pos, vel, on = box.wall_arrays()
-        gather_and_integrate(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
-                             cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i,
-                             cl.torque_j, ps.wall_xi, ps.wall_dcr, ps.wall_force, ps.force,
-                             ps.torque, pos, vel, on, t.E_star_wall, t.G_star_wall,
-                             t.friction_wall, t.beta_wall, t.hardness_wall, self.body, self.dt, L,
-                             box.periodic_xy, cl.x_ref, cl.R_ref, self._drift)
+        if get_num_threads() == 1:  # one fused pass, each pair once (integrate.step_serial)
+            drift, f_top = step_serial(
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                cl.row_start, cl.xi, cl.dcr, cl.force, ps.wall_xi, ps.wall_dcr, ps.wall_force,
+                ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction, t.beta,
+                t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
+                t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref)
+        else:
+            pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
+                        cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction,
+                        t.beta, t.hardness, self.dt, L, box.periodic_xy)
+            drift, f_top = gather_and_integrate(
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
+                cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i, cl.torque_j,
+                ps.wall_xi, ps.wall_dcr, ps.wall_force, ps.force, ps.torque, pos, vel, on,
+                t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall, t.hardness_wall,
+                self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref, self._drift)
         box.z_top += box.punch_velocity * self.dt
-        self._max_drift = float(np.max(self._drift))
-        self.last_punch_stress = self.punch_stress()
+        self._max_drift = drift
+        self.last_punch_stress = -f_top / box.area  # = punch_stress(), without a pass
         dt_phys = self.dt_phys
         self.step_count += 1
         self.time += dt_phys
@@ -276,12 +304,10 @@ class Simulation:
             self._creep_time += dt_phys
         if self.step_count % self.scenario.cycling.volume_update_interval == 0:
             if self._creep_time > 0.0 and np.any(self.creep_A > 0.0):
-                creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star,
-                               t.hardness, self.creep_A, self.creep_n, self.creep_sigma_ref,
-                               self._creep_time, L, box.periodic_xy, ps.creep_strain,
-                               ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall)
+                self.creep_step(self._creep_time)
             self._creep_time = 0.0
             self.update_radii()
+        self.fracture_step()
         if st is not None:
             st.after_step(self)
             if st.done(self):
@@ -294,10 +320,30 @@ class Simulation:
         st = self.stage
         return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
 
+    def creep_step(self, dt_phys: float) -> None:
+        """Advance contact creep by dt_phys (s) of physical time (dempack.chemistry:
+        Norton law driven by the contact pressure in excess of the particle mean
+        pressure, or by the bare contact pressure, per cycling.creep_driver)."""
+        ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
+        pos, _, on = box.wall_arrays()
+        L = np.asarray(box.L[:2], float)
+        pbar = np.zeros(ps.n)
+        free = np.ones(ps.n)
+        if self.scenario.cycling.creep_driver == "excess_pressure":
+            if self.free_surface is not None and self.free_surface.shape[0] == ps.n:
+                free = self.free_surface
+            mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
+                          box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+                          true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
+        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+                       self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
+                       box.periodic_xy, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
+                       t.hardness_wall, pbar, free)
+
     def update_radii(self) -> None:
         """Swelling and volume conservation (see dempack.chemistry): free
         particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
-        sphere minus contact caps holds V0 (1 + βc)."""
+        sphere minus the union of its contact caps holds V0 (1 + βc)."""
         if not self.volume_conserving.any() and not np.any(self.swelling != 0.0):
             return  # nothing swells or conserves volume: radii stay R0
         ps, cl, box = self.particles, self.contacts, self.box
@@ -307,14 +353,39 @@ class Simulation:
         if cons.any():
             pos, _, on = box.wall_arrays()
             caps = np.empty(ps.n)
-            contact_cap_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
-                                np.asarray(box.L[:2], float), box.periodic_xy, pos, on, caps)
+            self.free_surface = np.empty(ps.n)
+            removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
+                            np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
+                            QUADRATURE_DIRECTIONS, caps, self.free_surface)
             V = true_volume(ps.R0, beta, ps.lithiation)
-            # caps overlap each other once they take a large share of a sphere, and
-            # their sum then double counts (no multi-contact correction yet): bound it
+            # a particle enclosed by its neighbours cannot get its volume back by
+            # growing (the fixed point stops contracting): bound the cut-off volume
             caps = np.minimum(caps, self.scenario.numerics.max_cap_fraction * V)
             R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + caps[cons]))
         ps.R[:] = R_new
+
+    # --------------------------------------------------------------- fracture
+    def fracture_step(self) -> int:
+        """Every fracture.check_interval_steps: grow fresh fragments, replace the
+        particles whose characteristic stress reached their strength (dempack.fracture).
+        Returns the number of breakages."""
+        return self.fracture.step(self)
+
+    def _after_particle_change(self, old_to_new) -> None:
+        """Particles were removed/added (old_to_new from ParticleState.replace):
+        rebuild the neighbour list now, carrying the surviving pairs' history,
+        resize the per-particle buffers, and shorten dt if a new particle (at its
+        mass-conserving size) needs it (unless numerics.dt_s fixes dt)."""
+        ps = self.particles
+        self.contacts = build_contact_list(ps, self.contacts.remapped(old_to_new), self.box,
+                                           self.skin)
+        self._drift = np.zeros(ps.n)
+        self._max_drift = 0.0
+        self._last_analysis = None
+        self._connected = None
+        grow = ps.R0_target > ps.R0
+        R_final = np.where(grow, ps.R * ps.R0_target / np.where(grow, ps.R0, 1.0), ps.R)
+        self.dt = min(self.dt, self._time_step(R_final))
 
     def half_cycle_end(self, cycle: int, half: str) -> None:
         """Record one cycles.csv row and run the half-cycle observers."""
@@ -472,6 +543,7 @@ class Simulation:
             "stages": self.stage_results,
             "temperature_K": self.temperature,
             "cycles": self.cycle_rows,
+            "breakage": self.fracture.summary(self),
             "final": {k: v for k, v in last.items() if k not in ("stage",)},
         }
 
@@ -480,6 +552,8 @@ class Simulation:
         arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
         arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
         arrays["box_L"] = self.box.L
+        if self.free_surface is not None:
+            arrays["free_surface"] = self.free_surface
         meta = {
             "version": __version__, "step_count": self.step_count, "time": self.time,
             "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
@@ -495,6 +569,7 @@ class Simulation:
             "reference_thickness": self.reference_thickness,
             "creep_time": self._creep_time,
             "cycle_rows": self.cycle_rows,
+            "fracture": self.fracture.state(),
         }
         return arrays, meta
 
@@ -531,6 +606,8 @@ class Simulation:
         sim.reference_thickness = meta.get("reference_thickness")
         sim._creep_time = meta.get("creep_time", 0.0)
         sim.cycle_rows = meta.get("cycle_rows", [])
+        sim.fracture.load_state(meta.get("fracture"))
         sim._drift = np.zeros(sim.particles.n)
+        sim.free_surface = arrays.get("free_surface")
         sim.apply_thread_count()
         return sim

@@ -28,7 +28,10 @@ class ParticleState:
     force (N,3) N and torque (N,3) N m of the last step;
     wall_xi (N,W,3) m tangential spring of each particle-wall contact;
     wall_dcr (N,W) m creep overlap of each particle-wall contact;
-    wall_force (N,W,3) N force of each wall on the particle (last step).
+    wall_force (N,W,3) N force of each wall on the particle (last step);
+    R0_target (N) m reference radius a fresh fragment grows to (0 = not growing;
+    see dempack.fracture); lithiation_max (N) largest lithiation reached so far
+    (conversion damage, dempack.fracture).
     """
 
     x: np.ndarray
@@ -50,6 +53,8 @@ class ParticleState:
     wall_xi: np.ndarray
     wall_dcr: np.ndarray
     wall_force: np.ndarray
+    R0_target: np.ndarray
+    lithiation_max: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -61,6 +66,7 @@ class ParticleState:
             generation=np.zeros(n, np.int32), pid=np.arange(n, dtype=np.int64),
             force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
             wall_dcr=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
+            R0_target=np.zeros(n), lithiation_max=np.zeros(n),
         )
 
     @property
@@ -73,12 +79,32 @@ class ParticleState:
             arr = getattr(self, f.name)
             setattr(self, f.name, np.ascontiguousarray(arr[perm]))
 
+    def replace(self, remove, new: "ParticleState") -> np.ndarray:
+        """Remove particles `remove` (indices) and append the particles of `new`
+        (every per-particle array grows or shrinks; survivors keep their order).
+        New particles get fresh pids above every pid so far. Returns old_to_new (N_old,)
+        int64: new index of each old particle, -1 where removed."""
+        keep = np.ones(self.n, bool)
+        keep[np.asarray(remove, np.int64)] = False
+        next_pid = int(self.pid.max()) + 1 if self.n else 0
+        new.pid[:] = np.arange(next_pid, next_pid + new.n, dtype=np.int64)
+        for f in fields(self):
+            arr = getattr(self, f.name)
+            setattr(self, f.name, np.ascontiguousarray(
+                np.concatenate([arr[keep], getattr(new, f.name).astype(arr.dtype, copy=False)])))
+        old_to_new = np.full(keep.size, -1, np.int64)
+        old_to_new[keep] = np.arange(int(keep.sum()))
+        return old_to_new
+
     def as_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d) -> "ParticleState":
-        return cls(**{f.name: np.array(d[f.name]) for f in fields(cls)})
+        """From as_dict() output; arrays missing (older checkpoints) get allocate()'s defaults."""
+        base = cls.allocate(len(d["x"]))
+        return cls(**{f.name: np.array(d[f.name]) if f.name in d else getattr(base, f.name)
+                      for f in fields(cls)})
 
 
 @dataclass
@@ -110,6 +136,16 @@ class ContactList:
     @property
     def n_pairs(self) -> int:
         return self.i.shape[0]
+
+    def remapped(self, old_to_new: np.ndarray) -> "ContactList":
+        """History-only list (i, j, xi, dcr) in a new particle numbering (old_to_new
+        from ParticleState.replace: order-preserving, -1 = removed); pairs with a
+        removed member are dropped. Feed it to neighbors.build_contact_list."""
+        ni = old_to_new[self.i]
+        nj = old_to_new[self.j]
+        ok = (ni >= 0) & (nj >= 0)
+        return ContactList(i=ni[ok].astype(np.int32), j=nj[ok].astype(np.int32),
+                           xi=self.xi[ok].copy(), dcr=self.dcr[ok].copy())
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

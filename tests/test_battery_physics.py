@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from dempack.chemistry import creep_contacts
+from dempack.chemistry import creep_contacts, mean_pressure
 from dempack.contact import NO_HARDNESS
 from dempack.materials import R_GAS
 from dempack.scenario import Scenario
@@ -48,7 +48,8 @@ def test_contact_creep_follows_norton_law_at_constant_force():
     """Two Se spheres pressed together at a constant force F (held quasi-statically:
     after each creep step the centres close in so the elastic overlap keeps
     carrying F). The engine's creep kernel must follow
-        δcr' = 2 · a A (p/σref)^n,  p = F/(π R* δ),  a = √(R* δ),  δ = δcr + δe
+        δcr' = 2 · a A ((p − p̄)/σref)^n,  p = F/(π R* δ),  a = √(R* δ),  δ = δcr + δe,
+        p̄ = (R − δ/2) F / (4π R³)  (mean pressure of a sphere with one contact)
     (both sides creep) integrated independently with scipy."""
     sim = _hand([[W / 2, W / 2, W / 2 - R], [W / 2, W / 2, W / 2 + R]], [R, R])
     sim.tables.hardness[:] = NO_HARDNESS
@@ -62,21 +63,27 @@ def test_contact_creep_follows_norton_law_at_constant_force():
 
     def rate(t, y):
         delta = y[0] + de
-        return [2 * math.sqrt(Rs * delta) * A * (F / (math.pi * Rs * delta * sig)) ** n]
+        pbar = (R - delta / 2) * F / (4 * math.pi * R ** 3)
+        return [2 * math.sqrt(Rs * delta) * A * ((F / (math.pi * Rs * delta) - pbar) / sig) ** n]
 
     ps, cl = sim.particles, sim.contacts
     pos, _, on = sim.box.wall_arrays()
     t = sim.tables
-    T, nstep = 20.0, 4000
+    T, nstep = 30.0, 4000
     dt = T / nstep
     times, dcr = [], []
+    pbar = np.zeros(2)
     for k in range(nstep):
         delta = cl.dcr[0] + de
         ps.x[1, 2] = ps.x[0, 2] + 2 * R - delta       # quasi-static: F carried by δe = de
+        L = sim.box.L[:2].copy()
+        mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
+                      False, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+                      4 / 3 * np.pi * ps.R ** 3, pbar)
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
-                       sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
+                       sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, L,
                        False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
-                       t.hardness_wall)
+                       t.hardness_wall, pbar, np.ones(2))
         times.append((k + 1) * dt)
         dcr.append(cl.dcr[0])
     ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
@@ -98,7 +105,8 @@ def _creep_increment_at(T_C, dt):
     pos, _, on = sim.box.wall_arrays()
     creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                    sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
-                   False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall)
+                   False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+                   np.zeros(2), np.ones(2))
     return cl.dcr[0], delta
 
 
@@ -147,11 +155,11 @@ def test_total_true_volume_of_creeping_packing():
     for _ in range(40):
         sim.update_radii()
     ps, cl = sim.particles, sim.contacts
-    from dempack.chemistry import contact_cap_volumes
+    from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     pos, _, on = sim.box.wall_arrays()
     caps = np.empty(ps.n)
-    contact_cap_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
-                        sim.box.L[:2].copy(), False, pos, on, caps)
+    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, sim.box.L[:2].copy(), False, pos, on,
+                    QUADRATURE_DIRECTIONS, caps, np.empty(ps.n))
     se = ps.material == 0
     true = np.sum(4 / 3 * np.pi * ps.R[se] ** 3 - caps[se])
     target = np.sum(4 / 3 * np.pi * ps.R0[se] ** 3 * (1 + 0.98 * ps.lithiation[se]))
@@ -181,3 +189,55 @@ def test_fixed_gap_packing_relaxes_only_by_creep(creep):
         assert np.all(np.diff(p) <= 1e-3 * p[0])   # monotone (to servo-free noise)
     else:
         assert abs(p[-1] / p[0] - 1) < 0.03
+
+
+def test_removed_volume_counts_intersecting_caps_once():
+    """A sphere cut by ten heavily overlapping neighbours (caps intersect): the
+    volume outside its power cell equals a Monte Carlo estimate of
+    {p in sphere 0 : |p − x_k|² − R_k² < |p − x_0|² − R_0² for some k},
+    while the plain sum of cap volumes counts the intersections twice."""
+    from dempack.boundary import Box
+    from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    from dempack.neighbors import build_contact_list
+    from dempack.state import ParticleState
+    rng = np.random.default_rng(3)
+    nb, R0 = 10, 1.0
+    dirs = rng.normal(size=(nb, 3))
+    dirs /= np.linalg.norm(dirs, axis=1)[:, None]
+    Rj = rng.uniform(0.6, 1.2, nb)
+    dist = (R0 + Rj) * rng.uniform(0.75, 0.9, nb)
+    x = np.vstack([[10.0, 10.0, 10.0], 10.0 + dirs * dist[:, None]])
+    ps = ParticleState.allocate(nb + 1)
+    ps.x[:] = x
+    ps.R[:] = ps.R0[:] = np.concatenate([[R0], Rj])
+    box = Box(L=np.array([20.0, 20.0, 0.0]), periodic_xy=False, z_top=20.0)
+    cl = build_contact_list(ps, None, box, 0.1)
+    pos, _, on = box.wall_arrays()
+    on[:] = False
+    out = np.empty(nb + 1)
+    free = np.empty(nb + 1)
+    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, box.L[:2].copy(), False, pos, on,
+                    QUADRATURE_DIRECTIONS, out, free)
+    p = rng.uniform(-1.0, 1.0, size=(2_000_000, 3))
+    p = p[np.sum(p * p, 1) <= 1.0]
+    pw0 = np.sum(p * p, 1) - R0 ** 2
+    cut = np.zeros(len(p), bool)
+    for k in range(nb):
+        q = p - (x[k + 1] - x[0])
+        cut |= np.sum(q * q, 1) - Rj[k] ** 2 < pw0
+    V = 4 / 3 * math.pi * R0 ** 3
+    mc = cut.mean() * V
+    sigma = math.sqrt(cut.mean() * (1 - cut.mean()) / len(p)) * V
+    assert abs(out[0] - mc) < 4 * sigma + 1e-3 * mc
+    xx = (dist ** 2 + R0 ** 2 - Rj ** 2) / (2 * dist)
+    h = R0 - xx
+    caps_sum = np.sum(math.pi * h * h * (3 * R0 - h) / 3)
+    assert caps_sum > 1.1 * mc      # the intersections are substantial
+    # free surface: points of sphere 0's surface inside no neighbour
+    u = rng.normal(size=(400_000, 3))
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    inside = np.zeros(len(u), bool)
+    for k in range(nb):
+        inside |= np.sum((u - (x[k + 1] - x[0])) ** 2, 1) < Rj[k] ** 2
+    assert free[0] == pytest.approx(1.0 - inside.mean(), abs=1e-2)   # quadrature on 600 directions
+    assert free[0] > 1.0 - np.sum(h) / (2 * R0) + 0.02   # the plain sum of cap areas double counts

@@ -100,7 +100,7 @@ def test_string_where_int_expected(write_scenario):
     text = scenario_text().replace("particles = 50", 'particles = "many"')
     msg = load_error(write_scenario(text))
     assert "packing.particles = 'many'" in msg
-    assert "must be an integer >= 2" in msg
+    assert "must be an integer >= 1" in msg
 
 
 def test_bool_where_number_expected(write_scenario):
@@ -330,7 +330,7 @@ def test_scenario_set_changes_value_and_validates(quickstart):
     assert sc.to_dict()["packing"]["particles"] == 500
     with pytest.raises(ScenarioError) as ei:
         sc.set("packing.particles", -1)
-    assert "packing.particles = -1" in str(ei.value) and ">= 2" in str(ei.value)
+    assert "packing.particles = -1" in str(ei.value) and ">= 1" in str(ei.value)
     assert str(quickstart) in str(ei.value)
     assert sc.packing.particles == 500  # a refused set leaves the scenario as it was
     sc.set("pressing.0.pressure_MPa", 7.5)

@@ -1,0 +1,6 @@
+"""python -m gui [SCENARIO]"""
+import sys
+
+from .app import main
+
+sys.exit(main())

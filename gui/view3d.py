@@ -1,0 +1,371 @@
+"""3D view of the particles (VTK).
+
+Spheres are drawn as ray-cast sphere impostors of a vtkPointGaussianMapper
+(one screen-space quad per particle, radius = the particle radius), so 100,000
+particles stay interactive; the points, radii and colours are written into the
+existing VTK arrays in place at each frame (the pipeline is not rebuilt).
+Colour by material (categorical, named), von Mises stress, lithiation, creep
+strain, breakage generation or connectivity, with a colour bar; a clip plane
+(normal +y, the viewer's depth axis) cuts away the front of the die; the die
+walls are drawn as an outline.
+
+Two back ends: the interactive QVTKRenderWindowInteractor needs a real X
+server (or Xvfb) with OpenGL; without one (QT_QPA_PLATFORM=offscreen, or
+DEMPACK_GUI_3D=offscreen) the same scene is rendered off screen into a QLabel,
+rotated by dragging and zoomed by the wheel. DEMPACK_GUI_3D=widget forces the
+widget.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkPlane, vtkPolyData
+from vtkmodules.vtkFiltersSources import vtkOutlineSource
+from vtkmodules.vtkIOImage import vtkPNGWriter
+from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
+from vtkmodules.vtkRenderingCore import (vtkActor, vtkPolyDataMapper, vtkRenderer,
+                                         vtkRenderWindow, vtkWindowToImageFilter)
+import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers the trackball style)
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL back end)
+from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
+
+# label -> (array name, scale, unit)
+COLOR_BY = {
+    "material": ("material", 1.0, ""),
+    "von Mises stress": ("stress_vm", 1e-6, "MPa"),
+    "lithiation": ("lithiation", 1.0, ""),
+    "creep strain": ("creep_strain", 1.0, ""),
+    "breakage generation": ("generation", 1.0, ""),
+    "connectivity": ("connected", 1.0, "0 none 1 e- 2 ion 3 both"),
+}
+MATERIAL_RGB = ((0.85, 0.65, 0.13), (0.25, 0.45, 0.75), (0.80, 0.30, 0.30), (0.35, 0.65, 0.35),
+                (0.55, 0.40, 0.70), (0.55, 0.55, 0.55), (0.95, 0.55, 0.75), (0.10, 0.75, 0.75))
+# shade the impostor quad as a lit sphere: normal z = sqrt(1 - r^2)
+SPHERE_SHADER = (
+    "//VTK::Color::Impl\n"
+    "float dist = dot(offsetVCVSOutput.xy, offsetVCVSOutput.xy);\n"
+    "if (dist > 1.0) { discard; }\n"
+    "float nz = sqrt(1.0 - dist);\n"
+    "float shade = 0.35 + 0.65 * nz;\n"
+    "ambientColor *= shade;\n"
+    "diffuseColor *= shade;\n"
+)
+
+
+def widget_backend_available() -> bool:
+    """True when the interactive VTK widget can work (a windowing Qt platform)."""
+    mode = os.environ.get("DEMPACK_GUI_3D", "auto")
+    if mode == "widget":
+        return True
+    if mode == "offscreen":
+        return False
+    app = QtGui.QGuiApplication.instance()
+    name = app.platformName() if app is not None else ""
+    return name in ("xcb", "wayland", "windows", "cocoa")
+
+
+class _ImageLabel(QtWidgets.QLabel):
+    """Off-screen back end: shows rendered images; drag rotates, wheel zooms."""
+
+    def __init__(self, view):
+        super().__init__()
+        self.view = view
+        self._last = None
+        self.setAlignment(QtCore.Qt.AlignCenter)
+        self.setMinimumSize(200, 150)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Ignored)
+
+    def mousePressEvent(self, e):
+        self._last = e.position()
+
+    def mouseMoveEvent(self, e):
+        if self._last is None:
+            return
+        d = e.position() - self._last
+        self._last = e.position()
+        cam = self.view.renderer.GetActiveCamera()
+        cam.Azimuth(-0.4 * d.x())
+        cam.Elevation(0.4 * d.y())
+        cam.OrthogonalizeViewUp()
+        self.view.render()
+
+    def mouseReleaseEvent(self, e):
+        self._last = None
+
+    def wheelEvent(self, e):
+        self.view.renderer.GetActiveCamera().Dolly(1.1 ** (e.angleDelta().y() / 120.0))
+        self.view.renderer.ResetCameraClippingRange()
+        self.view.render()
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self.view.render()
+
+
+class ParticleView(QtWidgets.QWidget):
+    """set_frame(arrays, status) updates the scene; material names via set_materials()."""
+
+    def __init__(self, parent=None, interactive: bool | None = None):
+        super().__init__(parent)
+        self.material_names: list[str] = []
+        self.n = 0
+        self.arrays = None
+        v = QtWidgets.QVBoxLayout(self)
+        v.setContentsMargins(0, 0, 0, 0)
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(QtWidgets.QLabel("colour:"))
+        self.color_combo = QtWidgets.QComboBox()
+        self.color_combo.setObjectName("color_by")
+        self.color_combo.addItems(list(COLOR_BY))
+        self.color_combo.currentTextChanged.connect(lambda *_: self.refresh_colors())
+        bar.addWidget(self.color_combo)
+        self.clip_box = QtWidgets.QCheckBox("clip")
+        self.clip_box.setToolTip("Cut away the front part of the die (y below the slider)")
+        self.clip_box.toggled.connect(lambda *_: self._update_clip())
+        bar.addWidget(self.clip_box)
+        self.clip_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.clip_slider.setRange(0, 100)
+        self.clip_slider.setValue(50)
+        self.clip_slider.setMaximumWidth(120)
+        self.clip_slider.valueChanged.connect(lambda *_: self._update_clip())
+        bar.addWidget(self.clip_slider)
+        reset = QtWidgets.QPushButton("Reset camera")
+        reset.clicked.connect(self.reset_camera)
+        bar.addWidget(reset)
+        bar.addStretch(1)
+        v.addLayout(bar)
+
+        # --- scene
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(1.0, 1.0, 1.0)
+        self.points = vtkPoints()
+        self.points.SetDataTypeToDouble()
+        self.poly = vtkPolyData()
+        self.poly.SetPoints(self.points)
+        self.mapper = vtkOpenGLPointGaussianMapper()
+        self.mapper.SetInputData(self.poly)
+        self.mapper.SetScaleArray("radius")
+        self.mapper.SetScaleFactor(1.0)
+        self.mapper.EmissiveOff()
+        self.mapper.SetSplatShaderCode(SPHERE_SHADER)
+        self.lut = vtkLookupTable()
+        self.mapper.SetLookupTable(self.lut)
+        self.mapper.SetScalarModeToUsePointFieldData()
+        self.mapper.SelectColorArray("color")
+        self.mapper.ScalarVisibilityOn()
+        self.actor = vtkActor()
+        self.actor.SetMapper(self.mapper)
+        self.renderer.AddActor(self.actor)
+        self.outline = vtkOutlineSource()
+        om = vtkPolyDataMapper()
+        om.SetInputConnection(self.outline.GetOutputPort())
+        self.outline_actor = vtkActor()
+        self.outline_actor.SetMapper(om)
+        self.outline_actor.GetProperty().SetColor(0.2, 0.2, 0.2)
+        self.outline_actor.GetProperty().SetLineWidth(2.0)
+        self.outline_actor.VisibilityOff()
+        self.renderer.AddActor(self.outline_actor)
+        self.scalar_bar = vtkScalarBarActor()
+        self.scalar_bar.SetLookupTable(self.lut)
+        self.scalar_bar.SetNumberOfLabels(5)
+        self.scalar_bar.SetMaximumWidthInPixels(90)
+        self.scalar_bar.SetBarRatio(0.25)
+        for tp in (self.scalar_bar.GetLabelTextProperty(), self.scalar_bar.GetTitleTextProperty(),
+                   self.scalar_bar.GetAnnotationTextProperty()):
+            tp.SetColor(0.1, 0.1, 0.1)
+            tp.ShadowOff()
+            tp.ItalicOff()
+            tp.BoldOff()
+            tp.SetFontSize(13)
+        self.scalar_bar.UnconstrainedFontSizeOn()
+        self.scalar_bar.SetLabelFormat("%.3g")
+        self.scalar_bar.VisibilityOff()
+        self.renderer.AddViewProp(self.scalar_bar)
+        self.clip_plane = vtkPlane()
+        self.clip_plane.SetNormal(0.0, 1.0, 0.0)
+        self.die = (1.0, 1.0, 1.0, False)
+        self._camera_die = self.die
+
+        self.interactive = widget_backend_available() if interactive is None else interactive
+        self.vtk_widget = None
+        if self.interactive:
+            try:
+                from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+                self.vtk_widget = QVTKRenderWindowInteractor(self)
+                self.render_window = self.vtk_widget.GetRenderWindow()
+                self.render_window.AddRenderer(self.renderer)
+                from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+                self.vtk_widget.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+                v.addWidget(self.vtk_widget, 1)
+                self.vtk_widget.Initialize()
+            except Exception as e:  # no usable GL: fall back to off-screen images
+                print(f"dempack gui: interactive 3D view unavailable ({e}); using off-screen rendering")
+                self.interactive = False
+                self.vtk_widget = None
+        if not self.interactive:
+            self.render_window = vtkRenderWindow()
+            self.render_window.SetOffScreenRendering(1)
+            self.render_window.AddRenderer(self.renderer)
+            self.label = _ImageLabel(self)
+            self.label.setObjectName("offscreen_view")
+            v.addWidget(self.label, 1)
+        self._camera_set = False
+
+    # ------------------------------------------------------------ data
+    def set_materials(self, names: list[str]) -> None:
+        self.material_names = list(names)
+        self.refresh_colors()
+
+    def clear(self) -> None:
+        self.arrays = None
+        self.n = 0
+        self.poly.Initialize()
+        self.points = vtkPoints()
+        self.points.SetDataTypeToDouble()
+        self.poly.SetPoints(self.points)
+        self._camera_set = False
+        self.outline_actor.VisibilityOff()
+        self.scalar_bar.VisibilityOff()
+        self.render()
+
+    def set_frame(self, arrays: dict, status: dict | None = None) -> None:
+        """Update positions, radii and colours in place (new arrays only when n changes)."""
+        x = np.ascontiguousarray(arrays["x"], dtype=float)
+        n = x.shape[0]
+        self.arrays = arrays
+        pd = self.poly.GetPointData()
+        if n != self.n or pd.GetArray("radius") is None:
+            self.points.SetData(numpy_to_vtk(x, deep=1))
+            r = numpy_to_vtk(np.ascontiguousarray(arrays["radius"], float), deep=1)
+            r.SetName("radius")
+            pd.AddArray(r)
+            c = numpy_to_vtk(np.zeros(n), deep=1)
+            c.SetName("color")
+            pd.AddArray(c)
+            self.n = n
+        else:
+            vtk_to_numpy(self.points.GetData())[:] = x
+            self.points.GetData().Modified()
+            self.points.Modified()
+            ra = pd.GetArray("radius")
+            vtk_to_numpy(ra)[:] = arrays["radius"]
+            ra.Modified()
+        if status is not None and "die" in status:
+            self.die = status["die"]
+            Lx, Ly, zt, _ = self.die
+            self.outline.SetBounds(0.0, Lx, 0.0, Ly, 0.0, zt)
+            self.outline_actor.VisibilityOn()
+        self.poly.Modified()
+        self._update_clip(render=False)
+        self.refresh_colors(render=False)
+        if not self._camera_set or self._die_changed():
+            self.reset_camera(render=False)
+            self._camera_set = True
+        self.render()
+
+    def refresh_colors(self, render: bool = True) -> None:
+        if self.arrays is None:
+            return
+        label = self.color_combo.currentText()
+        name, scale, unit = COLOR_BY[label]
+        vals = np.asarray(self.arrays.get(name, np.zeros(self.n)), float) * scale
+        col = self.poly.GetPointData().GetArray("color")
+        vtk_to_numpy(col)[:] = vals
+        col.Modified()
+        lut = self.lut
+        if name == "material":
+            nm = max(len(self.material_names), int(vals.max()) + 1 if vals.size else 1)
+            lut.ResetAnnotations()
+            lut.SetNumberOfTableValues(nm)
+            for k in range(nm):
+                lut.SetTableValue(k, *MATERIAL_RGB[k % len(MATERIAL_RGB)], 1.0)
+                lut.SetAnnotation(k, self.material_names[k] if k < len(self.material_names) else str(k))
+            lut.IndexedLookupOn()
+            lo, hi = 0.0, nm - 1.0
+        else:
+            lut.IndexedLookupOff()
+            lut.ResetAnnotations()
+            lut.SetNumberOfTableValues(256)
+            lut.SetHueRange(0.667, 0.0)
+            lut.SetSaturationRange(1.0, 1.0)
+            lut.SetValueRange(1.0, 1.0)
+            lut.ForceBuild()
+            lo = float(vals.min()) if vals.size else 0.0
+            hi = float(vals.max()) if vals.size else 1.0
+            if hi <= lo:
+                hi = lo + (abs(lo) * 1e-3 or 1.0)
+        lut.SetRange(lo, hi)
+        self.mapper.SetScalarRange(lo, hi)
+        self.scalar_bar.SetTitle(f"{label}" + (f" ({unit})" if unit else ""))
+        self.scalar_bar.VisibilityOn()
+        if render:
+            self.render()
+
+    def _update_clip(self, render: bool = True) -> None:
+        self.mapper.RemoveAllClippingPlanes()
+        if self.clip_box.isChecked():
+            Lx, Ly, zt, _ = self.die
+            self.clip_plane.SetOrigin(0.5 * Lx, Ly * self.clip_slider.value() / 100.0, 0.5 * zt)
+            self.mapper.AddClippingPlane(self.clip_plane)
+        if render:
+            self.render()
+
+    # ---------------------------------------------------------- camera
+    def _die_changed(self) -> bool:
+        """The die height changed by more than 30 % since the camera was set
+        (loose insertion -> pressed bed): frame it again."""
+        return abs(self.die[2] - self._camera_die[2]) > 0.3 * self._camera_die[2]
+
+    def reset_camera(self, render: bool = True) -> None:
+        """Front view (looking along +y, z up) of the whole die."""
+        self._camera_die = self.die
+        Lx, Ly, zt, _ = self.die
+        cam = self.renderer.GetActiveCamera()
+        c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
+        cam.SetFocalPoint(*c)
+        cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
+        cam.SetViewUp(0.0, 0.0, 1.0)
+        self.renderer.ResetCamera()
+        cam.Zoom(1.05)
+        if render:
+            self.render()
+
+    def render(self) -> None:
+        if not self.isVisible() and self.interactive:
+            return
+        if self.interactive:
+            self.render_window.Render()
+            return
+        w, h = max(self.label.width(), 50), max(self.label.height(), 50)
+        self.render_window.SetSize(w, h)
+        self.render_window.Render()
+        img = self.image()
+        hgt, wid, _ = img.shape
+        q = QtGui.QImage(img.data, wid, hgt, 3 * wid, QtGui.QImage.Format_RGB888).copy()
+        self.label.setPixmap(QtGui.QPixmap.fromImage(q))
+
+    def image(self) -> np.ndarray:
+        """The current render as an (h, w, 3) uint8 array (top row first)."""
+        f = vtkWindowToImageFilter()
+        f.SetInput(self.render_window)
+        f.ReadFrontBufferOff()
+        f.Update()
+        out = f.GetOutput()
+        w, h, _ = out.GetDimensions()
+        a = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, -1)[:, :, :3]
+        return np.ascontiguousarray(a[::-1])
+
+    def export_png(self, path) -> None:
+        self.render_window.Render()
+        f = vtkWindowToImageFilter()
+        f.SetInput(self.render_window)
+        f.ReadFrontBufferOff()
+        f.Update()
+        w = vtkPNGWriter()
+        w.SetFileName(str(path))
+        w.SetInputConnection(f.GetOutputPort())
+        w.Write()
