@@ -13,7 +13,8 @@ P_s = exp(−(d/d_0)^3 (σ/σ_0)^m) (Weibull; d the reference, delithiated diame
 Characteristic stress, per material (``criterion`` in assets/materials.toml):
 - ``octahedral_shear`` (default): τ_oct = √(s:s/3) of the particle stress tensor
   σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre → contact point,
-  f force on i; Christoffersen et al. 1981, doi:10.1115/1.3157599), s its
+  f force on i; Christoffersen et al. 1981, doi:10.1115/1.3157599;
+  dempack.observe.particle_stress, shared with the observables), s its
   deviator. Between two plates (force F along one axis) σ = diag(0,0,−3F/(2πR²))
   and τ_oct = √2/3 |σ_zz| = F/(√2 π R²) ≈ 0.90 F/d²;
 - ``contact_force``: max normal contact force / d² (McDowell & Bolton's σ = F/d²).
@@ -64,7 +65,8 @@ import math
 import numpy as np
 from numba import njit
 
-from .boundary import WALL_NORMALS, separation, wall_gap
+from .boundary import separation, wall_gap
+from .observe import deviator_sq, particle_stress
 from .state import N_WALLS, ParticleState
 
 CRIT_NONE, CRIT_OCTAHEDRAL, CRIT_CONTACT_FORCE = 0, 1, 2
@@ -120,62 +122,6 @@ def weibull_strength(rng, d, sigma0, m, d0, size=None):
 
 
 @njit(cache=True)
-def contact_stress_sums(x, R, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, periodic_xy):
-    """Per particle: S = Σ_c l_c ⊗ f_c (N m; divide by V for the stress tensor)
-    and the largest compressive normal contact force (N), over pair and wall
-    contacts. l_c = centre → contact point (mid-plane of the overlap for pairs,
-    the wall plane for walls); f_c = force on the particle."""
-    n = x.shape[0]
-    S = np.zeros((n, 3, 3))
-    fmax = np.zeros(n)
-    for p in range(pi.shape[0]):
-        f0 = fbuf[p, 0]
-        f1 = fbuf[p, 1]
-        f2 = fbuf[p, 2]
-        if f0 == 0.0 and f1 == 0.0 and f2 == 0.0:
-            continue
-        i = pi[p]
-        j = pj[p]
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        if d == 0.0:
-            continue
-        nv = (dx / d, dy / d, dz / d)  # i → j
-        delta = R[i] + R[j] - d
-        ri = R[i] - 0.5 * delta
-        rj = R[j] - 0.5 * delta
-        fv = (f0, f1, f2)
-        for a in range(3):
-            for b in range(3):
-                t = nv[a] * fv[b]
-                S[i, a, b] += ri * t   # l_i = ri n, f_i = f
-                S[j, a, b] += rj * t   # l_j = −rj n, f_j = −f
-        fn = -(nv[0] * f0 + nv[1] * f1 + nv[2] * f2)
-        if fn > fmax[i]:
-            fmax[i] = fn
-        if fn > fmax[j]:
-            fmax[j] = fn
-    for i in range(n):
-        for k in range(N_WALLS):
-            if not wall_on[k]:
-                continue
-            f0 = wall_force[i, k, 0]
-            f1 = wall_force[i, k, 1]
-            f2 = wall_force[i, k, 2]
-            if f0 == 0.0 and f1 == 0.0 and f2 == 0.0:
-                continue
-            s = wall_gap(x, i, k, wall_pos)
-            fv = (f0, f1, f2)
-            for a in range(3):
-                for b in range(3):
-                    S[i, a, b] += -s * WALL_NORMALS[k, a] * fv[b]
-            fn = WALL_NORMALS[k, 0] * f0 + WALL_NORMALS[k, 1] * f1 + WALL_NORMALS[k, 2] * f2
-            if fn > fmax[i]:
-                fmax[i] = fn
-    return S, fmax
-
-
-@njit(cache=True)
 def elastic_overlap_ratio(x, R, pi, pj, dcr, wall_pos, wall_on, wall_dcr, L, periodic_xy):
     """Per particle: the largest elastic overlap of its contacts over the smaller
     radius, (δ − δ_cr)/min(R_i, R_j) (walls: (R − s − δ_cr,wall)/R)."""
@@ -206,22 +152,7 @@ def elastic_overlap_ratio(x, R, pi, pj, dcr, wall_pos, wall_on, wall_dcr, L, per
 def octahedral_shear(sig):
     """τ_oct = √(s:s/3) = √(2 J2/3) of stress tensors (…,3,3) (Pa), s the deviator
     of the symmetric part."""
-    s = 0.5 * (sig + np.swapaxes(sig, -1, -2))
-    tr = np.trace(s, axis1=-2, axis2=-1)
-    dev = s - tr[..., None, None] / 3.0 * np.eye(3)
-    return np.sqrt(np.sum(dev * dev, axis=(-2, -1)) / 3.0)
-
-
-def particle_stress(sim):
-    """(σ (N,3,3) Pa symmetric particle stress tensors, max normal contact force (N,) N)
-    from the last step's contact forces."""
-    ps, cl, box = sim.particles, sim.contacts, sim.box
-    pos, _, on = box.wall_arrays()
-    S, fmax = contact_stress_sums(ps.x, ps.R, cl.i, cl.j, cl.force, ps.wall_force, pos, on,
-                                  np.asarray(box.L[:2], float), box.periodic_xy)
-    V = 4.0 / 3.0 * np.pi * ps.R ** 3
-    sig = S / V[:, None, None]
-    return 0.5 * (sig + np.swapaxes(sig, 1, 2)), fmax
+    return np.sqrt(deviator_sq(sig) / 3.0)
 
 
 class FractureModel:

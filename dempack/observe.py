@@ -1,14 +1,16 @@
 """Observables (DESIGN §3): porosity, contacts, contact ratio, particle stress.
 
-Geometry formulas (two spheres of radii R1, R2 at centre distance d < R1+R2):
-- lens (intersection) volume
-  V = π (R1+R2−d)² (d² + 2d(R1+R2) − 3(R1−R2)²) / (12 d)
-- contact radius = radius of the intersection circle:
-  a² = R1² − x², x = (d² + R1² − R2²)/(2d)      (a² ≈ R*δ for δ ≪ R)
-- spherical cap of height h cut by a wall: V = π h² (3R − h)/3
-Particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector,
-f contact force on i; Christoffersen et al. 1981, doi:10.1115/1.3157599),
-von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
+- contact radius = radius of the intersection circle of two spheres of radii
+  R1, R2 at centre distance d < R1+R2:
+  a² = R1² − x², x = (d² + R1² − R2²)/(2d)      (a² ≈ R*δ for δ ≪ R);
+  contact ratio A–B = Σ π a² over A–B contacts / surface of the A particles.
+- solid volume (porosity) = Σ sphere ∩ power cell: lenses split at their radical
+  planes, wall caps cut, multiple overlaps counted once
+  (dempack.chemistry.removed_volumes).
+- particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
+  contact point, f contact force on i; Christoffersen et al. 1981,
+  doi:10.1115/1.3157599), from the last step's forces (`particle_stress`, also
+  the fracture criterion's stress); von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
 """
 from __future__ import annotations
 
@@ -17,21 +19,20 @@ import math
 import numpy as np
 from numba import njit
 
-from .boundary import WALL_NORMALS, cap_volume, separation, wall_gap
+from .boundary import WALL_NORMALS, separation, wall_gap
 from .state import N_WALLS
 
 
 @njit(cache=True)
-def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, periodic_xy,
-              nm, dcr):
+def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, dcr):
+    """Per particle contact count, contact area (nm,nm) of A touching B (m², π a²
+    per contact) and the largest elastic overlap (δ − δ_cr)/min(R1, R2) with its pair."""
     n = x.shape[0]
     ncontact = np.zeros(n, np.int64)
     area = np.zeros((nm, nm))
-    lens = 0.0
     max_ratio = 0.0
     wi = -1
     wj = -1
-    sig = np.zeros((n, 3, 3))
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
@@ -53,48 +54,100 @@ def _contacts(x, R, mat, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L, 
         ncontact[i] += 1
         ncontact[j] += 1
         if d > abs(R1 - R2):
-            lens += math.pi * (R1 + R2 - d) ** 2 * (d * d + 2 * d * (R1 + R2) - 3 * (R1 - R2) ** 2) / (12 * d)
             xx = (d * d + R1 * R1 - R2 * R2) / (2 * d)
             a2 = max(R1 * R1 - xx * xx, 0.0)
         else:
-            lens += 4.0 / 3.0 * math.pi * min(R1, R2) ** 3
             a2 = 0.0
         area[mat[i], mat[j]] += math.pi * a2
         area[mat[j], mat[i]] += math.pi * a2
-        nx = dx / d
-        ny = dy / d
-        nz = dz / d
-        ri = R1 - 0.5 * delta
-        rj = R2 - 0.5 * delta
+    return ncontact, area, max_ratio, wi, wj
+
+
+@njit(cache=True)
+def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on, L,
+                        periodic_xy):
+    """Per particle: S = Σ_c l_c ⊗ f_c (N m; divide by V for the stress tensor)
+    and the largest compressive normal contact force (N), over the pair and wall
+    contacts of alive particles that carried a force in the last step.
+    l_c = centre → contact point (mid-plane of the overlap for pairs, the wall
+    plane for walls); f_c = force on the particle."""
+    n = x.shape[0]
+    S = np.zeros((n, 3, 3))
+    fmax = np.zeros(n)
+    for p in range(pi.shape[0]):
+        f0 = fbuf[p, 0]
+        f1 = fbuf[p, 1]
+        f2 = fbuf[p, 2]
+        if f0 == 0.0 and f1 == 0.0 and f2 == 0.0:
+            continue
+        i = pi[p]
+        j = pj[p]
+        if not (alive[i] and alive[j]):
+            continue
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        if d == 0.0:
+            continue
+        nv = (dx / d, dy / d, dz / d)  # i → j
+        delta = R[i] + R[j] - d
+        ri = R[i] - 0.5 * delta
+        rj = R[j] - 0.5 * delta
+        fv = (f0, f1, f2)
         for a in range(3):
-            na = (nx, ny, nz)[a]
             for b in range(3):
-                t = na * fbuf[p, b]
-                sig[i, a, b] += ri * t
-                sig[j, a, b] += rj * t
-    caps = 0.0
+                t = nv[a] * fv[b]
+                S[i, a, b] += ri * t   # l_i = ri n, f_i = f
+                S[j, a, b] += rj * t   # l_j = −rj n, f_j = −f
+        fn = -(nv[0] * f0 + nv[1] * f1 + nv[2] * f2)
+        if fn > fmax[i]:
+            fmax[i] = fn
+        if fn > fmax[j]:
+            fmax[j] = fn
     for i in range(n):
         if not alive[i]:
             continue
         for k in range(N_WALLS):
             if not wall_on[k]:
                 continue
+            f0 = wall_force[i, k, 0]
+            f1 = wall_force[i, k, 1]
+            f2 = wall_force[i, k, 2]
+            if f0 == 0.0 and f1 == 0.0 and f2 == 0.0:
+                continue
             s = wall_gap(x, i, k, wall_pos)
-            if R[i] - s > 0.0:
-                caps += cap_volume(R[i], R[i] - s)
-                # branch vector to the contact point: -s n
-                for a in range(3):
-                    for b in range(3):
-                        sig[i, a, b] += -s * WALL_NORMALS[k, a] * wall_force[i, k, b]
-    return ncontact, area, lens, caps, sig, max_ratio, wi, wj
+            fv = (f0, f1, f2)
+            for a in range(3):
+                for b in range(3):
+                    S[i, a, b] += -s * WALL_NORMALS[k, a] * fv[b]  # l = −s n_wall
+            fn = WALL_NORMALS[k, 0] * f0 + WALL_NORMALS[k, 1] * f1 + WALL_NORMALS[k, 2] * f2
+            if fn > fmax[i]:
+                fmax[i] = fn
+    return S, fmax
+
+
+def particle_stress(sim):
+    """(σ (N,3,3) Pa symmetric particle stress tensors σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c),
+    max normal contact force (N,) N) from the last step's contact forces."""
+    ps, cl, box = sim.particles, sim.contacts, sim.box
+    pos, _, on = box.wall_arrays()
+    S, fmax = contact_stress_sums(ps.x, ps.R, ps.alive, cl.i, cl.j, cl.force, ps.wall_force,
+                                  pos, on, np.asarray(box.L[:2], float), box.periodic_xy)
+    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    sig = S / V[:, None, None]
+    return 0.5 * (sig + np.swapaxes(sig, 1, 2)), fmax
+
+
+def deviator_sq(sig):
+    """s:s (Pa²) of stress tensors (…,3,3), s = sym(σ) − tr(σ)/3 I."""
+    s = 0.5 * (sig + np.swapaxes(sig, -1, -2))
+    tr = np.trace(s, axis1=-2, axis2=-1)
+    dev = s - tr[..., None, None] / 3.0 * np.eye(3)
+    return np.sum(dev * dev, axis=(-2, -1))
 
 
 def von_mises(sig):
     """σ_e = √(3/2 s:s) of stress tensors (…,3,3)."""
-    s = 0.5 * (sig + np.swapaxes(sig, -1, -2))
-    tr = np.trace(s, axis1=-2, axis2=-1)
-    dev = s - tr[..., None, None] / 3.0 * np.eye(3)
-    return np.sqrt(1.5 * np.sum(dev * dev, axis=(-2, -1)))
+    return np.sqrt(1.5 * deviator_sq(sig))
 
 
 def analyse(sim) -> dict:
@@ -108,18 +161,17 @@ def analyse(sim) -> dict:
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
     nm = len(sim.materials)
-    nc, area, lens, caps, sig, mr, wi, wj = _contacts(
-        ps.x, ps.R, ps.material, ps.alive, cl.i, cl.j, cl.force, ps.wall_force, pos, on,
-        np.asarray(box.L[:2], float), box.periodic_xy, nm, cl.dcr)
+    L = np.asarray(box.L[:2], float)
+    nc, area, mr, wi, wj = _contacts(ps.x, ps.R, ps.material, ps.alive, cl.i, cl.j, L,
+                                     box.periodic_xy, nm, cl.dcr)
+    sig, _ = particle_stress(sim)
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
-    sig = sig / V[:, None, None]
-    sig = 0.5 * (sig + np.swapaxes(sig, 1, 2))
     # solid = Σ sphere ∩ power cell: each lens split at its radical plane, wall
     # caps cut, and what triple overlaps would remove twice counted once
     from .chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     removed = np.empty(ps.n)
     removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
-                    np.asarray(box.L[:2], float), box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
+                    L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
                     removed, np.empty(ps.n))
     solid_volume = float(np.sum((V - removed)[ps.alive]))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
