@@ -242,12 +242,12 @@ def fibonacci_directions(m: int) -> np.ndarray:
     return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
 
 
-QUADRATURE_DIRECTIONS = fibonacci_directions(600)
+QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
 @njit(parallel=True, cache=True)
 def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
-                    wall_on, dirs, out, free):
+                    wall_on, dirs, out, free, corr_vol, corr_cover, recompute):
     """out[i] = volume (m³) of sphere i outside its power (Laguerre) cell: the
     union of the caps cut by its contacts' intersection (radical) planes and by
     the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
@@ -260,7 +260,9 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
     volume-conserving radius both use it, so triple overlaps are not counted twice.
     free[i] = the fraction of sphere i's surface outside all its caps (the
     surface that borders a pore): 1 − Σ h_k/(2R), less the same quadrature
-    correction for doubly covered directions."""
+    correction for doubly covered directions.
+    corr_vol, corr_cover: the two corrections per particle, recomputed when
+    `recompute` is true and reused otherwise (they change slowly and cost most)."""
     n = x.shape[0]
     m = dirs.shape[0]
     w = 4.0 * math.pi / (3.0 * m)
@@ -306,19 +308,27 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                         nrm[k, a] = -WALL_NORMALS[wk, a]
                     ll[k] = max(s, 1e-3 * Ri)
                     k += 1
-        # do any two caps intersect? (angular radii α = acos(l/R); θ12 < α1 + α2)
-        meet = False
+        if not recompute:
+            out[i] = tot - corr_vol[i]
+            free[i] = min(1.0, max(0.0, 1.0 - cov + corr_cover[i]))
+            continue
+        # caps a, b intersect iff the angle between their axes is below the sum of
+        # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R
+        meets = np.zeros(k, np.bool_)
         for a in range(k):
-            ca = math.acos(min(1.0, ll[a] / Ri))
+            ca = min(1.0, ll[a] / Ri)
+            sa = math.sqrt(1.0 - ca * ca)
             for b in range(a + 1, k):
-                cb = math.acos(min(1.0, ll[b] / Ri))
+                cb = min(1.0, ll[b] / Ri)
                 c = nrm[a, 0] * nrm[b, 0] + nrm[a, 1] * nrm[b, 1] + nrm[a, 2] * nrm[b, 2]
-                if math.acos(max(-1.0, min(1.0, c))) < ca + cb:
-                    meet = True
-                    break
-            if meet:
-                break
-        if meet:
+                if c > ca * cb - sa * math.sqrt(1.0 - cb * cb):
+                    meets[a] = True
+                    meets[b] = True
+        corr_vol[i] = 0.0
+        corr_cover[i] = 0.0
+        if meets.any():
+            # only caps that meet another one can share directions
+            sel = np.flatnonzero(meets)
             R3 = Ri * Ri * Ri
             corr = 0.0
             extra = 0
@@ -326,7 +336,7 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                 ncut = 0
                 s_k = 0.0
                 rmin = Ri
-                for a in range(k):
+                for a in sel:
                     u = nrm[a, 0] * dirs[t, 0] + nrm[a, 1] * dirs[t, 1] + nrm[a, 2] * dirs[t, 2]
                     if u * Ri > ll[a]:
                         r = ll[a] / u
@@ -337,8 +347,10 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                 if ncut > 1:
                     corr += s_k - (R3 - rmin * rmin * rmin)
                     extra += ncut - 1
-            tot -= w * corr
-            cov -= extra / m
+            corr_vol[i] = w * corr
+            corr_cover[i] = extra / m
+        tot -= corr_vol[i]
+        cov -= corr_cover[i]
         out[i] = tot
         free[i] = min(1.0, max(0.0, 1.0 - cov))
 

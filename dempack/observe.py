@@ -172,7 +172,7 @@ def analyse(sim) -> dict:
     removed = np.empty(ps.n)
     removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
                     L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
-                    removed, np.empty(ps.n))
+                    removed, np.empty(ps.n), np.empty(ps.n), np.empty(ps.n), True)
     solid_volume = float(np.sum((V - removed)[ps.alive]))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
             "solid_volume": solid_volume, "max_overlap_ratio": mr,

@@ -126,6 +126,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "skin_um": Field(float, 0.0, "Verlet skin (0 = 0.1 × smallest d50).", min=0.0, unit="um"),
         "gravity_m_s2": Field(float, 0.0, "Body acceleration downward (scaled gravity).",
                               min=0.0, unit="m_s2"),
+        "cap_correction_every": Field(int, 5, "Volume conservation: recompute the volume "
+                                      "that intersecting contact caps share (a quadrature, "
+                                      "the costly part) every k radius updates; reused between.",
+                                      min=1, max=1000),
         "max_cap_fraction": Field(float, 0.25, "Volume conservation of creeping/plastic "
                                   "particles counts contact caps up to this fraction of the "
                                   "particle volume (beyond it caps overlap each other and their "

@@ -92,6 +92,8 @@ class Simulation:
         self._inertial_warned = False
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
         self.free_surface = None  # free-surface fraction per particle (set by update_radii)
+        self.cap_correction = None  # (2, N): volume and cover of intersecting caps (cached)
+        self._radius_updates = 0
         self.density_scaling = sc.numerics.density_scaling
         self.body = np.array([0.0, 0.0, -sc.numerics.si("gravity_m_s2")])
         self.rng = np.random.default_rng(sc.run.seed)
@@ -354,9 +356,15 @@ class Simulation:
             pos, _, on = box.wall_arrays()
             caps = np.empty(ps.n)
             self.free_surface = np.empty(ps.n)
+            if self.cap_correction is None or self.cap_correction.shape[1] != ps.n:
+                self.cap_correction = np.zeros((2, ps.n))
+                self._radius_updates = 0
+            every = self.scenario.numerics.cap_correction_every
             removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
                             np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
-                            QUADRATURE_DIRECTIONS, caps, self.free_surface)
+                            QUADRATURE_DIRECTIONS, caps, self.free_surface, self.cap_correction[0],
+                            self.cap_correction[1], self._radius_updates % every == 0)
+            self._radius_updates += 1
             V = true_volume(ps.R0, beta, ps.lithiation)
             # a particle enclosed by its neighbours cannot get its volume back by
             # growing (the fixed point stops contracting): bound the cut-off volume
@@ -554,6 +562,8 @@ class Simulation:
         arrays["box_L"] = self.box.L
         if self.free_surface is not None:
             arrays["free_surface"] = self.free_surface
+        if self.cap_correction is not None:
+            arrays["cap_correction"] = self.cap_correction
         meta = {
             "version": __version__, "step_count": self.step_count, "time": self.time,
             "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
@@ -568,6 +578,7 @@ class Simulation:
             "wall_clock": self.wall_clock,
             "reference_thickness": self.reference_thickness,
             "creep_time": self._creep_time,
+            "radius_updates": self._radius_updates,
             "cycle_rows": self.cycle_rows,
             "fracture": self.fracture.state(),
         }
@@ -609,5 +620,7 @@ class Simulation:
         sim.fracture.load_state(meta.get("fracture"))
         sim._drift = np.zeros(sim.particles.n)
         sim.free_surface = arrays.get("free_surface")
+        sim.cap_correction = arrays.get("cap_correction")
+        sim._radius_updates = meta.get("radius_updates", 0)
         sim.apply_thread_count()
         return sim
