@@ -245,6 +245,79 @@ def fibonacci_directions(m: int) -> np.ndarray:
 QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
+@njit(cache=True)
+def _shared_cap_volume(i, x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy,
+                       wall_pos, wall_on, dirs):
+    """(C, F) for sphere i: the volume its intersecting caps count twice in
+    Σ caps, and the surface fraction they cover twice (see removed_volumes)."""
+    Ri = R[i]
+    cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 6
+    nrm = np.empty((cnt, 3))
+    ll = np.empty(cnt)
+    k = 0
+    for side in range(2):
+        lo = row_start[i] if side == 0 else col_start[i]
+        hi = row_start[i + 1] if side == 0 else col_start[i + 1]
+        for q in range(lo, hi):
+            p = q if side == 0 else col_pair[q]
+            j = pj[p] if side == 0 else pi[p]
+            dx, dy, dz = separation(x, i, j, L, periodic_xy)
+            d = math.sqrt(dx * dx + dy * dy + dz * dz)
+            if d >= Ri + R[j] or d <= 0.0:
+                continue
+            xx = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+            if xx >= Ri:
+                continue
+            nrm[k, 0] = dx / d
+            nrm[k, 1] = dy / d
+            nrm[k, 2] = dz / d
+            ll[k] = max(xx, 1e-3 * Ri)
+            k += 1
+    for wk in range(6):
+        if wall_on[wk]:
+            s = wall_gap(x, i, wk, wall_pos)
+            if s < Ri:
+                for a in range(3):
+                    nrm[k, a] = -WALL_NORMALS[wk, a]
+                ll[k] = max(s, 1e-3 * Ri)
+                k += 1
+    # caps a, b intersect iff the angle between their axes is below the sum of
+    # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R
+    meets = np.zeros(k, np.bool_)
+    for a in range(k):
+        ca = min(1.0, ll[a] / Ri)
+        sa = math.sqrt(1.0 - ca * ca)
+        for b in range(a + 1, k):
+            cb = min(1.0, ll[b] / Ri)
+            c = nrm[a, 0] * nrm[b, 0] + nrm[a, 1] * nrm[b, 1] + nrm[a, 2] * nrm[b, 2]
+            if c > ca * cb - sa * math.sqrt(1.0 - cb * cb):
+                meets[a] = True
+                meets[b] = True
+    if not meets.any():
+        return 0.0, 0.0
+    sel = np.flatnonzero(meets)  # only caps that meet another one share directions
+    m = dirs.shape[0]
+    R3 = Ri * Ri * Ri
+    corr = 0.0
+    extra = 0
+    for t in range(m):
+        ncut = 0
+        s_k = 0.0
+        rmin = Ri
+        for a in sel:
+            u = nrm[a, 0] * dirs[t, 0] + nrm[a, 1] * dirs[t, 1] + nrm[a, 2] * dirs[t, 2]
+            if u * Ri > ll[a]:
+                r = ll[a] / u
+                ncut += 1
+                s_k += R3 - r * r * r
+                if r < rmin:
+                    rmin = r
+        if ncut > 1:
+            corr += s_k - (R3 - rmin * rmin * rmin)
+            extra += ncut - 1
+    return 4.0 * math.pi / (3.0 * m) * corr, extra / m
+
+
 @njit(parallel=True, cache=True)
 def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
                     wall_on, dirs, out, free, corr_vol, corr_cover, recompute):
@@ -264,23 +337,13 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
     corr_vol, corr_cover: the two corrections per particle, recomputed when
     `recompute` is true and reused otherwise (they change slowly and cost most)."""
     n = x.shape[0]
-    m = dirs.shape[0]
-    w = 4.0 * math.pi / (3.0 * m)
     for i in prange(n):
-        cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 6
-        nrm = np.empty((cnt, 3))
-        ll = np.empty(cnt)
         Ri = R[i]
-        k = 0
         tot = 0.0
         cov = 0.0
         for side in range(2):
-            if side == 0:
-                lo = row_start[i]
-                hi = row_start[i + 1]
-            else:
-                lo = col_start[i]
-                hi = col_start[i + 1]
+            lo = row_start[i] if side == 0 else col_start[i]
+            hi = row_start[i + 1] if side == 0 else col_start[i + 1]
             for q in range(lo, hi):
                 p = q if side == 0 else col_pair[q]
                 j = pj[p] if side == 0 else pi[p]
@@ -288,71 +351,22 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
                 if d >= Ri + R[j] or d <= 0.0:
                     continue
-                xx = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
-                if xx >= Ri:
-                    continue
-                tot += cap_volume(Ri, Ri - xx)
-                cov += min(Ri - xx, 2.0 * Ri) / (2.0 * Ri)
-                nrm[k, 0] = dx / d
-                nrm[k, 1] = dy / d
-                nrm[k, 2] = dz / d
-                ll[k] = max(xx, 1e-3 * Ri)
-                k += 1
+                h = Ri - (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+                if h > 0.0:
+                    tot += cap_volume(Ri, h)
+                    cov += min(h, 2.0 * Ri) / (2.0 * Ri)
         for wk in range(6):
             if wall_on[wk]:
-                s = wall_gap(x, i, wk, wall_pos)
-                if s < Ri:
-                    tot += cap_volume(Ri, Ri - s)
-                    cov += min(Ri - s, 2.0 * Ri) / (2.0 * Ri)
-                    for a in range(3):
-                        nrm[k, a] = -WALL_NORMALS[wk, a]
-                    ll[k] = max(s, 1e-3 * Ri)
-                    k += 1
-        if not recompute:
-            out[i] = tot - corr_vol[i]
-            free[i] = min(1.0, max(0.0, 1.0 - cov + corr_cover[i]))
-            continue
-        # caps a, b intersect iff the angle between their axes is below the sum of
-        # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R
-        meets = np.zeros(k, np.bool_)
-        for a in range(k):
-            ca = min(1.0, ll[a] / Ri)
-            sa = math.sqrt(1.0 - ca * ca)
-            for b in range(a + 1, k):
-                cb = min(1.0, ll[b] / Ri)
-                c = nrm[a, 0] * nrm[b, 0] + nrm[a, 1] * nrm[b, 1] + nrm[a, 2] * nrm[b, 2]
-                if c > ca * cb - sa * math.sqrt(1.0 - cb * cb):
-                    meets[a] = True
-                    meets[b] = True
-        corr_vol[i] = 0.0
-        corr_cover[i] = 0.0
-        if meets.any():
-            # only caps that meet another one can share directions
-            sel = np.flatnonzero(meets)
-            R3 = Ri * Ri * Ri
-            corr = 0.0
-            extra = 0
-            for t in range(m):
-                ncut = 0
-                s_k = 0.0
-                rmin = Ri
-                for a in sel:
-                    u = nrm[a, 0] * dirs[t, 0] + nrm[a, 1] * dirs[t, 1] + nrm[a, 2] * dirs[t, 2]
-                    if u * Ri > ll[a]:
-                        r = ll[a] / u
-                        ncut += 1
-                        s_k += R3 - r * r * r
-                        if r < rmin:
-                            rmin = r
-                if ncut > 1:
-                    corr += s_k - (R3 - rmin * rmin * rmin)
-                    extra += ncut - 1
-            corr_vol[i] = w * corr
-            corr_cover[i] = extra / m
-        tot -= corr_vol[i]
-        cov -= corr_cover[i]
-        out[i] = tot
-        free[i] = min(1.0, max(0.0, 1.0 - cov))
+                h = Ri - wall_gap(x, i, wk, wall_pos)
+                if h > 0.0:
+                    tot += cap_volume(Ri, h)
+                    cov += min(h, 2.0 * Ri) / (2.0 * Ri)
+        if recompute:
+            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, pi, pj, row_start, col_start,
+                                                            col_pair, L, periodic_xy, wall_pos,
+                                                            wall_on, dirs)
+        out[i] = tot - corr_vol[i]
+        free[i] = min(1.0, max(0.0, 1.0 - cov + corr_cover[i]))
 
 
 def free_radius(R0, beta, c):
