@@ -18,14 +18,12 @@ small spots has p̄ ≪ p and creeps at the contact law of Bower et al. (1993,
 doi:10.1098/rspa.1993.0035); a particle whose contacts cover a fraction f of its
 surface at equal pressure has p̄ ≈ f p, so its creep slows as (1 − f)^n and
 stops when the pores around it are filled — superposing a hydrostatic pressure
-on a Norton solid does not change its strain rate. Each side's rate is also
-scaled by its free-surface fraction φ (the part of its sphere outside its
-contact caps, from `removed_volumes`): material flattened at a contact must flow
-to a free surface, and a particle whose pores are filled (φ → 0) is
-incompressible and cannot creep further — without this, creep under a stack
-pressure keeps flattening enclosed particles until the solid overfills the die.
-(The linear form in φ is an assumption.) `creep_driver = "contact_pressure"`
-drops both corrections (p̄ = 0, φ = 1).
+on a Norton solid does not change its strain rate; in an enclosed particle,
+material flows from the contacts pressed above its mean pressure towards the
+others. (Scaling the rate by the particle's free-surface fraction as well was
+tried and dropped: it stopped enclosed Se from creeping around a small hard
+neighbour, whose overlap then grew without bound.) `creep_driver =
+"contact_pressure"` drops the correction (p̄ = 0).
 Integrated by backward Euler over the physical time step (unconditionally
 stable for the stiff n ≈ 5–10 law): solve Δ = Δt_phys · rate(δe − Δ) by Newton.
 Creep is applied every `cycling.volume_update_interval` steps with the
@@ -176,11 +174,10 @@ def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall
 
 @njit(cache=True)
 def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
-                   periodic_xy, creep_strain, wall_dcr, wall_pos, wall_on, Ew, Hw, pbar, free):
+                   periodic_xy, creep_strain, wall_dcr, wall_pos, wall_on, Ew, Hw, pbar):
     """Advance the creep overlap of every contact with a creeping side by one
     physical step dt_phys (s), each side driven by ⟨p − pbar[side]⟩ (pbar: the
     particles' mean pressure from `mean_pressure`, or zeros for the plain contact
-    law) and scaled by free[side], its free-surface fraction (ones for the plain
     law); accumulate each particle's flattening strain (its share of Δδ_cr over
     its diameter). Serial: a pair updates two particles."""
     for p in range(pi.shape[0]):
@@ -198,8 +195,8 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
             continue
         ni = n_exp[mi]
         nj = n_exp[mj]
-        Kai = a * Ai * free[i]
-        Kaj = a * Aj * free[j]
+        Kai = a * Ai
+        Kaj = a * Aj
         d = _creep_increment(de, dt_phys, P, Kai, ni, sigma_ref[mi], pbar[i],
                              Kaj, nj, sigma_ref[mj], pbar[j])
         if d <= 0.0:
@@ -227,8 +224,8 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
             de, a, P, s = _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw)
             if de <= 0.0:
                 continue
-            d = _creep_increment(de, dt_phys, P, a * A[m] * free[i], n_exp[m], sigma_ref[m],
-                                 pbar[i], 0.0, 1.0, 1.0, 0.0)
+            d = _creep_increment(de, dt_phys, P, a * A[m], n_exp[m], sigma_ref[m], pbar[i],
+                                 0.0, 1.0, 1.0, 0.0)
             wall_dcr[i, k] += d
             creep_strain[i] += d / (2.0 * R[i])
 

@@ -154,7 +154,8 @@ def analyse(sim) -> dict:
     """Per-particle and aggregate contact quantities of the current state.
 
     Returns a dict with 'ncontact' (N), 'stress' (N,3,3) Pa, 'stress_vm' (N) Pa,
-    'area' (nm,nm) m² contact area of A touching B, 'solid_volume' m³ (lenses
+    'area' (nm,nm) m² contact area of A touching B, 'pore_surface' (N) share of
+    each sphere's surface outside its contact caps, 'solid_volume' m³ (lenses
     split at their radical planes and wall caps removed, multiple overlaps counted
     once: dempack.chemistry.removed_volumes), 'max_overlap_ratio' and the worst pair.
     """
@@ -170,11 +171,13 @@ def analyse(sim) -> dict:
     # caps cut, and what triple overlaps would remove twice counted once
     from .chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     removed = np.empty(ps.n)
+    free = np.empty(ps.n)
     removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
                     L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
-                    removed, np.empty(ps.n), np.empty(ps.n), np.empty(ps.n), True)
+                    removed, free, np.empty(ps.n), np.empty(ps.n), True)
     solid_volume = float(np.sum((V - removed)[ps.alive]))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
+            "pore_surface": free,
             "solid_volume": solid_volume, "max_overlap_ratio": mr,
             "worst_pair": (wi, wj)}
 
@@ -233,6 +236,9 @@ def observables(sim, a: dict | None = None) -> dict:
                                             if sel.any() else 0.0)
         row[f"lithiation_mean:{name}"] = (float(np.sum(w * ps.lithiation[sel]) / np.sum(w))
                                           if sel.any() else 0.0)
+        # share of the particles' surface outside all contact caps, i.e. facing a pore
+        row[f"pore_surface_fraction:{name}"] = (float(np.sum(w * a["pore_surface"][sel]) / np.sum(w))
+                                                if sel.any() else 0.0)
     from .transport import transport_observables
     t = transport_observables(sim)
     sim._connected = t.pop("_connected")

@@ -91,7 +91,6 @@ class Simulation:
         self.cycle_rows: list[dict] = []
         self._inertial_warned = False
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
-        self.free_surface = None  # free-surface fraction per particle (set by update_radii)
         self.cap_correction = None  # (2, N): volume and cover of intersecting caps (cached)
         self._radius_updates = 0
         self.density_scaling = sc.numerics.density_scaling
@@ -330,17 +329,14 @@ class Simulation:
         pos, _, on = box.wall_arrays()
         L = np.asarray(box.L[:2], float)
         pbar = np.zeros(ps.n)
-        free = np.ones(ps.n)
         if self.scenario.cycling.creep_driver == "excess_pressure":
-            if self.free_surface is not None and self.free_surface.shape[0] == ps.n:
-                free = self.free_surface
             mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
                           box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
                           true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
                        box.periodic_xy, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar, free)
+                       t.hardness_wall, pbar)
 
     def update_radii(self) -> None:
         """Swelling and volume conservation (see dempack.chemistry): free
@@ -355,14 +351,13 @@ class Simulation:
         if cons.any():
             pos, _, on = box.wall_arrays()
             caps = np.empty(ps.n)
-            self.free_surface = np.empty(ps.n)
             if self.cap_correction is None or self.cap_correction.shape[1] != ps.n:
                 self.cap_correction = np.zeros((2, ps.n))
                 self._radius_updates = 0
             every = self.scenario.numerics.cap_correction_every
             removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
                             np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
-                            QUADRATURE_DIRECTIONS, caps, self.free_surface, self.cap_correction[0],
+                            QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), self.cap_correction[0],
                             self.cap_correction[1], self._radius_updates % every == 0)
             self._radius_updates += 1
             V = true_volume(ps.R0, beta, ps.lithiation)
@@ -560,8 +555,6 @@ class Simulation:
         arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
         arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
         arrays["box_L"] = self.box.L
-        if self.free_surface is not None:
-            arrays["free_surface"] = self.free_surface
         if self.cap_correction is not None:
             arrays["cap_correction"] = self.cap_correction
         meta = {
@@ -619,7 +612,6 @@ class Simulation:
         sim.cycle_rows = meta.get("cycle_rows", [])
         sim.fracture.load_state(meta.get("fracture"))
         sim._drift = np.zeros(sim.particles.n)
-        sim.free_surface = arrays.get("free_surface")
         sim.cap_correction = arrays.get("cap_correction")
         sim._radius_updates = meta.get("radius_updates", 0)
         sim.apply_thread_count()

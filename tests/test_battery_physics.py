@@ -83,7 +83,7 @@ def test_contact_creep_follows_norton_law_at_constant_force():
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                        sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, L,
                        False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar, np.ones(2))
+                       t.hardness_wall, pbar)
         times.append((k + 1) * dt)
         dcr.append(cl.dcr[0])
     ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
@@ -106,7 +106,7 @@ def _creep_increment_at(T_C, dt):
     creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                    sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
                    False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
-                   np.zeros(2), np.ones(2))
+                   np.zeros(2))
     return cl.dcr[0], delta
 
 
