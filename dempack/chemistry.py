@@ -338,6 +338,8 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
         Ri = R[i]
         tot = 0.0
         cov = 0.0
+        big_v = 0.0  # the largest single cap: the union is never smaller
+        big_c = 0.0
         for side in range(2):
             lo = row_start[i] if side == 0 else col_start[i]
             hi = row_start[i + 1] if side == 0 else col_start[i + 1]
@@ -350,20 +352,30 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                     continue
                 h = Ri - (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
                 if h > 0.0:
-                    tot += cap_volume(Ri, h)
-                    cov += min(h, 2.0 * Ri) / (2.0 * Ri)
+                    cv = cap_volume(Ri, h)
+                    cc = min(h, 2.0 * Ri) / (2.0 * Ri)
+                    tot += cv
+                    cov += cc
+                    big_v = max(big_v, cv)
+                    big_c = max(big_c, cc)
         for wk in range(6):
             if wall_on[wk]:
                 h = Ri - wall_gap(x, i, wk, wall_pos)
                 if h > 0.0:
-                    tot += cap_volume(Ri, h)
-                    cov += min(h, 2.0 * Ri) / (2.0 * Ri)
+                    cv = cap_volume(Ri, h)
+                    cc = min(h, 2.0 * Ri) / (2.0 * Ri)
+                    tot += cv
+                    cov += cc
+                    big_v = max(big_v, cv)
+                    big_c = max(big_c, cc)
         if recompute:
             corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, pi, pj, row_start, col_start,
                                                             col_pair, L, periodic_xy, wall_pos,
                                                             wall_on, dirs)
-        out[i] = tot - corr_vol[i]
-        free[i] = min(1.0, max(0.0, 1.0 - cov + corr_cover[i]))
+        # a reused correction may exceed what the caps now share: bound the union
+        # below by the largest cap
+        out[i] = max(tot - corr_vol[i], big_v)
+        free[i] = min(1.0 - big_c, max(0.0, 1.0 - cov + corr_cover[i]))
 
 
 def free_radius(R0, beta, c):

@@ -93,6 +93,7 @@ class Simulation:
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
         self.cap_correction = None  # (2, N): volume and cover of intersecting caps (cached)
         self._radius_updates = 0
+        self._cap_correction_list = None
         self.density_scaling = sc.numerics.density_scaling
         self.body = np.array([0.0, 0.0, -sc.numerics.si("gravity_m_s2")])
         self.rng = np.random.default_rng(sc.run.seed)
@@ -351,9 +352,13 @@ class Simulation:
         if cons.any():
             pos, _, on = box.wall_arrays()
             caps = np.empty(ps.n)
-            if self.cap_correction is None or self.cap_correction.shape[1] != ps.n:
+            # the cached correction is per particle index: recompute it after a
+            # neighbour-list rebuild (which re-sorts the particles) and every k updates
+            if (self.cap_correction is None or self.cap_correction.shape[1] != ps.n
+                    or self._cap_correction_list is not cl):
                 self.cap_correction = np.zeros((2, ps.n))
                 self._radius_updates = 0
+            self._cap_correction_list = cl
             every = self.scenario.numerics.cap_correction_every
             removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
                             np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
@@ -613,6 +618,7 @@ class Simulation:
         sim.fracture.load_state(meta.get("fracture"))
         sim._drift = np.zeros(sim.particles.n)
         sim.cap_correction = arrays.get("cap_correction")
+        sim._cap_correction_list = sim.contacts  # the list the correction was computed on
         sim._radius_updates = meta.get("radius_updates", 0)
         sim.apply_thread_count()
         return sim
