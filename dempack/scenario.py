@@ -131,9 +131,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                       "the costly part) every k radius updates; reused between.",
                                       min=1, max=1000),
         "max_cap_fraction": Field(float, 0.25, "Volume conservation of creeping/plastic "
-                                  "particles counts contact caps up to this fraction of the "
-                                  "particle volume (beyond it caps overlap each other and their "
-                                  "sum double counts).", min=0.0, max=1.0),
+                                  "particles restores cut-off volume up to this fraction of the "
+                                  "particle volume (a nearly enclosed particle cannot regain more "
+                                  "by growing; the rest shows as volume_deficit).",
+                                  min=0.0, max=1.0),
     },
     "pressing": {  # [[pressing]]
         "mode": Field(str, "servo", "Punch control: servo to pressure_MPa; displacement_rate at "
