@@ -15,7 +15,8 @@ once: the time from a warm numba cache to the first step.
 
 How it runs (each box is a fresh Python process, so peak memory is per case):
 
-  prepare N      insert, settle, press to 10 MPa with all threads; write the dense bed
+  prepare N      insert, settle, press to 10 MPa (all threads, or one while other processes
+                 are busy: --prepare-threads); write the dense bed
                  (a dempack checkpoint) to the bed cache (benchmarks/.cache/, reused
                  when the same N and spec were prepared before; --fresh redoes it)
   time N, k      load the bed, k threads (run.threads = k: Simulation.run applies it),
@@ -31,6 +32,8 @@ Usage:
   python benchmarks/bench_hertz_bed.py --quick               # N = 5000, 1 repeat
   python benchmarks/bench_hertz_bed.py --sizes 20000 --threads 2 --merge --wait-quiet 900
   python benchmarks/bench_hertz_bed.py --report              # table of the saved results
+  python benchmarks/bench_hertz_bed.py --sizes 100000 --prepare-only --wait-quiet 900
+                                                             # only prepare (and cache) a bed
 
 Results go to benchmarks/results/hertz_bed.json (--out; --quick: hertz_bed_quick.json)
 and are printed as a table. Time it with nothing else running on the machine: each block
@@ -247,19 +250,47 @@ def worker_prepare(a) -> dict:
     t_start = time.perf_counter()
     import numba
     import numpy as np
+    import dempack.simulation as dsim
     from dempack.simulation import Simulation
 
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    all_threads = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(min(a.prepare_threads or all_threads, all_threads))
     sc = build_scenario(a.n, seed=a.seed)
+    sc.run.threads = numba.get_num_threads()  # Simulation.run applies it
     sim = Simulation(sc)
     t_built = time.perf_counter()
     log = []
+    rebuilds = _Timer(dsim, "build_contact_list").install()
+    load = {"busy": cpu_busy_s(), "cpu": time.process_time(), "wall": time.perf_counter(),
+            "others": 0.0}
+
+    def pick_threads():
+        """--prepare-threads 0 (auto): all threads, but one while other processes use
+        more than half a core: a parallel loop waits at its end for its slowest thread,
+        so with a core taken by another process two threads ran 3x slower than one
+        (0.80 vs 0.25 us/particle-step at 20k)."""
+        b, c, w = cpu_busy_s(), time.process_time(), time.perf_counter()
+        if b is not None and load["busy"] is not None and w > load["wall"]:
+            load["others"] = max(0.0, (b - load["busy"] - (c - load["cpu"])) / (w - load["wall"]))
+        load.update(busy=b, cpu=c, wall=w)
+        if not a.prepare_threads:
+            sim.scenario.run.threads = all_threads if load["others"] < 0.5 else 1
+
+    def entry(t0, r0, **kw):
+        return {"step": sim.step_count, "stage": sim.stage_label, "wall_s": time.perf_counter() - t0,
+                "threads": sim.scenario.run.threads, "other_cores": load["others"],
+                "rebuilds": rebuilds.calls - r0, "rebuild_s": rebuilds.t - kw.pop("tr0"),
+                "pairs_per_particle": sim.contacts.n_pairs / sim.particles.n,
+                **kw}
+
     # settle: run the first fixed_gap stage in chunks; end it early once the bed is still
     chunk = 1000
     while sim.stage_index == 0:
+        pick_threads()
+        t0, r0, tr0 = time.perf_counter(), rebuilds.calls, rebuilds.t
         sim.run(steps=chunk)
         ke = kinetic_energy_ratio(sim)
-        log.append({"step": sim.step_count, "stage": sim.stage_label, "ke_per_mgd": ke})
+        log.append(entry(t0, r0, tr0=tr0, ke_per_mgd=ke))
         if sim.stage_index == 0 and ke < SETTLE_KE_PER_MG_D and sim.step_count >= 5000:
             st = sim.stage
             st.max_steps = st.steps  # end the settling stage at the next step
@@ -269,11 +300,13 @@ def worker_prepare(a) -> dict:
               "width_m": float(sim.box.L[0])}
     t_settled = time.perf_counter()
     while sim.stage_index < 3:
+        pick_threads()
+        t0, r0, tr0 = time.perf_counter(), rebuilds.calls, rebuilds.t
         sim.run(steps=chunk)
         row = sim.history[-1]
-        log.append({"step": sim.step_count, "stage": sim.stage_label,
-                    "punch_MPa": row["punch_stress_Pa"] / 1e6,
-                    "solid_fraction": 1.0 - row["porosity"], "ke_per_mgd": kinetic_energy_ratio(sim)})
+        log.append(entry(t0, r0, tr0=tr0, punch_MPa=row["punch_stress_Pa"] / 1e6,
+                         solid_fraction=1.0 - row["porosity"],
+                         ke_per_mgd=kinetic_energy_ratio(sim)))
         if sim.step_count > 2_000_000:
             raise RuntimeError("press did not finish")
     t_pressed = time.perf_counter()
@@ -281,7 +314,8 @@ def worker_prepare(a) -> dict:
     Path(a.bed).parent.mkdir(parents=True, exist_ok=True)
     sim.write_checkpoint(a.bed)
     return {
-        "n": a.n, "seed": a.seed, "threads": numba.get_num_threads(),
+        "n": a.n, "seed": a.seed, "threads": a.prepare_threads or "auto",
+        "chunks_on_one_thread": sum(1 for e in log if e["threads"] == 1),
         "steps_settle": settle["steps"], "settle": settle,
         "steps_press": sim.step_count - settle["steps"],
         "stages": sim.stage_results,
@@ -291,6 +325,7 @@ def worker_prepare(a) -> dict:
         "wall_s": {"build": t_built - t_start, "settle": t_settled - t_built,
                    "press": t_pressed - t_settled, "total": time.perf_counter() - t_start},
         "peak_rss_MB": peak_rss_mb(), "log": log,
+        "rebuilds": rebuilds.calls, "rebuild_s": rebuilds.t,
     }
 
 
@@ -566,10 +601,16 @@ def main(argv=None):
     ap.add_argument("--bed-dir", type=Path, default=DEFAULT_BED_DIR,
                     help="where the prepared beds (checkpoints) are kept")
     ap.add_argument("--fresh", action="store_true", help="prepare the beds again")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="only prepare the beds of --sizes that are not cached (no timing)")
+    ap.add_argument("--prepare-threads", type=int, default=0, metavar="K",
+                    help="numba threads for preparing a bed (0 = auto: all, or 1 for each "
+                         "1000-step chunk that follows one where other processes used more than "
+                         "half a core: a parallel loop waits for its slowest thread)")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
-                    help="before each timed case wait up to S seconds for the other processes "
-                         "to use < 0.15 cores")
+                    help="before each bed preparation and timed case wait up to S seconds for "
+                         "the other processes to use < 0.15 cores")
     ap.add_argument("--report", action="store_true",
                     help="only print the table of the existing --out file")
     ap.add_argument("--merge", action="store_true",
@@ -612,14 +653,21 @@ def main(argv=None):
             prep["fresh"] = False
             print(f"N={n}: using the prepared bed {bed}", flush=True)
         else:
-            print(f"N={n}: preparing the bed (settle + press, all threads) ...", flush=True)
-            prep = run_worker("prepare", ["--n", str(n), "--bed", str(bed), "--seed", str(a.seed)])
+            if a.wait_quiet > 0:
+                load = wait_quiet(a.wait_quiet)
+                print(f"  other processes: {load:.2f} cores", flush=True)
+            print(f"N={n}: preparing the bed (settle + press, "
+                  f"{a.prepare_threads or 'all'} threads) ...", flush=True)
+            prep = run_worker("prepare", ["--n", str(n), "--bed", str(bed), "--seed", str(a.seed),
+                                          "--prepare-threads", str(a.prepare_threads)])
             meta.write_text(json.dumps(prep))
             prep["fresh"] = True
             print(f"  {prep['steps_settle']} settle + {prep['steps_press']} press steps in "
                   f"{prep['wall_s']['total']:.0f} s; solid fraction {prep['solid_fraction']:.4f}, "
                   f"plane {prep['punch_stress_Pa'] / 1e6:.2f} MPa", flush=True)
         results["prepare"][str(n)] = {k: v for k, v in prep.items() if k != "log"}
+        if a.prepare_only:
+            continue
         for k in a.threads:
             print(f"N={n} threads={k or 'all'}: timing {a.repeats} x {a.steps} steps ...", flush=True)
             targs = ["--n", str(n), "--bed", str(bed), "--seed", str(a.seed),
@@ -638,7 +686,8 @@ def main(argv=None):
                 print(f"  the cached bed failed ({str(e).splitlines()[-1][:200]}); preparing "
                       "it again", flush=True)
                 prep = run_worker("prepare", ["--n", str(n), "--bed", str(bed), "--seed",
-                                              str(a.seed)])
+                                              str(a.seed), "--prepare-threads",
+                                              str(a.prepare_threads)])
                 meta.write_text(json.dumps(prep))
                 prep["fresh"] = True
                 results["prepare"][str(n)] = {k2: v for k2, v in prep.items() if k2 != "log"}
@@ -650,6 +699,8 @@ def main(argv=None):
                   f"({', '.join(f'{u:.4f}' for u in c['us_per_particle_step_all'])}); "
                   f"peak {c['peak_rss_MB']:.0f} MB", flush=True)
             results["cases"].append(c)
+    if a.prepare_only:
+        return 0
     if not a.no_startup:
         print("warm-cache start to first step ...", flush=True)
         run_worker("startup", [])  # fills the cache if it is cold

@@ -6,7 +6,7 @@ executed does not. This script counts them with valgrind's callgrind over a fixe
 stretch of the Hertz-bed benchmark (bench_hertz_bed.py) and splits them by kernel:
 
   python benchmarks/count_instructions.py prepare [--n 5000]   # once: a warmed-up bed
-  python benchmarks/count_instructions.py count [--n 5000] [--steps 50]
+  python benchmarks/count_instructions.py count [--n 5000] [--steps 50] [--cache-sim [--ll BYTES]]
   python benchmarks/count_instructions.py time [--n 5000] [--pieces 30] [--piece-steps 100]
 
 `prepare` loads the benchmark's dense bed (benchmarks/.cache/, made by bench_hertz_bed.py),
@@ -19,6 +19,13 @@ tiny C helper compiled on the fly). It prints instructions per particle-step: to
 numba kernel (inclusive) and the rest (Python, numpy, dispatch). Counts are repeatable to
 < 0.1 % run to run. The child pins NUMBA_CPU_NAME/FEATURES to the host's so that it loads
 the same machine code as a native run (valgrind's CPUID differs).
+`count --cache-sim` also simulates the caches (valgrind's D1 and a last level of --ll
+bytes, default 1 MiB = one core's L2 here; the 32 MiB L3 of this VM is shared with the
+other tenants, so 8 MiB is a fair stand-in for the share one run gets): the misses per
+particle-step, lines of 64 B read (DLmr) and written (DLmw) past that level, show how
+many bytes a step streams; like the instruction counts they do not depend on the load of
+the machine. `count --no-rebuild` measures the list as loaded instead of right after a
+rebuild.
 `time` is the second opinion: best and median wall and process-CPU time of --pieces
 blocks of --piece-steps steps, on one thread, in µs per particle-step.
 """
@@ -94,7 +101,8 @@ def cmd_prepare(a):
 def cmd_child(a):
     lib = _toggle_lib()
     sim = _load(a.n, _warm_bed(a.n))
-    sim._max_drift = 1e30  # rebuild now, so that none falls in the measured stretch
+    if not a.no_rebuild:
+        sim._max_drift = 1e30  # rebuild now, so that none falls in the measured stretch
     sim.run(steps=2)
     import dempack.simulation as dsim
     calls = {"build_contact_list": 0}
@@ -142,19 +150,26 @@ def _host_cpu_env():
 
 
 def _sum_dumps(files):
-    """{dump trigger name: total Ir} over callgrind dump files."""
-    out = {}
+    """({dump trigger name: total Ir}, {dump trigger name: {event: total}}) over callgrind
+    dump files (the events are Ir alone, or with --cache-sim=yes Ir Dr Dw I1mr D1mr D1mw
+    ILmr DLmr DLmw)."""
+    out, ev = {}, {}
     for f in files:
-        name, tot = None, 0
+        name, tot, names = None, None, ["Ir"]
         with open(f) as fh:
             for line in fh:
                 if line.startswith("desc: Trigger: Client Request: "):
                     name = line.split(": ", 2)[2].strip().split(" ")[-1]
+                elif line.startswith("events:"):
+                    names = line.split()[1:]
                 elif line.startswith("totals:") or line.startswith("summary:"):
-                    tot = int(line.split()[1])
-        if name is not None:
-            out[name] = out.get(name, 0) + tot
-    return out
+                    tot = [int(v) for v in line.split()[1:]]
+        if name is not None and tot is not None:
+            out[name] = out.get(name, 0) + tot[0]
+            d = ev.setdefault(name, {})
+            for k, v in zip(names, tot):
+                d[k] = d.get(k, 0) + v
+    return out, ev
 
 
 # kernels called from dempack.simulation, counted separately (those that exist)
@@ -174,14 +189,21 @@ def cmd_count(a):
                     "--result", str(res)], env=env, check=True)
     out = WORK / f"callgrind_{a.tag or os.getpid()}.out"
     t0 = time.time()
-    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+    cache = []
+    if a.cache_sim:
+        # simulated caches: D1 (the host's) and a last level of --ll bytes (default 1 MiB,
+        # one core's L2 here: the 32 MiB L3 of this VM is shared with other tenants)
+        cache = ["--cache-sim=yes", f"--LL={a.ll},16,64"]
+    child_extra = ["--no-rebuild"] if a.no_rebuild else []
+    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", *cache,
                     f"--callgrind-out-file={out}", sys.executable, __file__, "_child",
-                    "--n", str(a.n), "--steps", str(a.steps), "--result", str(res)],
+                    "--n", str(a.n), "--steps", str(a.steps), "--result", str(res)]
+                   + child_extra,
                    env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     info = json.loads(res.read_text())
     res.unlink()
     dumps = sorted(WORK.glob(out.name + ".*"))
-    parts = _sum_dumps(dumps)
+    parts, events = _sum_dumps(dumps)
     total = sum(parts.values())
     rest = parts.pop("rest", 0)
     ps = info["n"] * a.steps
@@ -190,6 +212,15 @@ def cmd_count(a):
               "Ir_per_particle_step": total / ps,
               "by_part_per_particle_step": {k: v / ps for k, v in parts.items() if v},
               "rest_per_particle_step": rest / ps, "valgrind_s": time.time() - t0}
+    if a.cache_sim:
+        tot = {}
+        for d in events.values():
+            for k, v in d.items():
+                tot[k] = tot.get(k, 0) + v
+        report["LL_bytes"] = a.ll
+        report["events_per_particle_step"] = {k: round(v / ps, 3) for k, v in tot.items()}
+        report["events_by_part_per_particle_step"] = {
+            part: {k: round(v / ps, 3) for k, v in d.items()} for part, d in events.items()}
     print(json.dumps(report, indent=1))
     if a.tag:
         (WORK / f"count_{a.tag}.json").write_text(json.dumps(report, indent=1))
@@ -230,6 +261,12 @@ def main():
     ap.add_argument("--tag", default="")
     ap.add_argument("--keep", action="store_true", help="keep the callgrind output files")
     ap.add_argument("--result", default="")
+    ap.add_argument("--cache-sim", action="store_true",
+                    help="count: simulate the caches too (D1 and LL misses; slower)")
+    ap.add_argument("--ll", type=int, default=1 << 20,
+                    help="count --cache-sim: simulated last-level cache size in bytes")
+    ap.add_argument("--no-rebuild", action="store_true",
+                    help="count: do not force a list rebuild before the measured steps")
     a = ap.parse_args()
     {"prepare": cmd_prepare, "count": cmd_count, "time": cmd_time, "_child": cmd_child}[a.what](a)
 

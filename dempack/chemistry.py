@@ -32,9 +32,14 @@ physical time accumulated since the last application.
 Volume conservation: a particle of a creeping (or plastic) material gets the
 radius for which its sphere minus the caps cut off by its contacts equals its
 true volume:  4/3 π R³ − V_removed = V0 (1 + β c),  V_removed the union of the
-caps, Σ_c π h_c² (3R − h_c)/3 with h_c the geometric cap height (intersection
-plane of the two spheres, or the wall) less what intersecting caps count twice
-(`removed_volumes`). Solved by fixed-point iteration, one update per volume
+caps, Σ_c π h_c² (3R − h_c)/3 with h_c the cap height at the plane separating the
+two spheres (`cap_heights`: the radical plane for the elastic part of the overlap,
+the irreversible flat to the side that made it — a creeping Se particle pressed
+into a rigid Mo6Se8 one flows around it, the Mo6Se8 keeps its volume) or at the
+wall, less what intersecting caps count twice (`removed_volumes`). Growth
+restores at most numerics.max_cap_fraction of the volume; beyond that the
+particle carries a confinement pressure (dempack.confinement) that stops its
+contacts from flattening further. Solved by fixed-point iteration, one update per volume
 update (the caps change slowly); the iteration contracts by the fraction of the
 surface that is free, so it converges while the particle still borders a pore.
 """
@@ -230,6 +235,44 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
             creep_strain[i] += d / (2.0 * R[i])
 
 
+def flattening_share(materials) -> np.ndarray:
+    """S[a, b]: the share of a contact's irreversible flat δ_cr that material a takes
+    against b (S[a, b] + S[b, a] = 1). Creep and plastic flattening are made by the
+    softer side: a creeping material against a non-creeping one takes all of it, else
+    the one with the lower hardness (no hardness: never yields); equal materials split
+    it evenly."""
+    def rank(m):
+        return (0 if m.creep is not None else 1,
+                m.hardness if m.hardness is not None else math.inf)
+    nm = len(materials)
+    S = np.full((nm, nm), 0.5)
+    for a in range(nm):
+        for b in range(nm):
+            ra, rb = rank(materials[a]), rank(materials[b])
+            if ra < rb:
+                S[a, b] = 1.0
+            elif ra > rb:
+                S[a, b] = 0.0
+    return S
+
+
+@njit(cache=True, inline="always")
+def cap_heights(d, Ri, Rj, dcr, fi):
+    """(h_i, h_j, l_i', d'): cap heights of spheres i, j cut by the plane that
+    separates them (h_i + h_j = δ = R_i + R_j − d). The elastic part of the overlap
+    is split at the radical plane of the spheres moved apart by the flat δ_cr,
+    d' = d + δ_cr (l_i' = (d'² + R_i² − R_j²)/(2d') from centre i), and the flat
+    itself goes to the sides that made it: f_i δ_cr to i, (1 − f_i) δ_cr to j
+    (f_i = flattening_share). With δ_cr = 0 this is the radical (power) plane, whose
+    caps remove each lens exactly once (solid = union of the spheres); with a flat
+    between a creeping and a rigid particle the rigid one keeps its shape."""
+    dp = d + dcr
+    li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
+    hi = Ri - li + fi * dcr
+    hj = Rj - (dp - li) + (1.0 - fi) * dcr
+    return hi, hj, li, dp
+
+
 def fibonacci_directions(m: int) -> np.ndarray:
     """m near-uniform unit vectors (Fibonacci lattice on the sphere), shape (m, 3)."""
     k = np.arange(m) + 0.5
@@ -243,8 +286,8 @@ QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
 @njit(cache=True)
-def _shared_cap_volume(i, x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy,
-                       wall_pos, wall_on, dirs):
+def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+                       periodic_xy, wall_pos, wall_on, dirs):
     """(C, F) for sphere i: the volume its intersecting caps count twice in
     Σ caps, and the surface fraction they cover twice (see removed_volumes)."""
     Ri = R[i]
@@ -262,7 +305,8 @@ def _shared_cap_volume(i, x, R, pi, pj, row_start, col_start, col_pair, L, perio
             d = math.sqrt(dx * dx + dy * dy + dz * dz)
             if d >= Ri + R[j] or d <= 0.0:
                 continue
-            xx = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+            h, _, _, _ = cap_heights(d, Ri, R[j], dcr[p], flat[mat[i], mat[j]])
+            xx = Ri - h
             if xx >= Ri:
                 continue
             nrm[k, 0] = dx / d
@@ -316,11 +360,12 @@ def _shared_cap_volume(i, x, R, pi, pj, row_start, col_start, col_pair, L, perio
 
 
 @njit(parallel=True, cache=True)
-def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
-                    wall_on, dirs, out, free, corr_vol, corr_cover, recompute):
-    """out[i] = volume (m³) of sphere i outside its power (Laguerre) cell: the
-    union of the caps cut by its contacts' intersection (radical) planes and by
-    the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
+def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+                    periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover,
+                    recompute):
+    """out[i] = volume (m³) of sphere i outside its cell: the union of the caps cut
+    by its contacts' separating planes (`cap_heights`: the radical (power) plane
+    where no flat was made, so the cell is the Laguerre cell) and by the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
     where caps intersect, the doubly counted volume
         C = (1/3) ∫ [Σ_k (R³ − r_k³) − (R³ − min_k r_k³)] dΩ,
         r_k(Ω) = min(R, l_k / (n_k·Ω)) on n_k·Ω > 0,
@@ -350,7 +395,8 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                 d = math.sqrt(dx * dx + dy * dy + dz * dz)
                 if d >= Ri + R[j] or d <= 0.0:
                     continue
-                h = Ri - (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+                h, _, _, _ = cap_heights(d, Ri, R[j], dcr[p], flat[mat[i], mat[j]])
+                h = min(h, 2.0 * Ri)
                 if h > 0.0:
                     cv = cap_volume(Ri, h)
                     cc = min(h, 2.0 * Ri) / (2.0 * Ri)
@@ -369,9 +415,9 @@ def removed_volumes(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy
                     big_v = max(big_v, cv)
                     big_c = max(big_c, cc)
         if recompute:
-            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, pi, pj, row_start, col_start,
-                                                            col_pair, L, periodic_xy, wall_pos,
-                                                            wall_on, dirs)
+            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat,
+                                                            row_start, col_start, col_pair, L,
+                                                            periodic_xy, wall_pos, wall_on, dirs)
         # a reused correction may exceed what the caps now share: bound the union
         # below by the largest cap
         out[i] = max(tot - corr_vol[i], big_v)

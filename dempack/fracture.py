@@ -188,7 +188,10 @@ class FractureModel:
             if law is None:
                 continue
             self.sigma0[k], self.weibull_m[k], self.d0[k] = law.sigma0, law.weibull_m, law.d0
-            self.d_min[k] = law.min_fragment_diameter
+            # a run may resolve breakage more coarsely than the material's comminution
+            # limit (fracture.min_fragment_diameter_um): fewer, larger fragments
+            self.d_min[k] = max(law.min_fragment_diameter,
+                                sc.fracture.si("min_fragment_diameter_um"))
             self.crit[k] = _CRIT_CODE[law.criterion]
             if law.lithiated_strength_factor is not None:
                 self.lith_factor[k] = law.lithiated_strength_factor

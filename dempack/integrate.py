@@ -25,7 +25,9 @@ largest share of the Verlet skin a particle used up since the last rebuild
 (|x − x_ref| + R − R_ref; NaN if a particle position became NaN) and
 Σ wall_force[:, top, z], so the caller needs no extra pass over the arrays.
 Wall slots that are off (the side walls of a periodic box) are not touched:
-their wall_force / wall_xi stay zero.
+their wall_force / wall_xi stay zero. Nor are the slots of a particle that is
+apart from a wall and was apart at the last step (ContactList.wall_touch bits):
+the wall arrays (N, 6, 3) are then not streamed through the cache at every step.
 """
 from __future__ import annotations
 
@@ -81,10 +83,12 @@ def min_image(d, L):
 # reference counting that array arguments would cost at every call.
 
 @njit(cache=True, inline="always")
-def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, dt):
+def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, dt):
     """Hertz–Mindlin contact of a pair i, j: d = x_j − x_i (minimum image), radii,
     masses, velocities, angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat
-    dc, law constants lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H) (contact.law_table).
+    dc, law constants lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H) (contact.law_table),
+    confinement cf = (p_i, p_j, s_ij): the plastic limit is H + s_ij p_i + (1 − s_ij) p_j
+    (dempack.confinement; s_ij the share of the flat i makes).
     Returns (touching, f, c, ri, rj, ξ, dc): f the force on j (on i: −f),
     c = n × f_t, so the torques are −ri c on i and −rj c on j; ξ and dc updated
     (ξ zero when not touching). (Fewer than 30 arguments: CPython passes longer
@@ -113,7 +117,8 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, dt)
     Rs = Ri * Rj * msum * iq
     ms = mi * mj * rsum * iq
     if H < 1e300:
-        Rs, de, dc = plastic_contact(Rs, E, H, delta, dc)
+        ci, cj, sij = cf
+        Rs, de, dc = plastic_contact(Rs, E, H + sij * ci + (1.0 - sij) * cj, delta, dc)
     ri = Ri - 0.5 * delta
     rj = Rj - 0.5 * delta
     # contact-point velocity of j relative to i
@@ -217,14 +222,18 @@ def wrap(px, L):
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, fbuf,
-                wall_xi, wall_dcr, wall_force, force, torque, wall_pos, wall_vel_z, wall_on,
-                E_star, G_star, friction, beta, hardness, Ew, Gw, muw, betaw, Hw, body, dt,
-                L, periodic_xy, x_ref, R_ref):
+                wall_xi, wall_dcr, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
+                wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw, betaw, Hw, body, dt,
+                L, periodic_xy, x_ref, R_ref, conf, flat):
     """One whole step on one thread (see the module docstring): pair forces (fbuf[p]
     = force on i from j, kept for the observables), wall contacts, leapfrog.
 
     wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
-    and top plate velocity; wall_on: (6,) bool. Returns (max drift, top z force).
+    and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 bit k set where
+    slot k may be non-zero (ContactList.wall_touch; kept up to date here, so the wall
+    arrays of a particle away from the walls are neither read nor written).
+    conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.confinement).
+    Returns (max drift, top z force).
     """
     n = x.shape[0]
     nm = E_star.shape[0]
@@ -276,7 +285,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
                 (v[j, 0], v[j, 1], v[j, 2]), (w[j, 0], w[j, 1], w[j, 2]),
                 xi[p, 0], xi[p, 1], xi[p, 2], dcr[p],
                 (law[row, LAW_E], law[row, LAW_KT], law[row, LAW_RT], law[row, LAW_MU],
-                 law[row, LAW_CB], law[row, LAW_H]), dt)
+                 law[row, LAW_CB], law[row, LAW_H]), (conf[i], conf[j], flat[mat[i], mat[j]]), dt)
             xi[p, 0] = x0
             xi[p, 1] = x1
             xi[p, 2] = x2
@@ -306,23 +315,28 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
         ty += torque[i, 1]
         tz += torque[i, 2]
         m = np.uint64(mat[i])
+        wt = np.int64(wall_touch[i])  # wall slots that may be non-zero (bits)
         for kk in range(nw):
             k = walls[kk]
+            bit = np.int64(1) << np.int64(k)
             s = wall_distance(k, pix, piy, piz, wall_pos[k])
             if s >= Ri:  # apart (the common case): no force, no spring
-                wall_xi[i, k, 0] = 0.0
-                wall_xi[i, k, 1] = 0.0
-                wall_xi[i, k, 2] = 0.0
-                wall_force[i, k, 0] = 0.0
-                wall_force[i, k, 1] = 0.0
-                wall_force[i, k, 2] = 0.0
+                if wt & bit:  # was touching: clear (else the slot is zero already
+                    wall_xi[i, k, 0] = 0.0  # and the wall arrays are not touched)
+                    wall_xi[i, k, 1] = 0.0
+                    wall_xi[i, k, 2] = 0.0
+                    wall_force[i, k, 0] = 0.0
+                    wall_force[i, k, 1] = 0.0
+                    wall_force[i, k, 2] = 0.0
+                    wt &= ~bit
                 continue
+            wt |= bit
             vwz = wall_vel_z[k] if k < 2 else 0.0
             a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
                 k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
                 wall_xi[i, k, 1], wall_xi[i, k, 2], wall_dcr[i, k], wlaw[m, LAW_E],
                 wlaw[m, LAW_KT], wlaw[m, LAW_RT], wlaw[m, LAW_MU], wlaw[m, LAW_CB],
-                wlaw[m, LAW_H], dt)
+                wlaw[m, LAW_H] + conf[i], dt)
             wall_xi[i, k, 0] = x0
             wall_xi[i, k, 1] = x1
             wall_xi[i, k, 2] = x2
@@ -338,6 +352,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
             tx += d
             ty += e
             tz += f
+        wall_touch[i] = np.uint8(wt)
         force[i, 0] = fx
         force[i, 1] = fy
         force[i, 2] = fz
@@ -374,7 +389,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
 def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
-                E_star, G_star, friction, beta, hardness, dt, L, periodic_xy):
+                E_star, G_star, friction, beta, hardness, dt, L, periodic_xy, conf, flat):
     """Hertz–Mindlin force of every candidate pair into the pair buffer: fbuf[p]
     force on i from j, tibuf[p] / tjbuf[p] torque on i / j (zero if not touching).
 
@@ -402,7 +417,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
             (w[i, 0], w[i, 1], w[i, 2]), (v[j, 0], v[j, 1], v[j, 2]),
             (w[j, 0], w[j, 1], w[j, 2]), xi[p, 0], xi[p, 1], xi[p, 2], dcr[p],
             (law[row, LAW_E], law[row, LAW_KT], law[row, LAW_RT], law[row, LAW_MU],
-             law[row, LAW_CB], law[row, LAW_H]), dt)
+             law[row, LAW_CB], law[row, LAW_H]), (conf[i], conf[j], flat[mat[i], mat[j]]), dt)
         xi[p, 0] = x0
         xi[p, 1] = x1
         xi[p, 2] = x2
@@ -420,13 +435,15 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
 def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_start, col_pair,
-                         fbuf, tibuf, tjbuf, wall_xi, wall_dcr, wall_force, force, torque,
+                         fbuf, tibuf, tjbuf, wall_xi, wall_dcr, wall_force, wall_touch, force,
+                         torque,
                          wall_pos, wall_vel_z, wall_on, Ew, Gw, muw, betaw, Hw, body, dt, L,
-                         periodic_xy, x_ref, R_ref, drift):
+                         periodic_xy, x_ref, R_ref, drift, conf):
     """Sum pair and wall forces per particle, then advance v, ω, x by one step.
 
     wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
-    and top plate velocity; wall_on: (6,) bool. drift[i] = |x − x_ref| + (R − R_ref),
+    and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 as in
+    `step_serial`. drift[i] = |x − x_ref| + (R − R_ref),
     the particle's share of the Verlet skin used up since the last rebuild.
     Returns (max drift, top z force), summed serially after the parallel loop.
     """
@@ -474,23 +491,28 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
         wiz = w[i, 2]
         Ri = R[i]
         m = np.uint64(mat[i])
+        wt = np.int64(wall_touch[i])  # wall slots that may be non-zero (bits)
         for kk in range(nw):
             k = walls[kk]
+            bit = np.int64(1) << np.int64(k)
             s = wall_distance(k, pix, piy, piz, wall_pos[k])
             if s >= Ri:  # apart (the common case): no force, no spring
-                wall_xi[i, k, 0] = 0.0
-                wall_xi[i, k, 1] = 0.0
-                wall_xi[i, k, 2] = 0.0
-                wall_force[i, k, 0] = 0.0
-                wall_force[i, k, 1] = 0.0
-                wall_force[i, k, 2] = 0.0
+                if wt & bit:  # was touching: clear (else the slot is zero already
+                    wall_xi[i, k, 0] = 0.0  # and the wall arrays are not touched)
+                    wall_xi[i, k, 1] = 0.0
+                    wall_xi[i, k, 2] = 0.0
+                    wall_force[i, k, 0] = 0.0
+                    wall_force[i, k, 1] = 0.0
+                    wall_force[i, k, 2] = 0.0
+                    wt &= ~bit
                 continue
+            wt |= bit
             vwz = wall_vel_z[k] if k < 2 else 0.0
             a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
                 k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
                 wall_xi[i, k, 1], wall_xi[i, k, 2], wall_dcr[i, k], wlaw[m, LAW_E],
                 wlaw[m, LAW_KT], wlaw[m, LAW_RT], wlaw[m, LAW_MU], wlaw[m, LAW_CB],
-                wlaw[m, LAW_H], dt)
+                wlaw[m, LAW_H] + conf[i], dt)
             wall_xi[i, k, 0] = x0
             wall_xi[i, k, 1] = x1
             wall_xi[i, k, 2] = x2
@@ -504,6 +526,7 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
             tx += d
             ty += e
             tz += f
+        wall_touch[i] = np.uint8(wt)
         force[i, 0] = fx
         force[i, 1] = fy
         force[i, 2] = fz
@@ -540,5 +563,6 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
             dmax = d
         elif not (d <= dmax):
             bad = True
-        ftop += wall_force[i, 1, 2]
+        if wall_touch[i] & 2:  # top slot non-zero (else its force is zero)
+            ftop += wall_force[i, 1, 2]
     return (np.nan if bad else dmax), ftop

@@ -55,12 +55,42 @@ def _offsets(n, periodic):
     return np.array([-1, 0, 1])
 
 
+# particles between a cell and its neighbours in the next x plane that the sweep of
+# the list keeps in cache (≈ 150 B of particle arrays each: a few hundred kB of L2)
+BAND_PARTICLES = 1500
+
+
+def cell_rank(nc, per_cell: float = 1.0) -> np.ndarray:
+    """Rank (storage order) of each cell, cell = (cx ny + cy) nz + cz, for the
+    cell-sorted storage: z fastest, then y within a band of B cells, then x, then the
+    bands, i.e. the order of the key (cy // B, cx, cy % B, cz). A cell's neighbours
+    in the next x plane then lie about B·nz cells further in memory (the plain x, y,
+    z-fastest order: ny·nz): with B·nz·per_cell (particles per cell) ≤ BAND_PARTICLES,
+    the particles a row reads as neighbours j are still in cache when their own row
+    comes, also at large N (bands of equal width; one band, the plain order, where
+    ny·nz·per_cell is small enough). Returns (nx ny nz,) int64."""
+    nx, ny, nz = (int(v) for v in nc)
+    bmax = max(1, int(BAND_PARTICLES / max(per_cell * nz, 1e-9)))
+    nb = -(-ny // bmax)
+    B = -(-ny // nb)
+    c = np.arange(nx * ny * nz, dtype=np.int64)
+    cz = c % nz
+    cy = (c // nz) % ny
+    cx = c // (ny * nz)
+    key = (((cy // B) * nx + cx) * B + cy % B) * nz + cz
+    rank = np.empty(c.size, np.int64)
+    rank[np.argsort(key, kind="stable")] = c
+    return rank
+
+
 @njit(parallel=True, cache=True)
-def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, pi, pj, fill):
+def _pair_pass(x, R, cc, rank, cell_start, nc, periodic_xy, L, skin, counts, offsets, pi, pj,
+               fill):
     """Count (fill=False) or write (fill=True) the half list, rows sorted by i.
 
-    Particles are sorted by cell, so a neighbour cell with a lower index holds only
-    j < i and is skipped; in higher cells every j > i (half the cells are visited).
+    Particles are sorted by cell rank (`cell_rank`; cell_start is indexed by rank), so
+    a neighbour cell of lower rank holds only j < i and is skipped; in cells of higher
+    rank every j > i (half the cells are visited).
     """
     n = x.shape[0]
     ox = _offsets(nc[0], periodic_xy)
@@ -71,7 +101,7 @@ def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, 
     for i in prange(n):
         k = 0
         base = offsets[i] if fill else 0
-        own = (cc[i, 0] * nc[1] + cc[i, 1]) * nc[2] + cc[i, 2]
+        own = rank[(cc[i, 0] * nc[1] + cc[i, 1]) * nc[2] + cc[i, 2]]
         for a in ox:
             cx = cc[i, 0] + a
             if periodic_xy:
@@ -88,7 +118,7 @@ def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, 
                     cz = cc[i, 2] + c
                     if cz < 0 or cz >= nc[2]:
                         continue
-                    cell = (cx * nc[1] + cy) * nc[2] + cz
+                    cell = rank[(cx * nc[1] + cy) * nc[2] + cz]
                     if cell < own:
                         continue
                     for j in range(max(cell_start[cell], i + 1), cell_start[cell + 1]):
@@ -106,6 +136,55 @@ def _pair_pass(x, R, cc, cell_start, nc, periodic_xy, L, skin, counts, offsets, 
                             k += 1
         if not fill:
             counts[i] = k
+
+
+@njit(cache=True)
+def _counting_sort(key, nkey):
+    """Stable counting sort of integer keys in [0, nkey): (perm, start) with
+    key[perm] sorted and start (nkey + 1) the CSR offsets of each key."""
+    start = np.zeros(nkey + 1, np.int64)
+    for k in key:
+        start[k + 1] += 1
+    for k in range(nkey):
+        start[k + 1] += start[k]
+    pos = start[:-1].copy()
+    perm = np.empty(key.shape[0], np.int64)
+    for idx in range(key.shape[0]):
+        k = key[idx]
+        perm[pos[k]] = idx
+        pos[k] += 1
+    return perm, start
+
+
+@njit(cache=True)
+def _carry_history(oi, oj, oxi, odcr, inv, permuted, row_start, pj, xi, dcr):
+    """Copy the history (ξ, dcr) of the old pairs (oi, oj) that have one into the new
+    list (rows row_start, second members pj), numbering mapped by inv if permuted; a
+    pair whose members swap order has ξ negated (stored as seen by the second
+    member). Old pairs no longer in the list are dropped (apart: no history)."""
+    for q in range(oi.shape[0]):
+        d = odcr[q]
+        x0 = oxi[q, 0]
+        x1 = oxi[q, 1]
+        x2 = oxi[q, 2]
+        if d == 0.0 and x0 == 0.0 and x1 == 0.0 and x2 == 0.0:
+            continue
+        a = np.int64(oi[q])
+        b = np.int64(oj[q])
+        if permuted:
+            a = inv[a]
+            b = inv[b]
+        sg = 1.0
+        if a > b:
+            a, b = b, a
+            sg = -1.0
+        for p in range(row_start[a], row_start[a + 1]):
+            if pj[p] == b:
+                xi[p, 0] = sg * x0
+                xi[p, 1] = sg * x1
+                xi[p, 2] = sg * x2
+                dcr[p] = d
+                break
 
 
 def _grid(x, R, box, skin):
@@ -145,62 +224,49 @@ def build_contact_list(ps: ParticleState, old: ContactList | None, box, skin: fl
     if box.periodic_xy:
         ps.x[:, 0] %= box.L[0]
         ps.x[:, 1] %= box.L[1]
+    # wall slots that may hold a spring / force (bits, see ContactList); unknown: all
+    touch = (old.wall_touch.copy() if old is not None and old.wall_touch.shape[0] == n
+             else np.full(n, 255, np.uint8))
     lo, cs, nc = _grid(ps.x, ps.R, box, skin)
     cc = _cell_coords(ps.x, lo, cs, nc)
-    cell = (cc[:, 0] * nc[1] + cc[:, 1]) * nc[2] + cc[:, 2]
+    rank = cell_rank(nc, n / float(nc[0] * nc[1] * nc[2]))
+    cell = rank[(cc[:, 0] * nc[1] + cc[:, 1]) * nc[2] + cc[:, 2]]
+    ncell = int(nc[0] * nc[1] * nc[2])
+    inv = np.zeros(0, np.int64)
+    permuted = False
     if sort:
-        perm = np.argsort(cell, kind="stable")
+        perm, cell_start = _counting_sort(cell, ncell)
         if not np.array_equal(perm, np.arange(n)):
+            permuted = True
             inv = np.empty(n, np.int64)
             inv[perm] = np.arange(n)
             ps.permute(perm)
-            cell = cell[perm]
+            touch = touch[perm]
             cc = cc[perm]
-            if old is not None and old.n_pairs:
-                oi = inv[old.i]
-                oj = inv[old.j]
-                swap = oi > oj
-                xi = old.xi.copy()
-                xi[swap] *= -1.0  # the spring is stored as seen by the second member
-                old = ContactList(i=np.where(swap, oj, oi), j=np.where(swap, oi, oj), xi=xi,
-                                  dcr=old.dcr)
     else:
         if not np.all(np.diff(cell) >= 0):
             raise RuntimeError("particles must be sorted by cell when sort=False")
-    ncell = int(nc[0] * nc[1] * nc[2])
-    cell_start = np.zeros(ncell + 1, np.int64)
-    np.cumsum(np.bincount(cell, minlength=ncell), out=cell_start[1:])
+        cell_start = np.zeros(ncell + 1, np.int64)
+        np.cumsum(np.bincount(cell, minlength=ncell), out=cell_start[1:])
     L = np.asarray(box.L[:2], float)
     counts = np.zeros(n, np.int64)
     dummy = np.zeros(0, np.int32)
-    _pair_pass(ps.x, ps.R, cc, cell_start, nc, box.periodic_xy, L, skin, counts,
+    _pair_pass(ps.x, ps.R, cc, rank, cell_start, nc, box.periodic_xy, L, skin, counts,
                counts, dummy, dummy, False)
     row_start = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=row_start[1:])
     P = int(row_start[-1])
     pi = np.empty(P, np.int32)
     pj = np.empty(P, np.int32)
-    _pair_pass(ps.x, ps.R, cc, cell_start, nc, box.periodic_xy, L, skin, counts,
+    _pair_pass(ps.x, ps.R, cc, rank, cell_start, nc, box.periodic_xy, L, skin, counts,
                row_start, pi, pj, True)
-    col_pair = np.argsort(pj, kind="stable").astype(np.int64)
-    col_start = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(pj, minlength=n), out=col_start[1:])
+    col_pair, col_start = _counting_sort(pj, n)
 
     xi = np.zeros((P, 3))
     dcr = np.zeros(P)
     if old is not None and old.n_pairs:
-        carry = (old.dcr != 0.0) | np.any(old.xi != 0.0, axis=1)
-        if carry.any():
-            okey = old.i[carry].astype(np.int64) * n + old.j[carry]
-            order = np.argsort(okey)
-            okey = okey[order]
-            nkey = pi.astype(np.int64) * n + pj
-            pos = np.searchsorted(okey, nkey)
-            pos = np.minimum(pos, okey.size - 1)
-            hit = okey[pos] == nkey
-            src = np.flatnonzero(carry)[order[pos[hit]]]
-            xi[hit] = old.xi[src]
-            dcr[hit] = old.dcr[src]
+        _carry_history(old.i, old.j, old.xi, old.dcr, inv, permuted, row_start, pj, xi, dcr)
     return ContactList(i=pi, j=pj, row_start=row_start, col_start=col_start, col_pair=col_pair,
                        xi=xi, dcr=dcr, force=np.zeros((P, 3)), torque_i=np.zeros((P, 3)),
-                       torque_j=np.zeros((P, 3)), x_ref=ps.x.copy(), R_ref=ps.R.copy())
+                       torque_j=np.zeros((P, 3)), x_ref=ps.x.copy(), R_ref=ps.R.copy(),
+                       wall_touch=touch)

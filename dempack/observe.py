@@ -167,13 +167,14 @@ def analyse(sim) -> dict:
                                      box.periodic_xy, nm, cl.dcr)
     sig, _ = particle_stress(sim)
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
-    # solid = Σ sphere ∩ power cell: each lens split at its radical plane, wall
-    # caps cut, and what triple overlaps would remove twice counted once
+    # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
+    # plane, flats to the side that made them), wall caps cut, and what triple
+    # overlaps would remove twice counted once
     from .chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     removed = np.empty(ps.n)
     free = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
-                    L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
+                    cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
                     removed, free, np.empty(ps.n), np.empty(ps.n), True)
     solid_volume = float(np.sum((V - removed)[ps.alive]))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
@@ -202,8 +203,9 @@ def observables(sim, a: dict | None = None) -> dict:
         "cycle": getattr(st, "cycle", 0) if st is not None and st.kind == "cycling" else 0,
         "porosity": porosity,
         "relative_density": 1.0 - porosity,
-        # 1 - (geometric solid volume)/(true volume V0(1+βc)): material hidden in overlaps the
-        # volume-conserving radius could not restore (see numerics.max_cap_fraction)
+        # 1 - (geometric solid volume)/(true volume V0(1+βc)): what overlaps cut beyond the
+        # volume-conserving radius (numerics.max_cap_fraction); with numerics.confinement on
+        # it is carried as the particles' elastic volume change p/K (dempack.confinement)
         "volume_deficit": 1.0 - a["solid_volume"] / v_true if v_true > 0 else 0.0,
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
@@ -239,6 +241,10 @@ def observables(sim, a: dict | None = None) -> dict:
         # share of the particles' surface outside all contact caps, i.e. facing a pore
         row[f"pore_surface_fraction:{name}"] = (float(np.sum(w * a["pore_surface"][sel]) / np.sum(w))
                                                 if sel.any() else 0.0)
+        # hydrostatic pressure of particles squeezed beyond what they restore by
+        # growing (dempack.confinement), volume-weighted
+        row[f"confinement_mean_Pa:{name}"] = (float(np.sum(w * ps.confinement[sel]) / np.sum(w))
+                                              if sel.any() else 0.0)
     from .transport import transport_observables
     t = transport_observables(sim)
     sim._connected = t.pop("_connected")

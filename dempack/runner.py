@@ -55,6 +55,7 @@ def snapshot_arrays(sim: Simulation) -> dict:
         "radius": ps.R[alive], "material": ps.material[alive], "id": ps.pid[alive],
         "velocity": ps.v[alive], "lithiation": ps.lithiation[alive],
         "creep_strain": ps.creep_strain[alive], "generation": ps.generation[alive],
+        "confinement": ps.confinement[alive],
     }
     out["stress_vm"] = a["stress_vm"][alive]
     out["coordination"] = a["ncontact"][alive].astype(np.int32)

@@ -64,9 +64,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "snapshot_every_outputs": Field(int, 5, "VTK snapshot every k output rows (0 = none).",
                                         min=0),
         "checkpoint_every_outputs": Field(int, 20, "Checkpoint every k output rows.", min=1),
-        "max_overlap_ratio": Field(float, 0.25, "Divergence guard: stop when an elastic overlap "
+        "max_overlap_ratio": Field(float, 0.5, "Divergence guard: stop when an elastic overlap "
                                    "exceeds this fraction of the smaller radius (dense beds "
-                                   "at 100-360 MPa reach 0.1-0.2 with rigid particles; a blow-up "
+                                   "at 100-360 MPa reach 0.1-0.2 with rigid particles, 0.3 where "
+                                   "confined soft particles carry GPa pressures; a blow-up "
                                    "runs through the whole radius).", min=0.0, max=1.0,
                                    min_exclusive=True),
         "max_steps": Field(int, 0, "Hard limit on DEM steps (0 = none).", min=0),
@@ -130,11 +131,18 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                       "that intersecting contact caps share (a quadrature, "
                                       "the costly part) every k radius updates; reused between.",
                                       min=1, max=1000),
-        "max_cap_fraction": Field(float, 0.25, "Volume conservation of creeping/plastic "
+        "max_cap_fraction": Field(float, 0.9, "Volume conservation of creeping/plastic "
                                   "particles restores cut-off volume up to this fraction of the "
-                                  "particle volume (a nearly enclosed particle cannot regain more "
-                                  "by growing; the rest shows as volume_deficit).",
+                                  "particle volume by growing (bounds the growth of a nearly "
+                                  "enclosed particle); what its caps cut beyond it is carried "
+                                  "as confinement pressure (numerics.confinement) or, with "
+                                  "that off, shows as volume_deficit.",
                                   min=0.0, max=1.0),
+        "confinement": Field(str, "on", "High-density correction (dempack.confinement): a "
+                             "particle whose contact caps cut off more than it can restore by "
+                             "growing carries p = K ε_v (K its bulk modulus), which raises its "
+                             "contacts' plastic limit and its creep threshold by p.",
+                             choices=("on", "off")),
     },
     "pressing": {  # [[pressing]]
         "mode": Field(str, "servo", "Punch control: servo to pressure_MPa; displacement_rate at "
@@ -213,6 +221,11 @@ SCHEMA["fracture"] = {
                                 "overlap is below this fraction of the smaller radius (the "
                                 "packing makes room first).", min=0.0, max=0.5,
                                 min_exclusive=True),
+    "min_fragment_diameter_um": Field(float, 0.0, "Resolution limit of this run: no particle "
+                                      "breaks into fragments smaller than this (0 = each "
+                                      "material's min_fragment_diameter_m; a larger value keeps "
+                                      "the particle count and the time step of a long run in "
+                                      "check).", min=0.0, unit="um"),
 }
 SECTIONS = ("run", "packing", "die", "numerics", "stack", "cycling", "fracture")
 TABLE_ARRAYS = {"pressing": "pressing", "packing.materials": "materials"}

@@ -21,8 +21,10 @@ from numba import get_num_threads
 
 from . import __version__
 from .boundary import Box
-from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, free_radius, mean_pressure,
+from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, flattening_share, free_radius,
+                        mean_pressure,
                         removed_volumes, true_volume)
+from .confinement import bulk_modulus, confinement_pressures
 from .contact import ContactTables
 from .fracture import FractureModel
 from .integrate import gather_and_integrate, pair_forces, step_serial
@@ -81,6 +83,9 @@ class Simulation:
         self.active_material = np.array([m.active for m in mats])
         self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
                                            for m in mats])
+        self.flattening_share = flattening_share(mats)
+        self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
+                                      for m in mats])
         T = sc.cycling.si("temperature_C")
         self.temperature = T
         self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
@@ -283,19 +288,22 @@ class Simulation:
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
                 cl.row_start, cl.xi, cl.dcr, cl.force, ps.wall_xi, ps.wall_dcr, ps.wall_force,
-                ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction, t.beta,
-                t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
-                t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref)
+                cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction,
+                t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
+                t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref,
+                ps.confinement, self.flattening_share)
         else:
             pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
                         cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction,
-                        t.beta, t.hardness, self.dt, L, box.periodic_xy)
+                        t.beta, t.hardness, self.dt, L, box.periodic_xy, ps.confinement,
+                        self.flattening_share)
             drift, f_top = gather_and_integrate(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
                 cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i, cl.torque_j,
-                ps.wall_xi, ps.wall_dcr, ps.wall_force, ps.force, ps.torque, pos, vel, on,
-                t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall, t.hardness_wall,
-                self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref, self._drift)
+                ps.wall_xi, ps.wall_dcr, ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos,
+                vel, on, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall, t.hardness_wall,
+                self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref, self._drift,
+                ps.confinement)
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = drift
         self.last_punch_stress = -f_top / box.area  # = punch_stress(), without a pass
@@ -334,6 +342,9 @@ class Simulation:
             mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
                           box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
                           true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
+        # the confinement pressure is hydrostatic: it does no creep work, and a particle
+        # whose volume is used up cannot flatten further (dempack.confinement)
+        pbar += ps.confinement
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
                        box.periodic_xy, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
@@ -360,16 +371,20 @@ class Simulation:
                 self._radius_updates = 0
             self._cap_correction_list = cl
             every = self.scenario.numerics.cap_correction_every
-            removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair,
-                            np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
+            removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, self.flattening_share,
+                            cl.row_start, cl.col_start, cl.col_pair, np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
                             QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), self.cap_correction[0],
                             self.cap_correction[1], self._radius_updates % every == 0)
             self._radius_updates += 1
             V = true_volume(ps.R0, beta, ps.lithiation)
             # a particle enclosed by its neighbours cannot get its volume back by
             # growing (the fixed point stops contracting): bound the cut-off volume
-            caps = np.minimum(caps, self.scenario.numerics.max_cap_fraction * V)
-            R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + caps[cons]))
+            allowance = np.where(cons, np.minimum(caps, self.scenario.numerics.max_cap_fraction * V),
+                                 0.0)
+            if self.scenario.numerics.confinement == "on":
+                confinement_pressures(caps, allowance, V, self.bulk_modulus[ps.material],
+                                      ps.confinement)
+            R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 
     # --------------------------------------------------------------- fracture

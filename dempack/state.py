@@ -31,7 +31,9 @@ class ParticleState:
     wall_force (N,W,3) N force of each wall on the particle (last step);
     R0_target (N) m reference radius a fresh fragment grows to (0 = not growing;
     see dempack.fracture); lithiation_max (N) largest lithiation reached so far
-    (conversion damage, dempack.fracture).
+    (conversion damage, dempack.fracture);
+    confinement (N) Pa hydrostatic pressure of a particle whose caps cut off more
+    than it can restore (dempack.confinement; updated with the radii).
     """
 
     x: np.ndarray
@@ -55,6 +57,7 @@ class ParticleState:
     wall_force: np.ndarray
     R0_target: np.ndarray
     lithiation_max: np.ndarray
+    confinement: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -67,6 +70,7 @@ class ParticleState:
             force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
             wall_dcr=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
+            confinement=np.zeros(n),
         )
 
     @property
@@ -118,6 +122,10 @@ class ContactList:
     xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap;
     force (P,3) N force on i from j; torque_i, torque_j (P,3) N m.
     x_ref (N,3), R_ref (N): positions and radii when the list was built.
+    wall_touch (N) uint8: bit k set where the particle's wall slot k may hold a
+    non-zero spring / force (ParticleState.wall_xi, wall_force); the step kernels
+    keep it, so a particle away from the walls never touches its wall arrays.
+    All bits set (e.g. a list read from an older checkpoint) is always safe.
     """
 
     i: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
@@ -132,6 +140,7 @@ class ContactList:
     torque_j: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     x_ref: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     R_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    wall_touch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
 
     @property
     def n_pairs(self) -> int:
@@ -152,4 +161,8 @@ class ContactList:
 
     @classmethod
     def from_dict(cls, d) -> "ContactList":
-        return cls(**{f.name: np.array(d[f.name]) for f in fields(cls)})
+        out = cls(**{f.name: np.array(d[f.name]) for f in fields(cls)
+                     if f.name != "wall_touch" or f.name in d})
+        if "wall_touch" not in d:  # older checkpoint: every wall slot may be in use
+            out.wall_touch = np.full(len(out.R_ref), 255, np.uint8)
+        return out

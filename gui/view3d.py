@@ -39,6 +39,7 @@ COLOR_BY = {
     "von Mises stress": ("stress_vm", 1e-6, "MPa"),
     "lithiation": ("lithiation", 1.0, ""),
     "creep strain": ("creep_strain", 1.0, ""),
+    "confinement pressure": ("confinement", 1e-6, "MPa"),
     "breakage generation": ("generation", 1.0, ""),
     "connectivity": ("connected", 1.0, "0 none 1 e- 2 ion 3 both"),
 }

@@ -158,7 +158,8 @@ def test_total_true_volume_of_creeping_packing():
     from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     pos, _, on = sim.box.wall_arrays()
     caps = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, sim.box.L[:2].copy(), False, pos, on,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
+                    cl.row_start, cl.col_start, cl.col_pair, sim.box.L[:2].copy(), False, pos, on,
                     QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), np.empty(ps.n), np.empty(ps.n),
                     True)
     se = ps.material == 0
@@ -217,7 +218,8 @@ def test_removed_volume_counts_intersecting_caps_once():
     on[:] = False
     out = np.empty(nb + 1)
     free = np.empty(nb + 1)
-    removed_volumes(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, box.L[:2].copy(), False, pos, on,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, np.full((1, 1), 0.5),
+                    cl.row_start, cl.col_start, cl.col_pair, box.L[:2].copy(), False, pos, on,
                     QUADRATURE_DIRECTIONS, out, free, np.empty(nb + 1), np.empty(nb + 1), True)
     p = rng.uniform(-1.0, 1.0, size=(2_000_000, 3))
     p = p[np.sum(p * p, 1) <= 1.0]

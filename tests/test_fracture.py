@@ -323,3 +323,21 @@ def test_outputs_carry_breakage_columns_and_fragment_distribution(tmp_path):
     assert fes["fragment_d50_um"] == pytest.approx(10.0 * 2 ** (-1 / 3), rel=1e-9)
     assert sum(fes["mass_fraction"]) == pytest.approx(1.0, rel=1e-12)
     assert (Path(tmp_path) / "summary.json").exists()
+
+
+def test_run_resolution_limit_raises_the_minimum_fragment_size():
+    """fracture.min_fragment_diameter_um replaces a smaller material comminution limit
+    (never a larger one): the FeS scenario stops fragments at 2 um."""
+    from dempack.simulation import Simulation
+    sc = load_scenario(SCENARIO_DIR / "cycle_fes60mse.toml")
+    sc.set("packing.particles", 150)
+    names = [m.material for m in sc.packing.materials]
+    k = names.index("FeS")
+    sim = Simulation(sc)
+    material_limit = sim.materials[k].fracture.min_fragment_diameter
+    assert material_limit == pytest.approx(0.5e-6)
+    assert sim.fracture.d_min[k] == pytest.approx(2.0e-6)
+    sc.set("fracture.min_fragment_diameter_um", 0.0)
+    assert Simulation(sc).fracture.d_min[k] == pytest.approx(material_limit)
+    sc.set("fracture.min_fragment_diameter_um", 0.1)  # below the material's: no effect
+    assert Simulation(sc).fracture.d_min[k] == pytest.approx(material_limit)
