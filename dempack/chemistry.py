@@ -285,6 +285,22 @@ def fibonacci_directions(m: int) -> np.ndarray:
 QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
+@njit(cache=True, inline="always")
+def _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair, L, periodic_xy):
+    """Cap of sphere i cut by its q-th contact (side 0: the q-th pair of i's row,
+    side 1: the q-th entry of i's column): (h, d, dx, dy, dz), h the cap height at
+    the separating plane (`cap_heights`, at most 2R_i), d and (dx, dy, dz) the
+    centre distance and the vector i → j; h ≤ 0 where the spheres do not overlap."""
+    p = q if side == 0 else col_pair[q]
+    j = pj[p] if side == 0 else pi[p]
+    dx, dy, dz = separation(x, i, j, L, periodic_xy)
+    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if d >= R[i] + R[j] or d <= 0.0:
+        return -1.0, d, dx, dy, dz
+    h, _, _, _ = cap_heights(d, R[i], R[j], dcr[p], flat[mat[i], mat[j]])
+    return min(h, 2.0 * R[i]), d, dx, dy, dz
+
+
 @njit(cache=True)
 def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
                        periodic_xy, wall_pos, wall_on, dirs):
@@ -299,16 +315,11 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, co
         lo = row_start[i] if side == 0 else col_start[i]
         hi = row_start[i + 1] if side == 0 else col_start[i + 1]
         for q in range(lo, hi):
-            p = q if side == 0 else col_pair[q]
-            j = pj[p] if side == 0 else pi[p]
-            dx, dy, dz = separation(x, i, j, L, periodic_xy)
-            d = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if d >= Ri + R[j] or d <= 0.0:
+            h, d, dx, dy, dz = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat,
+                                            col_pair, L, periodic_xy)
+            if h <= 0.0:
                 continue
-            h, _, _, _ = cap_heights(d, Ri, R[j], dcr[p], flat[mat[i], mat[j]])
             xx = Ri - h
-            if xx >= Ri:
-                continue
             nrm[k, 0] = dx / d
             nrm[k, 1] = dy / d
             nrm[k, 2] = dz / d
@@ -389,17 +400,11 @@ def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair
             lo = row_start[i] if side == 0 else col_start[i]
             hi = row_start[i + 1] if side == 0 else col_start[i + 1]
             for q in range(lo, hi):
-                p = q if side == 0 else col_pair[q]
-                j = pj[p] if side == 0 else pi[p]
-                dx, dy, dz = separation(x, i, j, L, periodic_xy)
-                d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if d >= Ri + R[j] or d <= 0.0:
-                    continue
-                h, _, _, _ = cap_heights(d, Ri, R[j], dcr[p], flat[mat[i], mat[j]])
-                h = min(h, 2.0 * Ri)
+                h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair,
+                                             L, periodic_xy)
                 if h > 0.0:
                     cv = cap_volume(Ri, h)
-                    cc = min(h, 2.0 * Ri) / (2.0 * Ri)
+                    cc = h / (2.0 * Ri)
                     tot += cv
                     cov += cc
                     big_v = max(big_v, cv)
