@@ -28,6 +28,14 @@ Wall slots that are off (the side walls of a periodic box) are not touched:
 their wall_force / wall_xi stay zero. Nor are the slots of a particle that is
 apart from a wall and was apart at the last step (ContactList.wall_touch bits):
 the wall arrays (N, 6, 3) are then not streamed through the cache at every step.
+
+Contact-law slots cost nothing when switched off (after LIGGGHTS' contact
+models): where no material pair has a hardness and nothing creeps, the caller
+passes dcr = wall_dcr = None; numba prunes the `is None` branches when it
+compiles that signature, so the elastic kernels neither load nor store the flat
+δcr, the confinement pressures or the plastic test (`Simulation.step` chooses).
+`step_serial` keeps no per-pair force buffer: the observables recompute the
+contact forces of the current state (`contact_forces`).
 """
 from __future__ import annotations
 
@@ -37,7 +45,8 @@ import numpy as np
 from numba import njit, prange
 
 from .boundary import WALL_NORMALS
-from .contact import LAW_CB, LAW_E, LAW_H, LAW_KT, LAW_MU, LAW_RT, hertz_mindlin, law_table
+from .contact import (LAW_CB, LAW_COLS, LAW_E, LAW_H, LAW_KT, LAW_MU, LAW_RT, NO_HARDNESS,
+                      hertz_mindlin, law_table)
 
 # LLVM fast-math flags of the hot kernels: contraction into FMA, reciprocal
 # approximations and reassociation, but not 'nnan'/'ninf' (the divergence test
@@ -69,6 +78,20 @@ def plastic_contact(Rs, Es, H, delta, dcr):
 
 
 @njit(cache=True, inline="always")
+def load3(a, k3):
+    """(a[k3], a[k3 + 1], a[k3 + 2]): one row of an (N, 3) array through its flat view."""
+    return a[k3], a[k3 + U1], a[k3 + U2]
+
+
+@njit(cache=True, inline="always")
+def store3(a, k3, x, y, z):
+    """a[k3:k3 + 3] = (x, y, z) on a flat view."""
+    a[k3] = x
+    a[k3 + U1] = y
+    a[k3 + U2] = z
+
+
+@njit(cache=True, inline="always")
 def min_image(d, L):
     """Minimum image of a coordinate difference d (m) on a period L, for |d| < 1.5 L
     (positions are kept in [0, L), so |d| < L)."""
@@ -78,6 +101,13 @@ def min_image(d, L):
         return d + L
     return d
 
+
+# Unsigned index constants: the kernels index with unsigned integers throughout (numba
+# adds negative-index wraparound code to every signed index), (N, 3) arrays through flat
+# views at 3i + k and law tables at LAW_COLS · row + column.
+U1, U2, U3 = np.uint64(1), np.uint64(2), np.uint64(3)
+ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_COLS = (np.uint64(c) for c in (
+    LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_COLS))
 
 # Helpers below take and return scalars only: numba inlines them without the
 # reference counting that array arguments would cost at every call.
@@ -144,6 +174,44 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
 
 
 @njit(cache=True, inline="always")
+def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
+                 flat, periodic_xy, Lx, Ly, dt):
+    """`pair_law` of candidate pair p = (i, j), i's position, velocity and angular
+    velocity (3-tuples), radius and mass given, j's read from the flat views; the
+    spring xif[3p:3p + 3] and the flat dcr[p] updated in place (dcr None: elastic,
+    no flat and no confinement, pruned at compile time). rowi = nm · material of i,
+    law the flat pair-law table. Returns (touching, f, c, ri, rj) as `pair_law`."""
+    pix, piy, piz = pi
+    j3 = U3 * j
+    p3 = U3 * p
+    xj, yj, zj = load3(xf, j3)
+    dx = xj - pix
+    dy = yj - piy
+    dz = zj - piz
+    if periodic_xy:
+        dx = min_image(dx, Lx)
+        dy = min_image(dy, Ly)
+    r6 = ULAW_COLS * np.uint64(rowi + mat[j])
+    if dcr is None:
+        dc = 0.0
+        H = NO_HARDNESS
+        cf = (0.0, 0.0, 0.0)
+    else:
+        dc = dcr[p]
+        H = law[r6 + ULAW_H]
+        cf = (conf[i], conf[j], flat[mat[i], mat[j]])
+    x0, x1, x2 = load3(xif, p3)
+    (touch, ax, ay, az, cx, cy, cz, ri, rj, x0, x1, x2, dc) = pair_law(
+        dx, dy, dz, Ri, R[j], mi, mass[j], vi, wi, load3(vf, j3), load3(wf, j3), x0, x1, x2, dc,
+        (law[r6 + ULAW_E], law[r6 + ULAW_KT], law[r6 + ULAW_RT], law[r6 + ULAW_MU],
+         law[r6 + ULAW_CB], H), cf, dt)
+    store3(xif, p3, x0, x1, x2)
+    if dcr is not None:
+        dcr[p] = dc
+    return touch, ax, ay, az, cx, cy, cz, ri, rj
+
+
+@njit(cache=True, inline="always")
 def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, E, kt, rt, mu, cb, H,
              dt):
     """Contact of a particle (radius Ri, mass mi, velocity v, angular velocity w,
@@ -182,6 +250,67 @@ def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, E, kt, r
 
 
 @njit(cache=True, inline="always")
+def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
+                  wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt):
+    """Contacts of particle i with the walls that are on (`walls`: their slots), springs
+    and flats in wall_xi[i] / wall_dcr[i] (None: elastic, pruned at compile time), forces
+    stored in wall_force[i]; wt the particle's wall_touch bits (a slot whose bit is clear
+    is zero and is not touched). m6 = LAW_COLS · material: the particle's row of the
+    flat wall law table wlaw. Returns (force, torque on the particle, z force of the
+    top punch slot, updated bits)."""
+    fx = 0.0
+    fy = 0.0
+    fz = 0.0
+    tx = 0.0
+    ty = 0.0
+    tz = 0.0
+    ftop = 0.0
+    for kk in range(walls.shape[0]):
+        k = walls[kk]
+        bit = np.int64(1) << np.int64(k)
+        s = wall_distance(k, pix, piy, piz, wall_pos[k])
+        if s >= Ri:  # apart (the common case): no force, no spring
+            if wt & bit:  # was touching: clear (else the slot is zero already)
+                wall_xi[i, k, 0] = 0.0
+                wall_xi[i, k, 1] = 0.0
+                wall_xi[i, k, 2] = 0.0
+                wall_force[i, k, 0] = 0.0
+                wall_force[i, k, 1] = 0.0
+                wall_force[i, k, 2] = 0.0
+                wt &= ~bit
+            continue
+        wt |= bit
+        vwz = wall_vel_z[k] if k < 2 else 0.0
+        if wall_dcr is None:
+            dc = 0.0
+            H = NO_HARDNESS
+        else:
+            dc = wall_dcr[i, k]
+            H = wlaw[m6 + ULAW_H] + conf[i]
+        a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
+            k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
+            wall_xi[i, k, 1], wall_xi[i, k, 2], dc, wlaw[m6 + ULAW_E], wlaw[m6 + ULAW_KT],
+            wlaw[m6 + ULAW_RT], wlaw[m6 + ULAW_MU], wlaw[m6 + ULAW_CB], H, dt)
+        wall_xi[i, k, 0] = x0
+        wall_xi[i, k, 1] = x1
+        wall_xi[i, k, 2] = x2
+        if wall_dcr is not None:
+            wall_dcr[i, k] = dc
+        wall_force[i, k, 0] = a
+        wall_force[i, k, 1] = b
+        wall_force[i, k, 2] = c
+        if k == 1:
+            ftop += c
+        fx += a
+        fy += b
+        fz += c
+        tx += d
+        ty += e
+        tz += f
+    return fx, fy, fz, tx, ty, tz, ftop, wt
+
+
+@njit(cache=True, inline="always")
 def wall_distance(k, px, py, pz, wp):
     """Distance (m) from a centre (px, py, pz) to wall slot k at position wp (z of the
     bottom / top plate, x or y of a side wall), positive inside the die."""
@@ -196,6 +325,26 @@ def wall_distance(k, px, py, pz, wp):
     if k == 4:
         return py - wp
     return wp - py
+
+
+@njit(cache=True, inline="always")
+def wall_reach(wall_pos, wall_on):
+    """Wall positions for `wall_near`: (bottom z, top z, x lo, x hi, y lo, y hi), a slot
+    that is off moved to ∓inf so that no sphere reaches it."""
+    inf = np.inf
+    return ((wall_pos[0] if wall_on[0] else -inf), (wall_pos[1] if wall_on[1] else inf),
+            (wall_pos[2] if wall_on[2] else -inf), (wall_pos[3] if wall_on[3] else inf),
+            (wall_pos[4] if wall_on[4] else -inf), (wall_pos[5] if wall_on[5] else inf))
+
+
+@njit(cache=True, inline="always")
+def wall_near(px, py, pz, Ri, reach):
+    """True if a sphere (centre p, radius Ri) reaches a wall that is on, reach from
+    `wall_reach` (the test `wall_distance` < Ri of every slot at once, so that the common
+    case, a particle apart from every wall, costs six compares)."""
+    zb, zt, xl, xh, yl, yh = reach
+    return ((pz - zb < Ri) | (zt - pz < Ri) | (px - xl < Ri) | (xh - px < Ri)
+            | (py - yl < Ri) | (yh - py < Ri))
 
 
 @njit(cache=True, inline="always")
@@ -220,47 +369,85 @@ def wrap(px, L):
     return px
 
 
+@njit(cache=True, inline="always")
+def advance(i, i3, f, t, vi, wi, pi, mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_ref, dt,
+            periodic_xy, Lx, Ly):
+    """Store particle i's force f and torque t (3-tuples), advance its velocity vi,
+    angular velocity wi and position pi (`leapfrog`; positions wrapped into the periodic
+    box) and return its skin drift |x − x_ref| + (R − R_ref). Flat (3N) arrays, i3 = 3i."""
+    fx, fy, fz = f
+    tx, ty, tz = t
+    vix, viy, viz = vi
+    wix, wiy, wiz = wi
+    pix, piy, piz = pi
+    store3(ff, i3, fx, fy, fz)
+    store3(tf, i3, tx, ty, tz)
+    vix, viy, viz, wix, wiy, wiz, pix, piy, piz = leapfrog(
+        fx, fy, fz, tx, ty, tz, vix, viy, viz, wix, wiy, wiz, pix, piy, piz, dt / mi,
+        dt / inertia[i], dt)
+    store3(vf, i3, vix, viy, viz)
+    store3(wf, i3, wix, wiy, wiz)
+    ddx = pix - xr[i3]
+    ddy = piy - xr[i3 + U1]
+    ddz = piz - xr[i3 + U2]
+    if periodic_xy:
+        pix = wrap(pix, Lx)
+        piy = wrap(piy, Ly)
+        ddx = min_image(ddx, Lx)
+        ddy = min_image(ddy, Ly)
+    store3(xf, i3, pix, piy, piz)
+    return math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) + (Ri - R_ref[i])
+
+
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, fbuf,
+def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
                 wall_xi, wall_dcr, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
                 wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw, betaw, Hw, body, dt,
                 L, periodic_xy, x_ref, R_ref, conf, flat):
-    """One whole step on one thread (see the module docstring): pair forces (fbuf[p]
-    = force on i from j, kept for the observables), wall contacts, leapfrog.
+    """One whole step on one thread (see the module docstring): pair forces, wall
+    contacts, leapfrog. The pair forces are not stored (the observables recompute
+    them: `contact_forces`), so a step streams only the list and its history.
 
     wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
     and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 bit k set where
     slot k may be non-zero (ContactList.wall_touch; kept up to date here, so the wall
     arrays of a particle away from the walls are neither read nor written).
     conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.confinement).
+    dcr and wall_dcr None: every contact is elastic (no hardness, no creep), and
+    numba compiles a kernel without the flats (see the module docstring).
     Returns (max drift, top z force).
     """
     n = x.shape[0]
     nm = E_star.shape[0]
-    law = law_table(E_star, G_star, friction, beta, hardness)
-    wlaw = law_table(Ew, Gw, muw, betaw, Hw)
+    # flat views: (N, 3) arrays indexed 3i + k. A 2-D index costs a multiply by a
+    # run-time shape (spilled to the stack: the kernel has ~40 array arguments); a flat
+    # one is a scaled address.
+    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
+    wlaw = law_table(Ew, Gw, muw, betaw, Hw).reshape(-1)
+    xf = x.reshape(-1)
+    vf = v.reshape(-1)
+    wf = w.reshape(-1)
+    xif = xi.reshape(-1)
+    ff = force.reshape(-1)
+    tf = torque.reshape(-1)
+    xr = x_ref.reshape(-1)
     walls = np.flatnonzero(wall_on).astype(np.uint64)
-    nw = walls.shape[0]
+    reach = wall_reach(wall_pos, wall_on)
     Lx = L[0]
     Ly = L[1]
     bx = body[0]
     by = body[1]
     bz = body[2]
-    force[:] = 0.0
-    torque[:] = 0.0
+    ff[:] = 0.0
+    tf[:] = 0.0
     dmax = 0.0
     bad = False
     ftop = 0.0
     for i in range(np.uint64(n)):
-        pix = x[i, 0]
-        piy = x[i, 1]
-        piz = x[i, 2]
-        vix = v[i, 0]
-        viy = v[i, 1]
-        viz = v[i, 2]
-        wix = w[i, 0]
-        wiy = w[i, 1]
-        wiz = w[i, 2]
+        i3 = U3 * i
+        pix, piy, piz = load3(xf, i3)
+        vix, viy, viz = load3(vf, i3)
+        wix, wiy, wiz = load3(wf, i3)
         Ri = R[i]
         mi = mass[i]
         rowi = np.uint64(mat[i]) * np.uint64(nm)
@@ -271,28 +458,12 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
         ty = 0.0
         tz = 0.0
         # unsigned indices: numba then skips the negative-index wraparound code
-        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + 1])):
+        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
             j = np.uint64(pj[p])
-            dx = x[j, 0] - pix
-            dy = x[j, 1] - piy
-            dz = x[j, 2] - piz
-            if periodic_xy:
-                dx = min_image(dx, Lx)
-                dy = min_image(dy, Ly)
-            row = np.uint64(rowi + mat[j])
-            (touch, ax, ay, az, cx, cy, cz, ri, rj, x0, x1, x2, dc) = pair_law(
-                dx, dy, dz, Ri, R[j], mi, mass[j], (vix, viy, viz), (wix, wiy, wiz),
-                (v[j, 0], v[j, 1], v[j, 2]), (w[j, 0], w[j, 1], w[j, 2]),
-                xi[p, 0], xi[p, 1], xi[p, 2], dcr[p],
-                (law[row, LAW_E], law[row, LAW_KT], law[row, LAW_RT], law[row, LAW_MU],
-                 law[row, LAW_CB], law[row, LAW_H]), (conf[i], conf[j], flat[mat[i], mat[j]]), dt)
-            xi[p, 0] = x0
-            xi[p, 1] = x1
-            xi[p, 2] = x2
-            dcr[p] = dc
-            fbuf[p, 0] = -ax
-            fbuf[p, 1] = -ay
-            fbuf[p, 2] = -az
+            touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+                i, j, p, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, rowi, xf, vf,
+                wf, R, mass, mat, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt)
+            j3 = U3 * j
             if touch:
                 fx -= ax
                 fy -= ay
@@ -300,86 +471,37 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr, f
                 tx -= ri * cx
                 ty -= ri * cy
                 tz -= ri * cz
-                force[j, 0] += ax
-                force[j, 1] += ay
-                force[j, 2] += az
-                torque[j, 0] -= rj * cx
-                torque[j, 1] -= rj * cy
-                torque[j, 2] -= rj * cz
+                ff[j3] += ax
+                ff[j3 + U1] += ay
+                ff[j3 + U2] += az
+                tf[j3] -= rj * cx
+                tf[j3 + U1] -= rj * cy
+                tf[j3 + U2] -= rj * cz
         if not alive[i]:
             continue
-        fx += force[i, 0] + bx * mi
-        fy += force[i, 1] + by * mi
-        fz += force[i, 2] + bz * mi
-        tx += torque[i, 0]
-        ty += torque[i, 1]
-        tz += torque[i, 2]
-        m = np.uint64(mat[i])
+        fx += ff[i3] + bx * mi
+        fy += ff[i3 + U1] + by * mi
+        fz += ff[i3 + U2] + bz * mi
+        tx += tf[i3]
+        ty += tf[i3 + U1]
+        tz += tf[i3 + U2]
+        m6 = ULAW_COLS * np.uint64(mat[i])
         wt = np.int64(wall_touch[i])  # wall slots that may be non-zero (bits)
-        for kk in range(nw):
-            k = walls[kk]
-            bit = np.int64(1) << np.int64(k)
-            s = wall_distance(k, pix, piy, piz, wall_pos[k])
-            if s >= Ri:  # apart (the common case): no force, no spring
-                if wt & bit:  # was touching: clear (else the slot is zero already
-                    wall_xi[i, k, 0] = 0.0  # and the wall arrays are not touched)
-                    wall_xi[i, k, 1] = 0.0
-                    wall_xi[i, k, 2] = 0.0
-                    wall_force[i, k, 0] = 0.0
-                    wall_force[i, k, 1] = 0.0
-                    wall_force[i, k, 2] = 0.0
-                    wt &= ~bit
-                continue
-            wt |= bit
-            vwz = wall_vel_z[k] if k < 2 else 0.0
-            a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
-                k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
-                wall_xi[i, k, 1], wall_xi[i, k, 2], wall_dcr[i, k], wlaw[m, LAW_E],
-                wlaw[m, LAW_KT], wlaw[m, LAW_RT], wlaw[m, LAW_MU], wlaw[m, LAW_CB],
-                wlaw[m, LAW_H] + conf[i], dt)
-            wall_xi[i, k, 0] = x0
-            wall_xi[i, k, 1] = x1
-            wall_xi[i, k, 2] = x2
-            wall_dcr[i, k] = dc
-            wall_force[i, k, 0] = a
-            wall_force[i, k, 1] = b
-            wall_force[i, k, 2] = c
-            if k == 1:
-                ftop += c
+        if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
+            a, b, c, d, e, f, fzt, wt = wall_contacts(
+                i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
+                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt)
+            wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
             fz += c
             tx += d
             ty += e
             tz += f
-        wall_touch[i] = np.uint8(wt)
-        force[i, 0] = fx
-        force[i, 1] = fy
-        force[i, 2] = fz
-        torque[i, 0] = tx
-        torque[i, 1] = ty
-        torque[i, 2] = tz
-        vix, viy, viz, wix, wiy, wiz, pix, piy, piz = leapfrog(
-            fx, fy, fz, tx, ty, tz, vix, viy, viz, wix, wiy, wiz, pix, piy, piz, dt / mi,
-            dt / inertia[i], dt)
-        v[i, 0] = vix
-        v[i, 1] = viy
-        v[i, 2] = viz
-        w[i, 0] = wix
-        w[i, 1] = wiy
-        w[i, 2] = wiz
-        ddx = pix - x_ref[i, 0]
-        ddy = piy - x_ref[i, 1]
-        ddz = piz - x_ref[i, 2]
-        if periodic_xy:
-            pix = wrap(pix, Lx)
-            piy = wrap(piy, Ly)
-            ddx = min_image(ddx, Lx)
-            ddy = min_image(ddy, Ly)
-        x[i, 0] = pix
-        x[i, 1] = piy
-        x[i, 2] = piz
-        dr = math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) + (Ri - R_ref[i])
+            ftop += fzt
+        dr = advance(i, i3, (fx, fy, fz), (tx, ty, tz), (vix, viy, viz), (wix, wiy, wiz),
+                     (pix, piy, piz), mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_ref, dt,
+                     periodic_xy, Lx, Ly)
         if dr > dmax:
             dmax = dr
         elif not (dr <= dmax):
@@ -398,39 +520,30 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
     """
     P = pi.shape[0]
     nm = E_star.shape[0]
-    law = law_table(E_star, G_star, friction, beta, hardness)
+    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
+    xf = x.reshape(-1)  # flat views, unsigned indices (see step_serial)
+    vf = v.reshape(-1)
+    wf = w.reshape(-1)
+    xif = xi.reshape(-1)
+    ff = fbuf.reshape(-1)
+    tif = tibuf.reshape(-1)
+    tjf = tjbuf.reshape(-1)
+    unm = np.uint64(nm)
     Lx = L[0]
     Ly = L[1]
     for q in prange(P):
-        p = np.uint64(q)  # unsigned indices: no negative-index wraparound code
+        p = np.uint64(q)
         i = np.uint64(pi[p])
         j = np.uint64(pj[p])
-        dx = x[j, 0] - x[i, 0]
-        dy = x[j, 1] - x[i, 1]
-        dz = x[j, 2] - x[i, 2]
-        if periodic_xy:
-            dx = min_image(dx, Lx)
-            dy = min_image(dy, Ly)
-        row = np.uint64(mat[i] * nm + mat[j])
-        (touch, ax, ay, az, cx, cy, cz, ri, rj, x0, x1, x2, dc) = pair_law(
-            dx, dy, dz, R[i], R[j], mass[i], mass[j], (v[i, 0], v[i, 1], v[i, 2]),
-            (w[i, 0], w[i, 1], w[i, 2]), (v[j, 0], v[j, 1], v[j, 2]),
-            (w[j, 0], w[j, 1], w[j, 2]), xi[p, 0], xi[p, 1], xi[p, 2], dcr[p],
-            (law[row, LAW_E], law[row, LAW_KT], law[row, LAW_RT], law[row, LAW_MU],
-             law[row, LAW_CB], law[row, LAW_H]), (conf[i], conf[j], flat[mat[i], mat[j]]), dt)
-        xi[p, 0] = x0
-        xi[p, 1] = x1
-        xi[p, 2] = x2
-        dcr[p] = dc
-        fbuf[p, 0] = -ax
-        fbuf[p, 1] = -ay
-        fbuf[p, 2] = -az
-        tibuf[p, 0] = -ri * cx
-        tibuf[p, 1] = -ri * cy
-        tibuf[p, 2] = -ri * cz
-        tjbuf[p, 0] = -rj * cx
-        tjbuf[p, 1] = -rj * cy
-        tjbuf[p, 2] = -rj * cz
+        i3 = U3 * i
+        touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+            i, j, p, load3(xf, i3), load3(vf, i3), load3(wf, i3), R[i], mass[i],
+            np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, dcr, law, conf, flat,
+            periodic_xy, Lx, Ly, dt)
+        p3 = U3 * p
+        store3(ff, p3, -ax, -ay, -az)
+        store3(tif, p3, -ri * cx, -ri * cy, -ri * cz)
+        store3(tjf, p3, -rj * cx, -rj * cy, -rj * cz)
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -448,16 +561,26 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
     Returns (max drift, top z force), summed serially after the parallel loop.
     """
     n = x.shape[0]
-    wlaw = law_table(Ew, Gw, muw, betaw, Hw)
+    wlaw = law_table(Ew, Gw, muw, betaw, Hw).reshape(-1)
+    xf = x.reshape(-1)  # flat views, unsigned indices (see step_serial)
+    vf = v.reshape(-1)
+    wf = w.reshape(-1)
+    ff = force.reshape(-1)
+    tf = torque.reshape(-1)
+    xr = x_ref.reshape(-1)
+    fb = fbuf.reshape(-1)
+    tib = tibuf.reshape(-1)
+    tjb = tjbuf.reshape(-1)
     walls = np.flatnonzero(wall_on).astype(np.uint64)
-    nw = walls.shape[0]
+    reach = wall_reach(wall_pos, wall_on)
     Lx = L[0]
     Ly = L[1]
     for ii in prange(n):
-        i = np.uint64(ii)  # unsigned indices: no negative-index wraparound code
+        i = np.uint64(ii)
         if not alive[i]:
             drift[i] = 0.0
             continue
+        i3 = U3 * i
         mi = mass[i]
         fx = body[0] * mi
         fy = body[1] * mi
@@ -465,95 +588,42 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
         tx = 0.0
         ty = 0.0
         tz = 0.0
-        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + 1])):
-            fx += fbuf[p, 0]
-            fy += fbuf[p, 1]
-            fz += fbuf[p, 2]
-            tx += tibuf[p, 0]
-            ty += tibuf[p, 1]
-            tz += tibuf[p, 2]
-        for q in range(np.uint64(col_start[i]), np.uint64(col_start[i + 1])):
-            p = np.uint64(col_pair[q])
-            fx -= fbuf[p, 0]
-            fy -= fbuf[p, 1]
-            fz -= fbuf[p, 2]
-            tx += tjbuf[p, 0]
-            ty += tjbuf[p, 1]
-            tz += tjbuf[p, 2]
-        pix = x[i, 0]
-        piy = x[i, 1]
-        piz = x[i, 2]
-        vix = v[i, 0]
-        viy = v[i, 1]
-        viz = v[i, 2]
-        wix = w[i, 0]
-        wiy = w[i, 1]
-        wiz = w[i, 2]
+        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
+            p3 = U3 * p
+            fx += fb[p3]
+            fy += fb[p3 + U1]
+            fz += fb[p3 + U2]
+            tx += tib[p3]
+            ty += tib[p3 + U1]
+            tz += tib[p3 + U2]
+        for q in range(np.uint64(col_start[i]), np.uint64(col_start[i + U1])):
+            p3 = U3 * np.uint64(col_pair[q])
+            fx -= fb[p3]
+            fy -= fb[p3 + U1]
+            fz -= fb[p3 + U2]
+            tx += tjb[p3]
+            ty += tjb[p3 + U1]
+            tz += tjb[p3 + U2]
+        pix, piy, piz = load3(xf, i3)
+        vix, viy, viz = load3(vf, i3)
+        wix, wiy, wiz = load3(wf, i3)
         Ri = R[i]
-        m = np.uint64(mat[i])
+        m6 = ULAW_COLS * np.uint64(mat[i])
         wt = np.int64(wall_touch[i])  # wall slots that may be non-zero (bits)
-        for kk in range(nw):
-            k = walls[kk]
-            bit = np.int64(1) << np.int64(k)
-            s = wall_distance(k, pix, piy, piz, wall_pos[k])
-            if s >= Ri:  # apart (the common case): no force, no spring
-                if wt & bit:  # was touching: clear (else the slot is zero already
-                    wall_xi[i, k, 0] = 0.0  # and the wall arrays are not touched)
-                    wall_xi[i, k, 1] = 0.0
-                    wall_xi[i, k, 2] = 0.0
-                    wall_force[i, k, 0] = 0.0
-                    wall_force[i, k, 1] = 0.0
-                    wall_force[i, k, 2] = 0.0
-                    wt &= ~bit
-                continue
-            wt |= bit
-            vwz = wall_vel_z[k] if k < 2 else 0.0
-            a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
-                k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
-                wall_xi[i, k, 1], wall_xi[i, k, 2], wall_dcr[i, k], wlaw[m, LAW_E],
-                wlaw[m, LAW_KT], wlaw[m, LAW_RT], wlaw[m, LAW_MU], wlaw[m, LAW_CB],
-                wlaw[m, LAW_H] + conf[i], dt)
-            wall_xi[i, k, 0] = x0
-            wall_xi[i, k, 1] = x1
-            wall_xi[i, k, 2] = x2
-            wall_dcr[i, k] = dc
-            wall_force[i, k, 0] = a
-            wall_force[i, k, 1] = b
-            wall_force[i, k, 2] = c
+        if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
+            a, b, c, d, e, f, fzt, wt = wall_contacts(
+                i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
+                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt)
+            wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
             fz += c
             tx += d
             ty += e
             tz += f
-        wall_touch[i] = np.uint8(wt)
-        force[i, 0] = fx
-        force[i, 1] = fy
-        force[i, 2] = fz
-        torque[i, 0] = tx
-        torque[i, 1] = ty
-        torque[i, 2] = tz
-        vix, viy, viz, wix, wiy, wiz, pix, piy, piz = leapfrog(
-            fx, fy, fz, tx, ty, tz, vix, viy, viz, wix, wiy, wiz, pix, piy, piz, dt / mi,
-            dt / inertia[i], dt)
-        v[i, 0] = vix
-        v[i, 1] = viy
-        v[i, 2] = viz
-        w[i, 0] = wix
-        w[i, 1] = wiy
-        w[i, 2] = wiz
-        ddx = pix - x_ref[i, 0]
-        ddy = piy - x_ref[i, 1]
-        ddz = piz - x_ref[i, 2]
-        if periodic_xy:
-            pix = wrap(pix, Lx)
-            piy = wrap(piy, Ly)
-            ddx = min_image(ddx, Lx)
-            ddy = min_image(ddy, Ly)
-        x[i, 0] = pix
-        x[i, 1] = piy
-        x[i, 2] = piz
-        drift[i] = math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) + (Ri - R_ref[i])
+        drift[i] = advance(i, i3, (fx, fy, fz), (tx, ty, tz), (vix, viy, viz), (wix, wiy, wiz),
+                           (pix, piy, piz), mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_ref, dt,
+                           periodic_xy, Lx, Ly)
     dmax = 0.0
     bad = False
     ftop = 0.0
@@ -566,3 +636,21 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
         if wall_touch[i] & 2:  # top slot non-zero (else its force is zero)
             ftop += wall_force[i, 1, 2]
     return (np.nan if bad else dmax), ftop
+
+
+def contact_forces(sim):
+    """Force on i from j (P, 3) N of every candidate pair of `sim.contacts` at the
+    current positions and velocities, by the same law as a step (`pair_forces`),
+    applied to copies of the history: nothing in the simulation changes. This is
+    what the particle stresses and the fracture test read (DESIGN §2 particle
+    stress tensor): one definition whatever kernel ran the steps.
+    """
+    ps, cl, t = sim.particles, sim.contacts, sim.tables
+    P = cl.n_pairs
+    fbuf = np.empty((P, 3))
+    tbuf = np.empty((P, 3))
+    dcr = cl.dcr.copy() if sim.inelastic else None
+    pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi.copy(), dcr,
+                fbuf, tbuf, tbuf, t.E_star, t.G_star, t.friction, t.beta, t.hardness, sim.dt,
+                sim.box.L, sim.box.periodic_xy, ps.confinement, sim.flattening_share)
+    return fbuf

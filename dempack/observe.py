@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from .boundary import WALL_NORMALS, separation, wall_gap
+from .integrate import contact_forces
 from .state import N_WALLS
 
 
@@ -127,10 +128,12 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
 
 def particle_stress(sim):
     """(σ (N,3,3) Pa symmetric particle stress tensors σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c),
-    max normal contact force (N,) N) from the last step's contact forces."""
+    max normal contact force (N,) N) from the contact forces of the current state
+    (pairs: `integrate.contact_forces`; walls: the last step's wall forces)."""
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
-    S, fmax = contact_stress_sums(ps.x, ps.R, ps.alive, cl.i, cl.j, cl.force, ps.wall_force,
+    S, fmax = contact_stress_sums(ps.x, ps.R, ps.alive, cl.i, cl.j, contact_forces(sim),
+                                  ps.wall_force,
                                   pos, on, np.asarray(box.L[:2], float), box.periodic_xy)
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
     sig = S / V[:, None, None]

@@ -86,6 +86,11 @@ class Simulation:
         self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
                                            for m in mats])
         self.flattening_share = flattening_share(mats)
+        # contacts that can flatten (a hardness, or creep): else the step runs the elastic
+        # kernels, compiled without flats (dempack.integrate). Chosen once, at build time.
+        self.inelastic = bool(np.any(self.tables.hardness < 1e300)
+                              or np.any(self.tables.hardness_wall < 1e300)
+                              or any(m.creep is not None for m in mats))
         self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
                                       for m in mats])
         T = sc.cycling.si("temperature_C")
@@ -286,23 +291,25 @@ class Simulation:
                 self._drift = np.zeros(ps.n)
         L = box.L
         pos, vel, on = box.wall_arrays()
+        # elastic runs (no hardness, no creep) take kernels compiled without the flats
+        dcr, wall_dcr = (cl.dcr, ps.wall_dcr) if self.inelastic else (None, None)
         if get_num_threads() == 1:  # one fused pass, each pair once (integrate.step_serial)
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
-                cl.row_start, cl.xi, cl.dcr, cl.force, ps.wall_xi, ps.wall_dcr, ps.wall_force,
+                cl.row_start, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
                 cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction,
                 t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
                 t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref,
                 ps.confinement, self.flattening_share)
         else:
-            pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, cl.dcr,
+            pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, dcr,
                         cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction,
                         t.beta, t.hardness, self.dt, L, box.periodic_xy, ps.confinement,
                         self.flattening_share)
             drift, f_top = gather_and_integrate(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
                 cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i, cl.torque_j,
-                ps.wall_xi, ps.wall_dcr, ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos,
+                ps.wall_xi, wall_dcr, ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos,
                 vel, on, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall, t.hardness_wall,
                 self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref, self._drift,
                 ps.confinement)

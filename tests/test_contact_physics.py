@@ -184,6 +184,7 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
     import numba
 
     from _build import scenario
+    from dempack.integrate import contact_forces
     from dempack.simulation import Simulation
 
     if numba.config.NUMBA_NUM_THREADS < 2:
@@ -209,11 +210,12 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
     assert np.count_nonzero(ca.dcr) > 0  # plastic flats exist
     assert np.count_nonzero(pa.wall_force[:, 0, 2]) > 0  # particles rest on the bottom plate
     assert np.array_equal(ca.i, cb.i) and np.array_equal(pa.pid, pb.pid)
-    fscale = np.max(np.abs(ca.force))
+    fa, fb = contact_forces(a), contact_forces(b)
+    fscale = np.max(np.abs(fa))
     for got, want, scale in [(pb.x, pa.x, np.max(np.abs(pa.x))),
                              (pb.v, pa.v, np.max(np.abs(pa.v))),
                              (pb.w, pa.w, np.max(np.abs(pa.w))),
-                             (cb.force, ca.force, fscale), (pb.force, pa.force, fscale),
+                             (fb, fa, fscale), (pb.force, pa.force, fscale),
                              (pb.wall_force, pa.wall_force, fscale),
                              (cb.xi, ca.xi, np.max(np.abs(ca.xi))),
                              (cb.dcr, ca.dcr, np.max(np.abs(ca.dcr)))]:
@@ -221,3 +223,48 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
         assert np.max(np.abs(got - want)) <= 1e-9 * scale
     assert b.last_punch_stress == pytest.approx(a.last_punch_stress, rel=1e-9, abs=1e-6)
     assert b._max_drift == pytest.approx(a._max_drift, rel=1e-9)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_elastic_kernels_match_the_general_ones(threads):
+    """Where no pair has a hardness and nothing creeps, the step runs kernels compiled
+    without the flats (dcr = None). They must give the same step as the general
+    kernels, which test the hardness at run time: a settled bed of Mo6Se8 made
+    elastic (no hardness, as the benchmark material) advanced both ways from one state."""
+    import copy
+
+    import numba
+
+    from _build import scenario
+    from dempack.contact import NO_HARDNESS
+    from dempack.simulation import Simulation
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("needs two numba threads")
+    sc = scenario(("Mo6Se8",), particles=120, lateral="walls",
+                  pressing=[{"mode": "fixed_gap", "steps": 100000}],
+                  numerics={"gravity_m_s2": 1e8})
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(threads)
+        a = Simulation(sc)
+        assert a.inelastic  # Mo6Se8 has a hardness
+        a.tables.hardness[:] = NO_HARDNESS
+        a.tables.hardness_wall[:] = NO_HARDNESS
+        a.inelastic = False
+        for _ in range(800):
+            a.step()
+        b = copy.deepcopy(a)
+        b.inelastic = True  # the general kernels, hardness tested at run time
+        for _ in range(20):
+            a.step()
+            b.step()
+    finally:
+        numba.set_num_threads(before)
+    pa, pb = a.particles, b.particles
+    assert np.count_nonzero(pa.wall_force[:, 0, 2]) > 0  # resting on the bottom plate
+    assert np.count_nonzero(np.linalg.norm(a.contacts.xi, axis=1)) > 0  # springs loaded
+    assert not np.any(a.contacts.dcr) and not np.any(b.contacts.dcr)
+    for got, want in [(pb.x, pa.x), (pb.v, pa.v), (pb.w, pa.w), (pb.force, pa.force),
+                      (b.contacts.xi, a.contacts.xi)]:
+        assert np.max(np.abs(got - want)) <= 1e-12 * np.max(np.abs(want))
