@@ -374,9 +374,12 @@ def worker_time(a) -> dict:
     rebuilds = _Timer(dsim, "build_contact_list").install()
     threads_seen = set()
 
-    # the kernel that Simulation.step calls: step_serial on one thread, pair_forces (+
-    # gather_and_integrate) on several
-    kernel = "step_serial" if k == 1 and hasattr(dsim, "step_serial") else "pair_forces"
+    # the kernel that Simulation.step calls: step_serial on one thread, step_threaded on
+    # several (engines before 2026-12: pair_forces + gather_and_integrate)
+    if k == 1 and hasattr(dsim, "step_serial"):
+        kernel = "step_serial"
+    else:
+        kernel = "step_threaded" if hasattr(dsim, "step_threaded") else "pair_forces"
     real_kernel = getattr(dsim, kernel)
 
     def _probe(*args, **kw):
@@ -427,7 +430,8 @@ def worker_time(a) -> dict:
     if a.profile_steps > 0:
         rebuilds.remove()
         timers = [_Timer(dsim, nm).install() for nm in
-                  ("step_serial", "pair_forces", "gather_and_integrate", "build_contact_list")
+                  ("step_serial", "step_threaded", "pair_forces", "gather_and_integrate",
+                   "build_contact_list")
                   if hasattr(dsim, nm)]
         t0 = time.perf_counter()
         sim.run(steps=a.profile_steps)
@@ -552,13 +556,15 @@ def fmt_table(results: dict) -> str:
     prof = [c for c in results["cases"] if c.get("profile")]
     if prof:
         out.append("")
-        out.append("profile (us per particle-step): step_serial (one thread) / pair_forces / "
-                   "gather_and_integrate (threads) / build_contact_list / python rest; observe() ms")
+        out.append("profile (us per particle-step): kernel(s) the step called / build_contact_list "
+                   "/ python rest; observe() ms")
         for c in prof:
             p = c["profile"]["us_per_particle_step_by_part"]
-            out.append(f"  N={c['n']:>6} thr={c['threads']}: {p.get('step_serial', 0.0):.4f} / "
-                       f"{p['pair_forces']:.4f} / "
-                       f"{p['gather_and_integrate']:.4f} / {p['build_contact_list']:.4f} / "
+            kern = " + ".join(f"{nm} {p[nm]:.4f}" for nm in
+                              ("step_serial", "step_threaded", "pair_forces", "gather_and_integrate")
+                              if p.get(nm, 0.0) > 0.0)
+            out.append(f"  N={c['n']:>6} thr={c['threads']}: {kern} / "
+                       f"{p['build_contact_list']:.4f} / "
                        f"{p['python_rest']:.4f}   ({c['profile']['us_per_step']:.0f} us/step; "
                        f"forced rebuild {c['profile']['forced_rebuild_ms']:.1f} ms; observe "
                        f"{c['profile']['observe_ms']:.1f} ms)")

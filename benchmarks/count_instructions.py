@@ -178,7 +178,8 @@ def _sum_dumps(files):
 
 
 # kernels called from dempack.simulation, counted separately (those that exist)
-KERNELS = ("pair_forces", "gather_and_integrate", "step_serial", "build_contact_list")
+KERNELS = ("pair_forces", "gather_and_integrate", "step_serial", "step_threaded",
+           "build_contact_list")
 
 
 def cmd_count(a):

@@ -15,10 +15,11 @@ summation order, so results agree to round-off):
   k < i came in earlier rows, pairs (i, j) in its own row), so i's wall
   contacts are added and i is advanced at once; later rows only read
   particles that have not moved yet (j > i).
-* `pair_forces` + `gather_and_integrate` (several threads): the pair forces go
-  to a pair buffer (parallel over pairs), then a parallel loop over particles
-  sums each particle's pairs from both sides in a fixed order (no races,
-  results independent of the schedule), adds the wall contacts and advances.
+* `step_threaded` (several threads): the same pass over T contiguous chunks of
+  rows at once, each thread summing into its own force/torque array (no races,
+  no per-pair buffer); then a parallel loop over particles adds the T sums in a
+  fixed order (results independent of the schedule for a given T), adds the
+  wall contacts and advances.
 
 Both return (max drift, z force of the particles on the top punch): the
 largest share of the Verlet skin a particle used up since the last rebuild
@@ -34,8 +35,8 @@ models): where no material pair has a hardness and nothing creeps, the caller
 passes dcr = wall_dcr = None; numba prunes the `is None` branches when it
 compiles that signature, so the elastic kernels neither load nor store the flat
 δcr, the confinement pressures or the plastic test (`Simulation.step` chooses).
-`step_serial` keeps no per-pair force buffer: the observables recompute the
-contact forces of the current state (`contact_forces`).
+Neither step keeps a per-pair force buffer: the observables recompute the
+contact forces of the current state (`contact_forces`, through `pair_forces`).
 """
 from __future__ import annotations
 
@@ -92,6 +93,17 @@ def store3(a, k3, x, y, z):
 
 
 @njit(cache=True, inline="always")
+def add6(a, k6, f0, f1, f2, t0, t1, t2):
+    """a[k6:k6 + 6] += (f, t) on a flat view (per-thread force and torque sums)."""
+    a[k6] += f0
+    a[k6 + U1] += f1
+    a[k6 + U2] += f2
+    a[k6 + U3] += t0
+    a[k6 + U4] += t1
+    a[k6 + U5] += t2
+
+
+@njit(cache=True, inline="always")
 def min_image(d, L):
     """Minimum image of a coordinate difference d (m) on a period L, for |d| < 1.5 L
     (positions are kept in [0, L), so |d| < L)."""
@@ -105,7 +117,7 @@ def min_image(d, L):
 # Unsigned index constants: the kernels index with unsigned integers throughout (numba
 # adds negative-index wraparound code to every signed index), (N, 3) arrays through flat
 # views at 3i + k and law tables at LAW_COLS · row + column.
-U1, U2, U3 = np.uint64(1), np.uint64(2), np.uint64(3)
+U1, U2, U3, U4, U5, U6 = (np.uint64(k) for k in range(1, 7))
 ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_COLS = (np.uint64(c) for c in (
     LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_COLS))
 
@@ -547,40 +559,72 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_start, col_pair,
-                         fbuf, tibuf, tjbuf, wall_xi, wall_dcr, wall_force, wall_touch, force,
-                         torque,
-                         wall_pos, wall_vel_z, wall_on, Ew, Gw, muw, betaw, Hw, body, dt, L,
-                         periodic_xy, x_ref, R_ref, drift, conf):
-    """Sum pair and wall forces per particle, then advance v, ω, x by one step.
+def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, dcr,
+                  wall_xi, wall_dcr, wall_force, wall_touch, force, torque, scratch, wall_pos,
+                  wall_vel_z, wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw,
+                  betaw, Hw, body, dt, L, periodic_xy, x_ref, R_ref, drift, conf, flat):
+    """One whole step on T threads, same arguments as `step_serial` plus:
+    chunk_start (T+1) int64: rows (particles, in storage order) of each thread's chunk
+    (`chunk_rows`); scratch (T, 6N) zeros: per-thread force and torque sums; drift (N).
 
-    wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
-    and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 as in
-    `step_serial`. drift[i] = |x − x_ref| + (R − R_ref),
-    the particle's share of the Verlet skin used up since the last rebuild.
-    Returns (max drift, top z force), summed serially after the parallel loop.
+    Phase 1, parallel over the T chunks: each pair of the half list is evaluated once,
+    as in `step_serial`; chunk t adds f and torque to i and scatters them to j in its
+    own row of scratch (no two threads write the same memory; each row sums in storage
+    order). Phase 2, parallel over particles: Σ_t scratch[t, i] in t order (then zeroed
+    for the next step), wall contacts, leapfrog. No per-pair buffer is written, and the
+    result is the same for the same T whatever the schedule (it differs from
+    `step_serial`'s only by the summation order). Returns (max drift, top z force).
     """
     n = x.shape[0]
+    nm = E_star.shape[0]
+    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
     wlaw = law_table(Ew, Gw, muw, betaw, Hw).reshape(-1)
     xf = x.reshape(-1)  # flat views, unsigned indices (see step_serial)
     vf = v.reshape(-1)
     wf = w.reshape(-1)
+    xif = xi.reshape(-1)
     ff = force.reshape(-1)
     tf = torque.reshape(-1)
     xr = x_ref.reshape(-1)
-    fb = fbuf.reshape(-1)
-    tib = tibuf.reshape(-1)
-    tjb = tjbuf.reshape(-1)
+    sf = scratch.reshape(-1)
+    T = chunk_start.shape[0] - 1
+    u6n = np.uint64(6 * n)
     walls = np.flatnonzero(wall_on).astype(np.uint64)
     reach = wall_reach(wall_pos, wall_on)
     Lx = L[0]
     Ly = L[1]
+    for tt in prange(T):
+        base = np.uint64(tt) * u6n
+        for i in range(np.uint64(chunk_start[tt]), np.uint64(chunk_start[tt + 1])):
+            i3 = U3 * i
+            pi3 = load3(xf, i3)
+            vi3 = load3(vf, i3)
+            wi3 = load3(wf, i3)
+            Ri = R[i]
+            mi = mass[i]
+            rowi = np.uint64(mat[i]) * np.uint64(nm)
+            fx = 0.0
+            fy = 0.0
+            fz = 0.0
+            tx = 0.0
+            ty = 0.0
+            tz = 0.0
+            for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
+                j = np.uint64(pj[p])
+                touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+                    i, j, p, pi3, vi3, wi3, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr,
+                    law, conf, flat, periodic_xy, Lx, Ly, dt)
+                if touch:
+                    fx -= ax
+                    fy -= ay
+                    fz -= az
+                    tx -= ri * cx
+                    ty -= ri * cy
+                    tz -= ri * cz
+                    add6(sf, base + U6 * j, ax, ay, az, -rj * cx, -rj * cy, -rj * cz)
+            add6(sf, base + U6 * i, fx, fy, fz, tx, ty, tz)
     for ii in prange(n):
         i = np.uint64(ii)
-        if not alive[i]:
-            drift[i] = 0.0
-            continue
-        i3 = U3 * i
         mi = mass[i]
         fx = body[0] * mi
         fy = body[1] * mi
@@ -588,22 +632,22 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
         tx = 0.0
         ty = 0.0
         tz = 0.0
-        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
-            p3 = U3 * p
-            fx += fb[p3]
-            fy += fb[p3 + U1]
-            fz += fb[p3 + U2]
-            tx += tib[p3]
-            ty += tib[p3 + U1]
-            tz += tib[p3 + U2]
-        for q in range(np.uint64(col_start[i]), np.uint64(col_start[i + U1])):
-            p3 = U3 * np.uint64(col_pair[q])
-            fx -= fb[p3]
-            fy -= fb[p3 + U1]
-            fz -= fb[p3 + U2]
-            tx += tjb[p3]
-            ty += tjb[p3 + U1]
-            tz += tjb[p3 + U2]
+        for tt in range(T):
+            o = np.uint64(tt) * u6n + U6 * i
+            a, b, c = load3(sf, o)
+            d, e, f = load3(sf, o + U3)
+            store3(sf, o, 0.0, 0.0, 0.0)
+            store3(sf, o + U3, 0.0, 0.0, 0.0)
+            fx += a
+            fy += b
+            fz += c
+            tx += d
+            ty += e
+            tz += f
+        if not alive[i]:
+            drift[i] = 0.0
+            continue
+        i3 = U3 * i
         pix, piy, piz = load3(xf, i3)
         vix, viy, viz = load3(vf, i3)
         wix, wiy, wiz = load3(wf, i3)
@@ -637,6 +681,14 @@ def gather_and_integrate(x, v, w, R, mass, inertia, mat, alive, row_start, col_s
             ftop += wall_force[i, 1, 2]
     return (np.nan if bad else dmax), ftop
 
+
+def chunk_rows(row_start, threads):
+    """chunk_start (threads + 1) int64 for `step_threaded`: contiguous particle ranges
+    with about the same number of candidate pairs each (the pair loop is the work)."""
+    n = row_start.shape[0] - 1
+    P = int(row_start[-1])
+    cuts = np.searchsorted(row_start, np.linspace(0.0, P, threads + 1)[1:-1])
+    return np.concatenate(([0], np.minimum(cuts, n), [n])).astype(np.int64)
 
 def contact_forces(sim):
     """Force on i from j (P, 3) N of every candidate pair of `sim.contacts` at the

@@ -267,6 +267,5 @@ def build_contact_list(ps: ParticleState, old: ContactList | None, box, skin: fl
     if old is not None and old.n_pairs:
         _carry_history(old.i, old.j, old.xi, old.dcr, inv, permuted, row_start, pj, xi, dcr)
     return ContactList(i=pi, j=pj, row_start=row_start, col_start=col_start, col_pair=col_pair,
-                       xi=xi, dcr=dcr, force=np.zeros((P, 3)), torque_i=np.zeros((P, 3)),
-                       torque_j=np.zeros((P, 3)), x_ref=ps.x.copy(), R_ref=ps.R.copy(),
+                       xi=xi, dcr=dcr, x_ref=ps.x.copy(), R_ref=ps.R.copy(),
                        wall_touch=touch)

@@ -9,8 +9,8 @@
   (dempack.chemistry.removed_volumes).
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
-  doi:10.1115/1.3157599), from the last step's forces (`particle_stress`, also
-  the fracture criterion's stress); von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
+  doi:10.1115/1.3157599), from the contact forces of the current state
+  (`particle_stress`, also the fracture criterion's stress); von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, flattening_share,
 from .confinement import bulk_modulus, confinement_pressures
 from .contact import ContactTables
 from .fracture import FractureModel
-from .integrate import gather_and_integrate, pair_forces, step_serial
+from .integrate import chunk_rows, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables
@@ -117,6 +117,9 @@ class Simulation:
         self.stage_index = 0
         self.last_punch_stress = 0.0
         self._max_drift = np.inf
+        self._chunk_rows = None  # step_threaded's row chunks and per-thread sums
+        self._chunks = None
+        self._scratch = np.zeros((0, 0))
         self.stages = build_stages(sc)
         self.fracture = FractureModel(self)
         self.outputs_written = 0
@@ -301,18 +304,15 @@ class Simulation:
                 t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
                 t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref,
                 ps.confinement, self.flattening_share)
-        else:
-            pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi, dcr,
-                        cl.force, cl.torque_i, cl.torque_j, t.E_star, t.G_star, t.friction,
-                        t.beta, t.hardness, self.dt, L, box.periodic_xy, ps.confinement,
-                        self.flattening_share)
-            drift, f_top = gather_and_integrate(
-                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive,
-                cl.row_start, cl.col_start, cl.col_pair, cl.force, cl.torque_i, cl.torque_j,
-                ps.wall_xi, wall_dcr, ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos,
-                vel, on, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall, t.hardness_wall,
-                self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref, self._drift,
-                ps.confinement)
+        else:  # each pair once, per-thread sums (integrate.step_threaded)
+            chunks, scratch = self._thread_chunks(get_num_threads())
+            drift, f_top = step_threaded(
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                cl.row_start, chunks, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
+                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.E_star, t.G_star,
+                t.friction, t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall,
+                t.beta_wall, t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref,
+                cl.R_ref, self._drift, ps.confinement, self.flattening_share)
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = drift
         self.last_punch_stress = -f_top / box.area  # = punch_stress(), without a pass
@@ -331,6 +331,19 @@ class Simulation:
             st.after_step(self)
             if st.done(self):
                 self._finish_stage(st)
+
+    def _thread_chunks(self, threads: int):
+        """(chunk_start, scratch) of `integrate.step_threaded` for the current contact list
+        and thread count; the scratch (threads, 6N) is zero between steps, so it is only
+        reallocated when N or the thread count change."""
+        rows = self.contacts.row_start
+        if self._chunk_rows is not rows or self._chunks.shape[0] != threads + 1:
+            self._chunks = chunk_rows(rows, threads)
+            self._chunk_rows = rows  # held, so a new list can never look like this one
+        n6 = 6 * self.particles.n
+        if self._scratch.shape != (threads, n6):
+            self._scratch = np.zeros((threads, n6))
+        return self._chunks, self._scratch
 
     @property
     def dt_phys(self) -> float:

@@ -119,8 +119,8 @@ class ContactList:
     are row_start[k]:row_start[k+1]. col_start (N+1) / col_pair (P) index the
     pairs in which k is the second member (a CSR transpose), so per-particle
     sums gather each pair from both sides without write races.
-    xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap;
-    force (P,3) N force on i from j; torque_i, torque_j (P,3) N m.
+    xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap.
+    (The contact forces are not stored: dempack.integrate.contact_forces.)
     x_ref (N,3), R_ref (N): positions and radii when the list was built.
     wall_touch (N) uint8: bit k set where the particle's wall slot k may hold a
     non-zero spring / force (ParticleState.wall_xi, wall_force); the step kernels
@@ -135,9 +135,6 @@ class ContactList:
     col_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     xi: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     dcr: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    force: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
-    torque_i: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
-    torque_j: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     x_ref: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     R_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
     wall_touch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
