@@ -117,7 +117,7 @@ def min_image(d, L):
 # Unsigned index constants: the kernels index with unsigned integers throughout (numba
 # adds negative-index wraparound code to every signed index), (N, 3) arrays through flat
 # views at 3i + k and law tables at LAW_COLS · row + column.
-U1, U2, U3, U4, U5, U6 = (np.uint64(k) for k in range(1, 7))
+U0, U1, U2, U3, U4, U5, U6 = (np.uint64(k) for k in range(7))
 ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_COLS = (np.uint64(c) for c in (
     LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_COLS))
 
@@ -221,6 +221,43 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
     if dcr is not None:
         dcr[p] = dc
     return touch, ax, ay, az, cx, cy, cz, ri, rj
+
+
+@njit(cache=True, inline="always")
+def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_start, xf, vf, wf, R,
+               mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt):
+    """The pairs (i, j > i) of row i of the half list (`pair_contact`; i's position,
+    velocity and angular velocity as 3-tuples, radius, mass): the force on each j is
+    added to fa[fbase + stride·j + k], its torque to ta[tbase + stride·j + k]. Returns
+    i's own sums (f, t)."""
+    rowi = np.uint64(mat[i]) * np.uint64(nm)
+    fx = 0.0
+    fy = 0.0
+    fz = 0.0
+    tx = 0.0
+    ty = 0.0
+    tz = 0.0
+    for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
+        j = np.uint64(pj[p])
+        touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+            i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
+            flat, periodic_xy, Lx, Ly, dt)
+        if touch:
+            fx -= ax
+            fy -= ay
+            fz -= az
+            tx -= ri * cx
+            ty -= ri * cy
+            tz -= ri * cz
+            kf = fbase + stride * j
+            kt = tbase + stride * j
+            fa[kf] += ax
+            fa[kf + U1] += ay
+            fa[kf + U2] += az
+            ta[kt] -= rj * cx
+            ta[kt + U1] -= rj * cy
+            ta[kt + U2] -= rj * cz
+    return fx, fy, fz, tx, ty, tz
 
 
 @njit(cache=True, inline="always")
@@ -462,33 +499,10 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         wix, wiy, wiz = load3(wf, i3)
         Ri = R[i]
         mi = mass[i]
-        rowi = np.uint64(mat[i]) * np.uint64(nm)
-        fx = 0.0
-        fy = 0.0
-        fz = 0.0
-        tx = 0.0
-        ty = 0.0
-        tz = 0.0
-        # unsigned indices: numba then skips the negative-index wraparound code
-        for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
-            j = np.uint64(pj[p])
-            touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
-                i, j, p, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, rowi, xf, vf,
-                wf, R, mass, mat, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt)
-            j3 = U3 * j
-            if touch:
-                fx -= ax
-                fy -= ay
-                fz -= az
-                tx -= ri * cx
-                ty -= ri * cy
-                tz -= ri * cz
-                ff[j3] += ax
-                ff[j3 + U1] += ay
-                ff[j3 + U2] += az
-                tf[j3] -= rj * cx
-                tf[j3 + U1] -= rj * cy
-                tf[j3 + U2] -= rj * cz
+        fx, fy, fz, tx, ty, tz = row_forces(
+            i, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, ff, tf, U0, U0, U3, pj,
+            row_start, xf, vf, wf, R, mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx,
+            Ly, dt)
         if not alive[i]:
             continue
         fx += ff[i3] + bx * mi
@@ -602,26 +616,9 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
             wi3 = load3(wf, i3)
             Ri = R[i]
             mi = mass[i]
-            rowi = np.uint64(mat[i]) * np.uint64(nm)
-            fx = 0.0
-            fy = 0.0
-            fz = 0.0
-            tx = 0.0
-            ty = 0.0
-            tz = 0.0
-            for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
-                j = np.uint64(pj[p])
-                touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
-                    i, j, p, pi3, vi3, wi3, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr,
-                    law, conf, flat, periodic_xy, Lx, Ly, dt)
-                if touch:
-                    fx -= ax
-                    fy -= ay
-                    fz -= az
-                    tx -= ri * cx
-                    ty -= ri * cy
-                    tz -= ri * cz
-                    add6(sf, base + U6 * j, ax, ay, az, -rj * cx, -rj * cy, -rj * cz)
+            fx, fy, fz, tx, ty, tz = row_forces(
+                i, pi3, vi3, wi3, Ri, mi, sf, sf, base, base + U3, U6, pj, row_start, xf, vf, wf,
+                R, mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt)
             add6(sf, base + U6 * i, fx, fy, fz, tx, ty, tz)
     for ii in prange(n):
         i = np.uint64(ii)
