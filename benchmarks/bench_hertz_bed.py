@@ -223,8 +223,11 @@ def wait_quiet(max_wait_s: float, threshold: float = 0.15, sample_s: float = 3.0
 def state_bytes(sim) -> dict:
     p = sum(a.nbytes for a in sim.particles.as_dict().values())
     c = sum(a.nbytes for a in sim.contacts.as_dict().values())
-    return {"particle_arrays_B": p, "contact_arrays_B": c,
-            "state_B_per_particle": (p + c + sim._drift.nbytes) / sim.particles.n,
+    # step work arrays: the skin drifts and (engines from 2026-12) the per-thread force sums
+    scratch = getattr(sim, "_scratch", None)
+    w = sim._drift.nbytes + (scratch.nbytes if scratch is not None else 0)
+    return {"particle_arrays_B": p, "contact_arrays_B": c, "work_arrays_B": w,
+            "state_B_per_particle": (p + c + w) / sim.particles.n,
             "pairs": int(sim.contacts.n_pairs),
             "pairs_per_particle": sim.contacts.n_pairs / sim.particles.n}
 
