@@ -268,3 +268,65 @@ def test_elastic_kernels_match_the_general_ones(threads):
     for got, want in [(pb.x, pa.x), (pb.v, pa.v), (pb.w, pa.w), (pb.force, pa.force),
                       (b.contacts.xi, a.contacts.xi)]:
         assert np.max(np.abs(got - want)) <= 1e-12 * np.max(np.abs(want))
+
+
+def test_contact_forces_of_the_current_state_follow_hertz_and_change_nothing():
+    """The observables' contact forces (integrate.contact_forces) of two Mo6Se8 spheres
+    at rest, overlapping by δ (elastic, far below yield): F = 4/3 E* √R* δ^(3/2) along
+    the centre line, on i from j pointing from j to i; the springs and flats are copies,
+    so the simulation's history is unchanged."""
+    from _build import hand_sim
+    from dempack.integrate import contact_forces
+
+    R, W = 5e-6, 40e-6
+    delta = 2e-9
+    c = W / 2
+    sim = hand_sim([[c - R + delta / 2, c, c], [c + R - delta / 2, c, c]], [R, R], [0, 0], W, W,
+                   materials=("Mo6Se8",))
+    cl = sim.contacts
+    assert cl.n_pairs == 1
+    xi0, dcr0 = cl.xi.copy(), cl.dcr.copy()
+    f = contact_forces(sim)
+    Es = sim.tables.E_star[0, 0]
+    hertz = 4.0 / 3.0 * Es * math.sqrt(R / 2) * delta ** 1.5
+    i = cl.i[0]
+    sign = -1.0 if sim.particles.x[i, 0] < c else 1.0  # force on i points away from j
+    assert f[0, 0] == pytest.approx(sign * hertz, rel=1e-9)
+    assert abs(f[0, 1]) < 1e-12 * hertz and abs(f[0, 2]) < 1e-12 * hertz
+    assert np.array_equal(cl.xi, xi0) and np.array_equal(cl.dcr, dcr0)
+
+
+def test_threaded_step_is_reproducible():
+    """Same state and thread count → bit-identical steps (row chunks and per-thread
+    sums are added in a fixed order, whatever the schedule)."""
+    import copy
+
+    import numba
+
+    from _build import scenario
+    from dempack.simulation import Simulation
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two numba threads")
+    sc = scenario(("Se", "Mo6Se8"), particles=150, lateral="periodic",
+                  pressing=[{"mode": "fixed_gap", "steps": 100000}],
+                  run={"max_overlap_ratio": 0.6}, numerics={"gravity_m_s2": 1e8})
+    before = numba.get_num_threads()
+    try:
+        a = Simulation(sc)
+        numba.set_num_threads(2)
+        for _ in range(1000):
+            a.step()
+        b = copy.deepcopy(a)
+        for _ in range(200):
+            a.step()
+            b.step()
+    finally:
+        numba.set_num_threads(before)
+    cs, cl = a._chunks, a.contacts
+    assert cs.shape == (3,)  # two chunks of rows, and pairs of chunk 0 reach into chunk 1
+    assert np.any(cl.j[cl.row_start[cs[0]]:cl.row_start[cs[1]]] >= cs[1])
+    for name in ("x", "v", "w", "force", "torque", "wall_force"):
+        assert np.array_equal(getattr(a.particles, name), getattr(b.particles, name)), name
+    assert np.array_equal(a.contacts.xi, b.contacts.xi)
+    assert np.array_equal(a.contacts.dcr, b.contacts.dcr)
