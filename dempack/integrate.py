@@ -35,8 +35,10 @@ models): where no material pair has a hardness and nothing creeps, the caller
 passes dcr = wall_dcr = None; numba prunes the `is None` branches when it
 compiles that signature, so the elastic kernels neither load nor store the flat
 δcr, the confinement pressures or the plastic test (`Simulation.step` chooses).
-Neither step keeps a per-pair force buffer: the observables recompute the
-contact forces of the current state (`contact_forces`, through `pair_forces`).
+Neither step writes a per-pair force buffer unless asked (fbuf, on the steps
+whose particle stresses are observed or tested for fracture: the forces of the
+step, as DESIGN §2 defines the particle stress tensor); otherwise the
+observables recompute the contact forces of the current state (`contact_forces`).
 """
 from __future__ import annotations
 
@@ -225,11 +227,13 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
 
 @njit(cache=True, inline="always")
 def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_start, xf, vf, wf, R,
-               mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt):
+               mass, mat, nm, xif, dcr, law, conf, flat, fbuf, pbc, dt):
     """The pairs (i, j > i) of row i of the half list (`pair_contact`; i's position,
-    velocity and angular velocity as 3-tuples, radius, mass): the force on each j is
-    added to fa[fbase + stride·j + k], its torque to ta[tbase + stride·j + k]. Returns
-    i's own sums (f, t)."""
+    velocity and angular velocity as 3-tuples, radius, mass; pbc = (periodic_xy, Lx,
+    Ly)): the force on each j is added to fa[fbase + stride·j + k], its torque to
+    ta[tbase + stride·j + k]; fbuf (flat 3P, or None: pruned) records the force on i
+    from j of every pair. Returns i's own sums (f, t)."""
+    periodic_xy, Lx, Ly = pbc
     rowi = np.uint64(mat[i]) * np.uint64(nm)
     fx = 0.0
     fy = 0.0
@@ -242,6 +246,8 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
         touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
             i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
             flat, periodic_xy, Lx, Ly, dt)
+        if fbuf is not None:
+            store3(fbuf, U3 * p, -ax, -ay, -az)
         if touch:
             fx -= ax
             fy -= ay
@@ -452,16 +458,19 @@ def advance(i, i3, f, t, vi, wi, pi, mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_
 def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
                 wall_xi, wall_dcr, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
                 wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw, betaw, Hw, body, dt,
-                L, periodic_xy, x_ref, R_ref, conf, flat):
+                L, periodic_xy, x_ref, R_ref, conf, flat, fbuf):
     """One whole step on one thread (see the module docstring): pair forces, wall
-    contacts, leapfrog. The pair forces are not stored (the observables recompute
-    them: `contact_forces`), so a step streams only the list and its history.
+    contacts, leapfrog. The pair forces are stored only where fbuf is given, so most
+    steps stream only the list and its history.
 
     wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
     and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 bit k set where
     slot k may be non-zero (ContactList.wall_touch; kept up to date here, so the wall
     arrays of a particle away from the walls are neither read nor written).
     conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.confinement).
+    fbuf (3P) or None: where given, the force on i from j of every pair is recorded
+    (flat view of a (P, 3) array; `Simulation.step` asks for it on the steps whose
+    stresses are observed or tested for fracture).
     dcr and wall_dcr None: every contact is elastic (no hardness, no creep), and
     numba compiles a kernel without the flats (see the module docstring).
     Returns (max drift, top z force).
@@ -501,8 +510,8 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         mi = mass[i]
         fx, fy, fz, tx, ty, tz = row_forces(
             i, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, ff, tf, U0, U0, U3, pj,
-            row_start, xf, vf, wf, R, mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx,
-            Ly, dt)
+            row_start, xf, vf, wf, R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf,
+            (periodic_xy, Lx, Ly), dt)
         if not alive[i]:
             continue
         fx += ff[i3] + bx * mi
@@ -576,7 +585,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
 def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, dcr,
                   wall_xi, wall_dcr, wall_force, wall_touch, force, torque, scratch, wall_pos,
                   wall_vel_z, wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw,
-                  betaw, Hw, body, dt, L, periodic_xy, x_ref, R_ref, drift, conf, flat):
+                  betaw, Hw, body, dt, L, periodic_xy, x_ref, R_ref, drift, conf, flat, fbuf):
     """One whole step on T threads, same arguments as `step_serial` plus:
     chunk_start (T+1) int64: rows (particles, in storage order) of each thread's chunk
     (`chunk_rows`); scratch (T, 6N) zeros: per-thread force and torque sums; drift (N).
@@ -618,7 +627,7 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
             mi = mass[i]
             fx, fy, fz, tx, ty, tz = row_forces(
                 i, pi3, vi3, wi3, Ri, mi, sf, sf, base, base + U3, U6, pj, row_start, xf, vf, wf,
-                R, mass, mat, nm, xif, dcr, law, conf, flat, periodic_xy, Lx, Ly, dt)
+                R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf, (periodic_xy, Lx, Ly), dt)
             add6(sf, base + U6 * i, fx, fy, fz, tx, ty, tz)
     for ii in prange(n):
         i = np.uint64(ii)
@@ -690,9 +699,9 @@ def chunk_rows(row_start, threads):
 def contact_forces(sim):
     """Force on i from j (P, 3) N of every candidate pair of `sim.contacts` at the
     current positions and velocities, by the same law as a step (`pair_forces`),
-    applied to copies of the history: nothing in the simulation changes. This is
-    what the particle stresses and the fracture test read (DESIGN §2 particle
-    stress tensor): one definition whatever kernel ran the steps.
+    applied to copies of the history: nothing in the simulation changes. The particle
+    stresses read it where the last step did not record its forces
+    (`Simulation.pair_contact_forces`).
     """
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     P = cl.n_pairs

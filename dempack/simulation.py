@@ -27,7 +27,7 @@ from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, flattening_share,
 from .confinement import bulk_modulus, confinement_pressures
 from .contact import ContactTables
 from .fracture import FractureModel
-from .integrate import chunk_rows, step_serial, step_threaded
+from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables
@@ -118,6 +118,8 @@ class Simulation:
         self.last_punch_stress = 0.0
         self._max_drift = np.inf
         self._chunk_rows = None  # step_threaded's row chunks and per-thread sums
+        self._pair_force = np.zeros((0, 3))  # pair forces recorded by the last step, for
+        self._pair_force_of = None           # (contact list, step count) they belong to
         self._chunks = None
         self._scratch = np.zeros((0, 0))
         self.stages = build_stages(sc)
@@ -296,23 +298,35 @@ class Simulation:
         pos, vel, on = box.wall_arrays()
         # elastic runs (no hardness, no creep) take kernels compiled without the flats
         dcr, wall_dcr = (cl.dcr, ps.wall_dcr) if self.inelastic else (None, None)
-        if get_num_threads() == 1:  # one fused pass, each pair once (integrate.step_serial)
+        # record the pair forces of this step where its stresses will be read (an output
+        # row, a fracture test); other reads recompute them (pair_contact_forces)
+        n1 = self.step_count + 1
+        fbuf = None
+        if (n1 % self.scenario.run.output_interval_steps == 0
+                or (self.fracture.active and n1 % self.fracture.interval == 0)):
+            if self._pair_force.shape[0] != cl.n_pairs:
+                self._pair_force = np.zeros((cl.n_pairs, 3))
+            fbuf = self._pair_force.reshape(-1)
+        threads = get_num_threads()
+        if threads == 1:  # one fused pass, each pair once (integrate.step_serial)
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
                 cl.row_start, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
                 cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction,
                 t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
                 t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref,
-                ps.confinement, self.flattening_share)
+                ps.confinement, self.flattening_share, fbuf)
         else:  # each pair once, per-thread sums (integrate.step_threaded)
-            chunks, scratch = self._thread_chunks(get_num_threads())
+            chunks, scratch = self._thread_chunks(threads)
             drift, f_top = step_threaded(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
                 cl.row_start, chunks, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
                 cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.E_star, t.G_star,
                 t.friction, t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall,
                 t.beta_wall, t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref,
-                cl.R_ref, self._drift, ps.confinement, self.flattening_share)
+                cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
+        # the forces recorded belong to this list and to the state after this step
+        self._pair_force_of = (cl, n1) if fbuf is not None else None
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = drift
         self.last_punch_stress = -f_top / box.area  # = punch_stress(), without a pass
@@ -344,6 +358,16 @@ class Simulation:
         if self._scratch.shape != (threads, n6):
             self._scratch = np.zeros((threads, n6))
         return self._chunks, self._scratch
+
+    def pair_contact_forces(self) -> np.ndarray:
+        """Force on i from j (P, 3) N of every candidate pair: the forces of the last step
+        where it recorded them (the steps before an output row or a fracture test), else
+        recomputed from the current state (integrate.contact_forces)."""
+        if self._pair_force_of is not None:
+            cl, n = self._pair_force_of
+            if cl is self.contacts and n == self.step_count:
+                return self._pair_force
+        return contact_forces(self)
 
     @property
     def dt_phys(self) -> float:

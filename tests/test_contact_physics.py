@@ -330,3 +330,36 @@ def test_threaded_step_is_reproducible():
         assert np.array_equal(getattr(a.particles, name), getattr(b.particles, name)), name
     assert np.array_equal(a.contacts.xi, b.contacts.xi)
     assert np.array_equal(a.contacts.dcr, b.contacts.dcr)
+
+
+def test_output_steps_record_the_forces_of_the_step():
+    """On a step followed by an output row the kernels record each pair's force (what
+    the particle stresses read, DESIGN §2): two Mo6Se8 spheres released at rest with an
+    overlap δ0 record the Hertz force of δ0; after the step they have moved apart, and
+    a recomputation at the new overlap δ1 < δ0 gives Hertz(δ1) instead (no damping,
+    so that the force is Hertz's alone while they move)."""
+    from _build import hand_sim
+    from dempack.integrate import contact_forces
+
+    R, W, d0 = 5e-6, 40e-6, 4e-9
+    c = W / 2
+    sim = hand_sim([[c - R + d0 / 2, c, c], [c + R - d0 / 2, c, c]], [R, R], [0, 0], W, W,
+                   materials=("Mo6Se8",), numerics={"gravity_m_s2": 0.0})
+    sim.scenario.run.output_interval_steps = 1
+    sim.tables.beta[:] = 0.0
+    Es = sim.tables.E_star[0, 0]
+
+    def hertz(d):
+        return 4.0 / 3.0 * Es * math.sqrt(R / 2) * d ** 1.5
+
+    sim.step()
+    ps = sim.particles
+    d1 = 2 * R - abs(ps.x[1, 0] - ps.x[0, 0])
+    assert 0.0 < d1 < d0
+    recorded = sim.pair_contact_forces()
+    assert abs(recorded[0, 0]) == pytest.approx(hertz(d0), rel=1e-9)
+    assert abs(contact_forces(sim)[0, 0]) == pytest.approx(hertz(d1), rel=1e-6)
+    sim.scenario.run.output_interval_steps = 10 ** 6
+    sim.step()  # not recorded: read from the current state
+    d2 = 2 * R - abs(ps.x[1, 0] - ps.x[0, 0])
+    assert abs(sim.pair_contact_forces()[0, 0]) == pytest.approx(hertz(d2), rel=1e-6)
