@@ -545,10 +545,10 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
-                E_star, G_star, friction, beta, hardness, dt, L, periodic_xy, conf, flat):
+def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, E_star, G_star, friction, beta,
+                hardness, dt, L, periodic_xy, conf, flat):
     """Hertz–Mindlin force of every candidate pair into the pair buffer: fbuf[p]
-    force on i from j, tibuf[p] / tjbuf[p] torque on i / j (zero if not touching).
+    force on i from j (zero if not touching); xi and dcr are updated as in a step.
 
     Where the pair has a hardness H the contact is elastic–perfectly-plastic
     (see `plastic_contact`).
@@ -561,8 +561,6 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
     wf = w.reshape(-1)
     xif = xi.reshape(-1)
     ff = fbuf.reshape(-1)
-    tif = tibuf.reshape(-1)
-    tjf = tjbuf.reshape(-1)
     unm = np.uint64(nm)
     Lx = L[0]
     Ly = L[1]
@@ -575,10 +573,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, tibuf, tjbuf,
             i, j, p, load3(xf, i3), load3(vf, i3), load3(wf, i3), R[i], mass[i],
             np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, dcr, law, conf, flat,
             periodic_xy, Lx, Ly, dt)
-        p3 = U3 * p
-        store3(ff, p3, -ax, -ay, -az)
-        store3(tif, p3, -ri * cx, -ri * cy, -ri * cz)
-        store3(tjf, p3, -rj * cx, -rj * cy, -rj * cz)
+        store3(ff, U3 * p, -ax, -ay, -az)
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
@@ -594,8 +589,8 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
     as in `step_serial`; chunk t adds f and torque to i and scatters them to j in its
     own row of scratch (no two threads write the same memory; each row sums in storage
     order). Phase 2, parallel over particles: Σ_t scratch[t, i] in t order (then zeroed
-    for the next step), wall contacts, leapfrog. No per-pair buffer is written, and the
-    result is the same for the same T whatever the schedule (it differs from
+    for the next step), wall contacts, leapfrog. No per-pair buffer is written (but
+    fbuf where given), and the result is the same for the same T whatever the schedule (it differs from
     `step_serial`'s only by the summation order). Returns (max drift, top z force).
     """
     n = x.shape[0]
@@ -706,9 +701,8 @@ def contact_forces(sim):
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     P = cl.n_pairs
     fbuf = np.empty((P, 3))
-    tbuf = np.empty((P, 3))
     dcr = cl.dcr.copy() if sim.inelastic else None
     pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi.copy(), dcr,
-                fbuf, tbuf, tbuf, t.E_star, t.G_star, t.friction, t.beta, t.hardness, sim.dt,
-                sim.box.L, sim.box.periodic_xy, ps.confinement, sim.flattening_share)
+                fbuf, t.E_star, t.G_star, t.friction, t.beta, t.hardness, sim.dt, sim.box.L,
+                sim.box.periodic_xy, ps.confinement, sim.flattening_share)
     return fbuf

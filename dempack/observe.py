@@ -10,7 +10,8 @@
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
   doi:10.1115/1.3157599), from the contact forces of the last step
-  (`particle_stress`, also the fracture criterion's stress); von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
+  (`particle_stress`, also the fracture criterion's stress);
+  von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
 """
 from __future__ import annotations
 
@@ -127,14 +128,14 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
 
 def particle_stress(sim):
     """(σ (N,3,3) Pa symmetric particle stress tensors σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c),
-    max normal contact force (N,) N) from the contact forces of the current state
-    (pairs: `Simulation.pair_contact_forces`, the last step's where it recorded them;
-    walls: the last step's wall forces)."""
+    max normal contact force (N,) N) from the contact forces of the last step (pairs:
+    `Simulation.pair_contact_forces`, recomputed from the current state where the step
+    did not record them; walls: the last step's wall forces)."""
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
     S, fmax = contact_stress_sums(ps.x, ps.R, ps.alive, cl.i, cl.j, sim.pair_contact_forces(),
-                                  ps.wall_force,
-                                  pos, on, np.asarray(box.L[:2], float), box.periodic_xy)
+                                  ps.wall_force, pos, on, np.asarray(box.L[:2], float),
+                                  box.periodic_xy)
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
     sig = S / V[:, None, None]
     return 0.5 * (sig + np.swapaxes(sig, 1, 2)), fmax

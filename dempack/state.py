@@ -120,7 +120,7 @@ class ContactList:
     pairs in which k is the second member (a CSR transpose), so per-particle
     sums gather each pair from both sides without write races.
     xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap.
-    (The contact forces are not stored: dempack.integrate.contact_forces.)
+    (Pair forces are not part of the list: Simulation.pair_contact_forces.)
     x_ref (N,3), R_ref (N): positions and radii when the list was built.
     wall_touch (N) uint8: bit k set where the particle's wall slot k may hold a
     non-zero spring / force (ParticleState.wall_xi, wall_force); the step kernels
