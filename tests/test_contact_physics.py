@@ -296,6 +296,7 @@ def test_contact_forces_of_the_current_state_follow_hertz_and_change_nothing():
     assert np.array_equal(cl.xi, xi0) and np.array_equal(cl.dcr, dcr0)
 
 
+@pytest.mark.portability
 def test_threaded_step_is_reproducible():
     """Same state and thread count → bit-identical steps (row chunks and per-thread
     sums are added in a fixed order, whatever the schedule)."""

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import dempack
 from dempack.runner import OutputWriters
@@ -9,6 +10,8 @@ from dempack.scenario import Scenario
 from dempack.simulation import Simulation
 from _build import scenario
 
+
+pytestmark = pytest.mark.portability
 
 def _sc():
     sc = scenario(("Se", "Mo6Se8"), particles=80,
