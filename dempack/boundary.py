@@ -1,92 +1,10 @@
-"""Die geometry and punch control.
+"""Punch control: the top punch's updaters.
 
-The die is the box [0, Lx] × [0, Ly] × [0, z_top]: a fixed bottom plate at
-z = 0 (current-collector side), a top punch at z_top (separator side) and
-either four frictional side walls or lateral periodic boundaries (RVE mode).
-Only this module and the kernels' minimum-image lines know about periodicity.
-
-Punch controllers are updaters: each step `velocity(stress, z_top)` returns
-the punch velocity (m/s, negative = pressing down) from the measured punch
-stress (Pa, compressive positive).
+Each step a controller's `velocity(stress, z_top)` returns the punch velocity (m/s,
+negative = pressing down) from the measured punch stress (Pa, compressive positive).
+The die itself (box, walls, periodicity) is `dempack.geometry`.
 """
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
-
-import numpy as np
-
-from numba import njit
-
-from .state import N_WALLS
-
-# inward unit normals of the wall slots (bottom, top punch, x lo, x hi, y lo, y hi)
-WALL_NORMALS = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0],
-                         [0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])
-
-
-@njit(cache=True, inline="always")
-def separation(x, i, j, L, periodic_xy):
-    """Vector from particle i to particle j (m), minimum image in x and y when periodic."""
-    dx = x[j, 0] - x[i, 0]
-    dy = x[j, 1] - x[i, 1]
-    dz = x[j, 2] - x[i, 2]
-    if periodic_xy:
-        dx -= L[0] * np.rint(dx / L[0])
-        dy -= L[1] * np.rint(dy / L[1])
-    return dx, dy, dz
-
-
-@njit(cache=True, inline="always")
-def cap_volume(R, h):
-    """Volume (m³) of the cap of height h cut from a sphere of radius R:
-    π h² (3R − h)/3, h clipped to [0, 2R]."""
-    if h <= 0.0:
-        return 0.0
-    if h > 2.0 * R:
-        h = 2.0 * R
-    return math.pi * h * h * (3.0 * R - h) / 3.0
-
-
-@njit(cache=True, inline="always")
-def wall_gap(x, i, k, wall_pos):
-    """Distance (m) from particle i's centre to wall slot k, positive inside the die
-    (wall_pos: bottom z, top z, x lo, x hi, y lo, y hi)."""
-    if k == 0:
-        return x[i, 2] - wall_pos[0]
-    if k == 1:
-        return wall_pos[1] - x[i, 2]
-    if k == 2:
-        return x[i, 0] - wall_pos[2]
-    if k == 3:
-        return wall_pos[3] - x[i, 0]
-    if k == 4:
-        return x[i, 1] - wall_pos[4]
-    return wall_pos[5] - x[i, 1]
-
-
-@dataclass
-class Box:
-    """L (3,) m: Lx, Ly (Lz unused); periodic_xy; z_top m punch height;
-    punch_velocity m/s (negative = down)."""
-
-    L: np.ndarray
-    periodic_xy: bool
-    z_top: float
-    punch_velocity: float = 0.0
-
-    @property
-    def area(self) -> float:
-        """Punch area Lx·Ly (m²)."""
-        return float(self.L[0] * self.L[1])
-
-    def wall_arrays(self):
-        pos = np.array([0.0, self.z_top, 0.0, self.L[0], 0.0, self.L[1]])
-        vel = np.array([0.0, self.punch_velocity])
-        on = np.ones(N_WALLS, np.bool_)
-        if self.periodic_xy:
-            on[2:] = False
-        return pos, vel, on
 
 
 class DisplacementRate:

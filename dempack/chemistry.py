@@ -50,7 +50,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .boundary import WALL_NORMALS, cap_volume, separation, wall_gap
+from .geometry import WALL_NORMALS, cap_volume, separation, wall_gap
 
 
 @njit(cache=True)

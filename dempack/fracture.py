@@ -65,7 +65,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .boundary import separation, wall_gap
+from .geometry import minimum_image, separation, wall_gap
 from .observe import deviator_sq, particle_stress
 from .state import N_WALLS, ParticleState
 
@@ -358,7 +358,6 @@ def _clear_start(sim, failed, frag: ParticleState, n: int, floor: float = 0.1) -
     failing parents excepted: their own fragments lie inside them); at least
     `floor` of the fitting radius. The growth then releases the overlaps."""
     ps, cl, box = sim.particles, sim.contacts, sim.box
-    L = np.asarray(box.L[:2], float)
     failing = np.zeros(ps.n, bool)
     failing[failed] = True
     for q, k in enumerate(failed):
@@ -372,8 +371,7 @@ def _clear_start(sim, failed, frag: ParticleState, n: int, floor: float = 0.1) -
         partners = partners[~failing[partners]]
         if partners.size:
             dv = ps.x[partners][None, :, :] - xs[:, None, :]
-            if box.periodic_xy:
-                dv[..., :2] -= L * np.rint(dv[..., :2] / L)
+            minimum_image(dv, box)
             gap = np.linalg.norm(dv, axis=2) - ps.R[partners][None, :]
             rmax = np.minimum(rmax, gap.min(axis=1))
         scale = np.clip(rmax / frag.R[sl], floor, 1.0)

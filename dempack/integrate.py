@@ -47,7 +47,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .boundary import WALL_NORMALS
+from .geometry import WALL_NORMALS, min_image, wrap
 from .contact import (LAW_CB, LAW_COLS, LAW_E, LAW_H, LAW_KT, LAW_MU, LAW_RT, NO_HARDNESS,
                       hertz_mindlin, law_table)
 
@@ -103,17 +103,6 @@ def add6(a, k6, f0, f1, f2, t0, t1, t2):
     a[k6 + U3] += t0
     a[k6 + U4] += t1
     a[k6 + U5] += t2
-
-
-@njit(cache=True, inline="always")
-def min_image(d, L):
-    """Minimum image of a coordinate difference d (m) on a period L, for |d| < 1.5 L
-    (positions are kept in [0, L), so |d| < L)."""
-    if d > 0.5 * L:
-        return d - L
-    if d < -0.5 * L:
-        return d + L
-    return d
 
 
 # Unsigned index constants: the kernels index with unsigned integers throughout (numba
@@ -412,16 +401,6 @@ def leapfrog(fx, fy, fz, tx, ty, tz, vx, vy, vz, wx, wy, wz, px, py, pz, im, ii,
     wy += ty * ii
     wz += tz * ii
     return vx, vy, vz, wx, wy, wz, px + dt * vx, py + dt * vy, pz + dt * vz
-
-
-@njit(cache=True, inline="always")
-def wrap(px, L):
-    """Coordinate back into [0, L) after a step (moves are far below L)."""
-    if px < 0.0:
-        return px + L
-    if px >= L:
-        return px - L
-    return px
 
 
 @njit(cache=True, inline="always")

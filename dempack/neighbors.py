@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .integrate import min_image
+from .geometry import min_image
 from .state import ContactList, ParticleState
 
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .boundary import WALL_NORMALS, separation, wall_gap
+from .geometry import WALL_NORMALS, separation, wall_gap
 from .state import N_WALLS
 
 

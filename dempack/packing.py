@@ -6,6 +6,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .geometry import min_image
+
 
 def volume_fractions(weight_fractions, densities):
     """Solid volume fractions from weight fractions: φ_i = (w_i/ρ_i) / Σ_k (w_k/ρ_k)."""
@@ -152,8 +154,8 @@ def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
                             dx = x_out[j, 0] - px
                             dy = x_out[j, 1] - py
                             if periodic:
-                                dx -= Lx * np.rint(dx / Lx)
-                                dy -= Ly * np.rint(dy / Ly)
+                                dx = min_image(dx, Lx)
+                                dy = min_image(dy, Ly)
                             dz = x_out[j, 2] - pz
                             if dx * dx + dy * dy + dz * dz < (r + R[j]) ** 2:
                                 ok = False

@@ -20,7 +20,7 @@ import numpy as np
 from numba import get_num_threads
 
 from . import __version__
-from .boundary import Box
+from .geometry import Box
 from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, flattening_share, free_radius,
                         mean_pressure,
                         removed_volumes, true_volume)

@@ -62,6 +62,8 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as spla
 
+from .geometry import minimum_image
+
 KINDS = ("electronic", "ionic")
 
 #: relative residual at which the conjugate-gradient solve stops
@@ -77,9 +79,7 @@ def _pair_geometry(sim):
     keep = ps.alive[i] & ps.alive[j] & (i != j)
     i, j = i[keep], j[keep]
     dx = ps.x[j] - ps.x[i]
-    if box.periodic_xy:
-        for k in range(2):
-            dx[:, k] -= box.L[k] * np.rint(dx[:, k] / box.L[k])
+    minimum_image(dx, box)
     d = np.sqrt(np.einsum("ij,ij->i", dx, dx))
     R1, R2 = ps.R[i], ps.R[j]
     touch = d < R1 + R2

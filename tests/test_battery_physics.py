@@ -198,7 +198,7 @@ def test_removed_volume_counts_intersecting_caps_once():
     volume outside its power cell equals a Monte Carlo estimate of
     {p in sphere 0 : |p − x_k|² − R_k² < |p − x_0|² − R_0² for some k},
     while the plain sum of cap volumes counts the intersections twice."""
-    from dempack.boundary import Box
+    from dempack.geometry import Box
     from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     from dempack.neighbors import build_contact_list
     from dempack.state import ParticleState

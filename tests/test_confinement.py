@@ -126,7 +126,7 @@ def test_removed_volume_gives_the_flat_to_the_creeping_particle(se_first):
     apart: the Mo6Se8 loses only the radical-plane cap of the spheres 0.2 further apart
     (h = 1 − (2.7 − l'), l' = (2.7² + 2² − 1²)/5.4), the Se the rest of the overlap,
     whichever order the pair is stored in."""
-    from dempack.boundary import Box
+    from dempack.geometry import Box
     from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
     from dempack.neighbors import build_contact_list
     from dempack.state import ParticleState

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dempack.boundary import wall_gap
+from dempack.geometry import wall_gap
 from dempack.fracture import (CRIT_CONTACT_FORCE, CRIT_OCTAHEDRAL, figure_geometry, fragments,
                               octahedral_shear, weibull_strength)
 from dempack.materials import DEFAULT_MATERIALS_FILE

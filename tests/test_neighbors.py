@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dempack.boundary import Box
+from dempack.geometry import Box
 from dempack.neighbors import build_contact_list
 from dempack.simulation import Simulation
 from dempack.state import ParticleState
