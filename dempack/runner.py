@@ -1,4 +1,5 @@
-"""Headless runs: a Simulation with its writers (CSV, VTK, checkpoint, summary).
+"""Headless runs: a Simulation with its writers (CSV, VTK, checkpoint, summary),
+driven by `dempack.drive.drive` (the driver the app shares).
 
     res = dempack.run(sc, out_dir="results/x")   # or dempack.resume("results/x")
     res.timeseries["porosity"]                   # numpy array per column
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .drive import drive
 from .io import CSVWriter, PVDCollection, write_json, write_vtp
 from .scenario import Scenario, load_scenario
 from .simulation import Observer, Simulation
@@ -113,6 +115,12 @@ class OutputWriters:
         self.write_checkpoint(sim)
         write_json(self.out / "summary.json", sim.summary())
 
+    def interrupted(self):
+        """What a stopped or interrupted run leaves: its checkpoint and a summary of
+        what ran (`completed: false`), so `dempack run --resume` continues it."""
+        self.write_checkpoint(self.sim)
+        write_json(self.out / "summary.json", self.sim.summary())
+
 
 def run(scenario: Scenario | str | Path | None = None, out_dir=None, progress: bool = False,
         threads: int | None = None) -> Result:
@@ -152,13 +160,5 @@ def resume(out_dir, progress: bool = False, threads: int | None = None) -> Resul
 
 
 def _finish(sim, writers, out, progress) -> Result:
-    try:
-        sim.run(progress=progress)
-    except KeyboardInterrupt:
-        if writers is not None:
-            writers.write_checkpoint(sim)
-            write_json(out / "summary.json", sim.summary())
-        raise
-    if writers is not None:
-        writers.finish()
+    drive(sim, writers, progress=progress)
     return Result(_columns(sim.history), sim.summary(), sim, out)

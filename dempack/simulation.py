@@ -532,16 +532,13 @@ class Simulation:
                 ob.fn(self, row)
         return row
 
-    def run(self, steps: int | None = None, progress: bool = False) -> None:
+    def run(self, steps: int | None = None) -> None:
         """Run the protocol to its end (or `steps` more steps), observing every
-        output interval. Returns early if `stop()` is called from an observer."""
+        output interval. Returns early if `stop()` is called from an observer.
+        Runs with writers, a progress bar, pause and stop: `dempack.drive.drive`."""
         every = self.scenario.run.output_interval_steps
         max_steps = self.scenario.run.max_steps
         end = None if steps is None else self.step_count + steps
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=None, unit="step", dynamic_ncols=True, mininterval=1.0)
         t0 = _time.perf_counter()
         import numba
         threads_before = numba.get_num_threads()
@@ -556,16 +553,10 @@ class Simulation:
                     break
                 self.step()
                 if self.step_count % every == 0 or self.done:
-                    row = self.observe()
-                    if bar is not None:
-                        bar.update(self.step_count - bar.n)
-                        bar.set_postfix_str(f"{self.stage_label} | p {row['punch_stress_Pa'] / 1e6:6.1f}"
-                                            f" MPa | porosity {row['porosity']:.3f}", refresh=False)
+                    self.observe()
         finally:
             numba.set_num_threads(threads_before)
             self.wall_clock += _time.perf_counter() - t0
-            if bar is not None:
-                bar.close()
 
     def thread_count(self) -> int:
         """Numba threads for this run: run.threads, or when 0 (auto) all cores
