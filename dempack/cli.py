@@ -1,4 +1,5 @@
-"""Command line: `dempack run | sweep | plot | materials` (thin layer over the Python API)."""
+"""Command line: `dempack run | sweep | plot | gui | materials` (a thin layer over the Python
+API; runs go through the one driver, `dempack.drive`)."""
 from __future__ import annotations
 
 import argparse

@@ -2,9 +2,10 @@
 
 Allocate/update in the jax-md sense: `build_contact_list` (re)allocates the
 pair arrays at each rebuild, sized exactly by a counting pass, so nothing can
-overflow; between rebuilds the list is fixed and `needs_rebuild` says when the
-skin is used up: a pair missing from the list can only come into contact once
-the sum of two particles' displacements and radius growth exceeds the skin.
+overflow; between rebuilds the list is fixed. The step kernels return the largest
+skin drift |x − x_ref| + (R − R_ref) and the Simulation rebuilds once twice that
+exceeds the skin: a pair missing from the list can only come into contact once the
+sum of two particles' displacements and radius growth exceeds the skin.
 
 At each rebuild particles are re-sorted by cell (a counting sort, as in
 taichi_dem's dem.py) so that neighbours sit close in memory; the contact

@@ -1,5 +1,5 @@
 """Run protocol: an ordered list of stages, each an updater that drives the
-punch (and, with the battery issue, the lithiation) and says when it is done.
+punch (and, while cycling, the lithiation) and says when it is done.
 
 - ServoStage: servo the punch to a target pressure at up to a maximum speed;
   once within tolerance, hold for `hold_steps`; done when the hold is over

@@ -274,8 +274,9 @@ class Section:
 
 
 class Scenario:
-    """A validated scenario. Sections: run, packing (with .materials list), die,
-    numerics; pressing: list of stages. `source` is the file it came from."""
+    """A validated scenario. Sections (`SECTIONS`): run, packing (with its .materials
+    list), die, numerics, stack, cycling, fracture; pressing: the list of pressing
+    stages. `source` is the file it came from."""
 
     def __init__(self, data: dict, source: str = "<scenario>"):
         self.source = source
@@ -462,7 +463,8 @@ def _validate(sc: Scenario, data: dict, source: str):
 def load_scenario(path=None, overrides: dict | None = None) -> Scenario:
     """Read and validate a scenario TOML file (default: scenarios/quickstart.toml).
 
-    overrides: {'packing.particles': 500, ...} applied before validation.
+    overrides: {'packing.particles': 500, ...}: the file is validated as written, then the
+    overrides are applied together and the result validated once more (`Scenario.set_many`).
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
     if not path.is_file():

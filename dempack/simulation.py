@@ -1,13 +1,19 @@
 """Simulation: owns the state and runs the loop.
 
 Order of one step (HOOMD-style):
-  1. updaters: the current protocol stage sets the punch velocity;
+  1. updaters: the current protocol stage sets the punch velocity (and the
+     lithiation while cycling);
   2. neighbour list: rebuilt when the skin is used up (particles re-sorted);
-  3. pair forces (Hertz–Mindlin) into the pair buffer;
-  4. gather + wall contacts + leapfrog integration; punch moves;
-  5. physical time advances; stage bookkeeping;
+  3. one fused kernel (`integrate.step_serial` / `step_threaded`): each pair once
+     (Hertz–Mindlin on the elastic overlap, plastic limit, flats), wall contacts,
+     leapfrog integration; it records the pair forces on the steps whose stresses
+     are read (an output row, a fracture test); the punch moves;
+  4. physical time advances; every `cycling.volume_update_interval` steps creep
+     (`chemistry.creep_contacts`) and the swelling/volume-conserving radii;
+  5. fracture (every `fracture.check_interval_steps`); stage bookkeeping;
 then, every `output_interval_steps`, the computes (observables) and the writers
-(CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge).
+(CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
+`dempack.drive.drive`.
 """
 from __future__ import annotations
 

@@ -372,11 +372,28 @@ def test_pvd_has_no_duplicate_when_last_output_is_a_snapshot(every_output_run):
     assert len(files) == len(set(files)), files
 
 
-def test_step0_snapshot_has_stress(every_output_run):
+def test_snapshot_stresses_are_the_recorded_ones(every_output_run):
+    """Step 0: the inserted packing does not overlap, so no particle touches and none is
+    stressed. Later snapshots: each material's volume-weighted mean of the snapshot's
+    von Mises stress is the time series' stress_vm_mean_Pa of the same step."""
     out = every_output_run.out_dir
-    for _, f in pvd_entries(out / "particles.pvd"):
+    ts = read_csv(out / "timeseries.csv")
+    names = [m.name for m in every_output_run.sim.materials]
+    entries = pvd_entries(out / "particles.pvd")
+    _, a0 = read_vtp(out / entries[0][1])
+    assert vtp_step(entries[0][1]) == 0
+    assert np.all(a0["stress_vm"] == 0.0) and np.all(a0["coordination"] == 0)
+    loaded = 0
+    for _, f in entries[1:]:
         _, a = read_vtp(out / f)
-        assert "stress_vm" in a and "coordination" in a, f
+        row = int(np.flatnonzero(ts["step"] == vtp_step(f))[0])
+        for k, name in enumerate(names):
+            sel = a["material"] == k
+            w = a["radius"][sel] ** 3
+            mean = np.sum(w * a["stress_vm"][sel]) / np.sum(w)
+            assert mean == pytest.approx(ts[f"stress_vm_mean_Pa:{name}"][row], rel=1e-6), (f, name)
+            loaded += mean > 0
+    assert loaded > 0  # the bed was pressed: some snapshot carries stress
 
 
 # ------------------------------------------------------------------------------ other commands

@@ -1,5 +1,5 @@
 """Punch control: the stress servo reaches and holds its target; the spring
-fixture follows its force law; a fixed gap does not move."""
+fixture follows its force law; a fixed gap holds the bed in equilibrium."""
 import numpy as np
 import pytest
 
@@ -36,10 +36,22 @@ def test_servo_reaches_and_holds_target(pressed):
     assert np.all(np.abs(p / (TARGET * 1e6) - 1.0) < 0.02), p / 1e6
 
 
-def test_fixed_gap_keeps_punch_still(pressed):
+def test_fixed_gap_holds_a_bed_in_equilibrium(pressed):
+    """Held at a fixed gap after the servo, the bed is at rest: Newton's second law
+    says the wall forces on it (bottom plate, punch, the side walls' friction) sum to
+    its rate of change of momentum, ≈ 0 (no gravity here), and the punch keeps the
+    stress the servo left (within the servo's 2 % band)."""
     rows = [r for r in pressed.history if r["step"] > pressed.stage_results[1]["step"]]
     z = np.array([r["thickness_m"] for r in rows])
     assert len(z) >= 4 and np.ptp(z) == 0.0
+    wf = pressed.particles.wall_force  # force of each wall slot on each particle (N)
+    top = np.sum(wf[:, 1, 2])
+    net_z = np.sum(wf[:, :, 2])
+    assert top < 0.0  # the punch pushes down
+    ke = 0.5 * np.sum(pressed.particles.mass * np.sum(pressed.particles.v ** 2, 1))
+    assert abs(net_z) < 0.01 * abs(top), (net_z, top, ke)
+    p = np.array([r["punch_stress_Pa"] for r in rows])
+    assert np.all(np.abs(p / (TARGET * 1e6) - 1.0) < 0.03), p / 1e6
 
 
 def test_spring_fixture_follows_its_force_law():
