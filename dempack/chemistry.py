@@ -101,7 +101,7 @@ def _creep_increment(de, dt, P, Kai, ni, si, pbi, Kaj, nj, sj, pbj):
 
 @njit(cache=True)
 def _flattened_radius(Rs, Es, H, dcr):
-    """Unloading radius R_p of a flattened contact (see integrate.plastic_contact);
+    """Unloading radius R_p of a flattened contact (see contact.plastic.plastic_contact);
     for an elastic material (no hardness) the flat keeps R*."""
     if dcr <= 0.0 or H >= 1e300:
         return Rs

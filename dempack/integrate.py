@@ -47,37 +47,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .geometry import WALL_NORMALS, min_image, wrap
-from .contact import (LAW_CB, LAW_COLS, LAW_E, LAW_H, LAW_KT, LAW_MU, LAW_RT, NO_HARDNESS,
-                      hertz_mindlin, law_table)
+from .contact import (LAW_CB, LAW_COLS, LAW_E, LAW_H, LAW_KT, LAW_MU, LAW_MUR, LAW_RT,
+                      NO_HARDNESS, law_table)
+from .contact.law import pair_law, wall_law
+from .geometry import min_image, wrap
 
 # LLVM fast-math flags of the hot kernels: contraction into FMA, reciprocal
 # approximations and reassociation, but not 'nnan'/'ninf' (the divergence test
 # relies on NaN propagating into the returned drift).
 FASTMATH = {"contract", "arcp", "nsz", "afn", "reassoc"}
-
-
-@njit(cache=True, inline="always")
-def plastic_contact(Rs, Es, H, delta, dcr):
-    """Elastic–perfectly-plastic contact on the Hertz law (after Thornton & Ning
-    1998, doi:10.1016/S0032-5910(98)00026-8): the mean pressure over the plastic
-    contact area π a², a² = R* δ, may not exceed the hardness H, so on loading
-    F = H π R* δ and the elastic overlap is δe = c √δ, c = 3πH/(4E*) · √R*; the
-    rest, δ − δe, is the irreversible flat dcr. Unloading is Hertzian on a
-    flattened radius R_p = R* δmax/δe,max chosen so that the contact radius is
-    continuous; δmax follows from dcr alone (√δmax = (c + √(c² + 4 dcr))/2), so
-    no extra history is stored. Returns (R_p, δe, dcr updated).
-    """
-    c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
-    de = delta - dcr
-    if de > c * math.sqrt(delta):  # on the plastic envelope: flatten
-        de = c * math.sqrt(delta)
-        return Rs * delta / de, de, delta - de
-    if dcr > 0.0:
-        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * dcr))
-        dmax = sq * sq
-        return Rs * dmax / (dmax - dcr), de, dcr
-    return Rs, de, dcr
 
 
 @njit(cache=True, inline="always")
@@ -109,81 +87,18 @@ def add6(a, k6, f0, f1, f2, t0, t1, t2):
 # adds negative-index wraparound code to every signed index), (N, 3) arrays through flat
 # views at 3i + k and law tables at LAW_COLS · row + column.
 U0, U1, U2, U3, U4, U5, U6 = (np.uint64(k) for k in range(7))
-ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_COLS = (np.uint64(c) for c in (
-    LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_COLS))
-
-# Helpers below take and return scalars only: numba inlines them without the
-# reference counting that array arguments would cost at every call.
-
-@njit(cache=True, inline="always")
-def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, dt):
-    """Hertz–Mindlin contact of a pair i, j: d = x_j − x_i (minimum image), radii,
-    masses, velocities, angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat
-    dc, law constants lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H) (contact.law_table),
-    confinement cf = (p_i, p_j, s_ij): the plastic limit is H + s_ij p_i + (1 − s_ij) p_j
-    (dempack.confinement; s_ij the share of the flat i makes).
-    Returns (touching, f, c, ri, rj, ξ, dc): f the force on j (on i: −f),
-    c = n × f_t, so the torques are −ri c on i and −rj c on j; ξ and dc updated
-    (ξ zero when not touching). (Fewer than 30 arguments: CPython passes longer
-    calls as *args, which numba cannot inline.)"""
-    E, kt, rt, mu, cb, H = lw
-    vix, viy, viz = vi
-    wix, wiy, wiz = wi
-    vjx, vjy, vjz = vj
-    wjx, wjy, wjz = wj
-    d2 = dx * dx + dy * dy + dz * dz
-    rsum = Ri + Rj
-    if d2 >= rsum * rsum:
-        return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dc
-    dist = math.sqrt(d2)
-    delta = rsum - dist
-    de = delta - dc
-    if de <= 0.0:
-        return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dc
-    inv = 1.0 / dist
-    nx = dx * inv
-    ny = dy * inv
-    nz = dz * inv
-    # R* = Ri Rj/(Ri + Rj) and m* = mi mj/(mi + mj) with one division
-    msum = mi + mj
-    iq = 1.0 / (rsum * msum)
-    Rs = Ri * Rj * msum * iq
-    ms = mi * mj * rsum * iq
-    if H < 1e300:
-        ci, cj, sij = cf
-        Rs, de, dc = plastic_contact(Rs, E, H + sij * ci + (1.0 - sij) * cj, delta, dc)
-    ri = Ri - 0.5 * delta
-    rj = Rj - 0.5 * delta
-    # contact-point velocity of j relative to i
-    vcx = vjx - vix - (wjy * nz - wjz * ny) * rj - (wiy * nz - wiz * ny) * ri
-    vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri
-    vcz = vjz - viz - (wjx * ny - wjy * nx) * rj - (wix * ny - wiy * nx) * ri
-    vn = vcx * nx + vcy * ny + vcz * nz
-    vtx = vcx - vn * nx
-    vty = vcy - vn * ny
-    vtz = vcz - vn * nz
-    # keep the spring in the current tangent plane
-    xn = x0 * nx + x1 * ny + x2 * nz
-    x0 -= xn * nx
-    x1 -= xn * ny
-    x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rs, ms, E, kt, rt, mu, cb, vn, vtx, vty,
-                                                  vtz, x0, x1, x2, dt)
-    cx = ny * ftz - nz * fty
-    cy = nz * ftx - nx * ftz
-    cz = nx * fty - ny * ftx
-    return (True, Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, cx, cy, cz, ri, rj, x0, x1, x2,
-            dc)
-
+ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_MUR, ULAW_COLS = (
+    np.uint64(c) for c in (LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_MUR, LAW_COLS))
 
 @njit(cache=True, inline="always")
 def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
-                 flat, periodic_xy, Lx, Ly, dt):
-    """`pair_law` of candidate pair p = (i, j), i's position, velocity and angular
-    velocity (3-tuples), radius and mass given, j's read from the flat views; the
-    spring xif[3p:3p + 3] and the flat dcr[p] updated in place (dcr None: elastic,
-    no flat and no confinement, pruned at compile time). rowi = nm · material of i,
-    law the flat pair-law table. Returns (touching, f, c, ri, rj) as `pair_law`."""
+                 flat, rolling, periodic_xy, Lx, Ly, dt):
+    """`contact.law.pair_law` of candidate pair p = (i, j), i's position, velocity and
+    angular velocity (3-tuples), radius and mass given, j's read from the flat views; the
+    spring xif[3p:3p + 3] and the flat dcr[p] updated in place (dcr None: elastic, no
+    flat and no confinement; rolling None: no rolling resistance; both pruned at compile
+    time). rowi = nm · material of i, law the flat pair-law table.
+    Returns (touching, f, c, m, ri, rj) as `pair_law`."""
     pix, piy, piz = pi
     j3 = U3 * j
     p3 = U3 * p
@@ -203,26 +118,28 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
         dc = dcr[p]
         H = law[r6 + ULAW_H]
         cf = (conf[i], conf[j], flat[mat[i], mat[j]])
+    mur = 0.0 if rolling is None else law[r6 + ULAW_MUR]
     x0, x1, x2 = load3(xif, p3)
-    (touch, ax, ay, az, cx, cy, cz, ri, rj, x0, x1, x2, dc) = pair_law(
+    (touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj, x0, x1, x2, dc) = pair_law(
         dx, dy, dz, Ri, R[j], mi, mass[j], vi, wi, load3(vf, j3), load3(wf, j3), x0, x1, x2, dc,
         (law[r6 + ULAW_E], law[r6 + ULAW_KT], law[r6 + ULAW_RT], law[r6 + ULAW_MU],
-         law[r6 + ULAW_CB], H), cf, dt)
+         law[r6 + ULAW_CB], H, mur), cf, rolling, dt)
     store3(xif, p3, x0, x1, x2)
     if dcr is not None:
         dcr[p] = dc
-    return touch, ax, ay, az, cx, cy, cz, ri, rj
+    return touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj
 
 
 @njit(cache=True, inline="always")
 def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_start, xf, vf, wf, R,
-               mass, mat, nm, xif, dcr, law, conf, flat, fbuf, pbc, dt):
+               mass, mat, nm, xif, dcr, law, conf, flat, fbuf, pbc, slots, dt):
     """The pairs (i, j > i) of row i of the half list (`pair_contact`; i's position,
     velocity and angular velocity as 3-tuples, radius, mass; pbc = (periodic_xy, Lx,
-    Ly)): the force on each j is added to fa[fbase + stride·j + k], its torque to
-    ta[tbase + stride·j + k]; fbuf (flat 3P, or None: pruned) records the force on i
-    from j of every pair. Returns i's own sums (f, t)."""
+    Ly); slots = (rolling,), the optional parts): the force on each j is added to
+    fa[fbase + stride·j + k], its torque to ta[tbase + stride·j + k]; fbuf (flat 3P, or
+    None: pruned) records the force on i from j of every pair. Returns i's own sums (f, t)."""
     periodic_xy, Lx, Ly = pbc
+    rolling = slots[0]
     rowi = np.uint64(mat[i]) * np.uint64(nm)
     fx = 0.0
     fy = 0.0
@@ -232,9 +149,9 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
     tz = 0.0
     for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
         j = np.uint64(pj[p])
-        touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+        touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
             i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
-            flat, periodic_xy, Lx, Ly, dt)
+            flat, rolling, periodic_xy, Lx, Ly, dt)
         if fbuf is not None:
             store3(fbuf, U3 * p, -ax, -ay, -az)
         if touch:
@@ -244,64 +161,29 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
             tx -= ri * cx
             ty -= ri * cy
             tz -= ri * cz
+            tx += mx
+            ty += my
+            tz += mz
             kf = fbase + stride * j
             kt = tbase + stride * j
             fa[kf] += ax
             fa[kf + U1] += ay
             fa[kf + U2] += az
-            ta[kt] -= rj * cx
-            ta[kt + U1] -= rj * cy
-            ta[kt + U2] -= rj * cz
+            ta[kt] -= rj * cx + mx
+            ta[kt + U1] -= rj * cy + my
+            ta[kt + U2] -= rj * cz + mz
     return fx, fy, fz, tx, ty, tz
 
 
 @njit(cache=True, inline="always")
-def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, E, kt, rt, mu, cb, H,
-             dt):
-    """Contact of a particle (radius Ri, mass mi, velocity v, angular velocity w,
-    centre at distance s inside wall slot k, inward normal WALL_NORMALS[k]; the wall
-    moves at vwz along z) with spring ξ = (x0, x1, x2) and flat dc. Returns
-    (force on the particle, torque on it, ξ, dc), all zero but dc when apart."""
-    delta = Ri - s
-    de = delta - dc
-    if delta <= 0.0 or de <= 0.0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dc
-    nx = WALL_NORMALS[k, 0]
-    ny = WALL_NORMALS[k, 1]
-    nz = WALL_NORMALS[k, 2]
-    Rw = Ri
-    if H < 1e300:
-        Rw, de, dc = plastic_contact(Ri, E, H, delta, dc)
-    r = s
-    # velocity of the particle's contact point (at -s n) relative to the wall
-    vcx = vx - (wy * nz - wz * ny) * r
-    vcy = vy - (wz * nx - wx * nz) * r
-    vcz = vz - (wx * ny - wy * nx) * r - vwz
-    vn = vcx * nx + vcy * ny + vcz * nz
-    vtx = vcx - vn * nx
-    vty = vcy - vn * ny
-    vtz = vcz - vn * nz
-    xn = x0 * nx + x1 * ny + x2 * nz
-    x0 -= xn * nx
-    x1 -= xn * ny
-    x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rw, mi, E, kt, rt, mu, cb, vn, vtx, vty,
-                                                  vtz, x0, x1, x2, dt)
-    cx = ny * ftz - nz * fty
-    cy = nz * ftx - nx * ftz
-    cz = nx * fty - ny * ftx
-    return Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, -r * cx, -r * cy, -r * cz, x0, x1, x2, dc
-
-
-@njit(cache=True, inline="always")
 def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                  wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt):
+                  wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, rolling, dt):
     """Contacts of particle i with the walls that are on (`walls`: their slots), springs
     and flats in wall_xi[i] / wall_dcr[i] (None: elastic, pruned at compile time), forces
     stored in wall_force[i]; wt the particle's wall_touch bits (a slot whose bit is clear
     is zero and is not touched). m6 = LAW_COLS · material: the particle's row of the
-    flat wall law table wlaw. Returns (force, torque on the particle, z force of the
-    top punch slot, updated bits)."""
+    flat wall law table wlaw; rolling None: no rolling resistance (pruned). Returns
+    (force, torque on the particle, z force of the top punch slot, updated bits)."""
     fx = 0.0
     fy = 0.0
     fz = 0.0
@@ -331,10 +213,12 @@ def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6
         else:
             dc = wall_dcr[i, k]
             H = wlaw[m6 + ULAW_H] + conf[i]
+        mur = 0.0 if rolling is None else wlaw[m6 + ULAW_MUR]
         a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
             k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
-            wall_xi[i, k, 1], wall_xi[i, k, 2], dc, wlaw[m6 + ULAW_E], wlaw[m6 + ULAW_KT],
-            wlaw[m6 + ULAW_RT], wlaw[m6 + ULAW_MU], wlaw[m6 + ULAW_CB], H, dt)
+            wall_xi[i, k, 1], wall_xi[i, k, 2], dc,
+            (wlaw[m6 + ULAW_E], wlaw[m6 + ULAW_KT], wlaw[m6 + ULAW_RT], wlaw[m6 + ULAW_MU],
+             wlaw[m6 + ULAW_CB], H, mur), rolling, dt)
         wall_xi[i, k, 0] = x0
         wall_xi[i, k, 1] = x1
         wall_xi[i, k, 2] = x2
@@ -433,11 +317,17 @@ def advance(i, i3, f, t, vi, wi, pi, mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_
     return math.sqrt(ddx * ddx + ddy * ddy + ddz * ddz) + (Ri - R_ref[i])
 
 
+@njit(cache=True, inline="always")
+def _law(tab):
+    """The flat law table (`contact.law_table`) of a tuple of per-pair constant arrays."""
+    return law_table(tab[0], tab[1], tab[2], tab[3], tab[4], tab[5]).reshape(-1)
+
+
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
                 wall_xi, wall_dcr, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
-                wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw, betaw, Hw, body, dt,
-                L, periodic_xy, x_ref, R_ref, conf, flat, fbuf):
+                wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref, conf,
+                flat, fbuf):
     """One whole step on one thread (see the module docstring): pair forces, wall
     contacts, leapfrog. The pair forces are stored only where fbuf is given, so most
     steps stream only the list and its history.
@@ -455,12 +345,12 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
     Returns (max drift, top z force).
     """
     n = x.shape[0]
-    nm = E_star.shape[0]
+    nm = pair_tab[0].shape[0]
     # flat views: (N, 3) arrays indexed 3i + k. A 2-D index costs a multiply by a
     # run-time shape (spilled to the stack: the kernel has ~40 array arguments); a flat
     # one is a scaled address.
-    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
-    wlaw = law_table(Ew, Gw, muw, betaw, Hw).reshape(-1)
+    law = _law(pair_tab)
+    wlaw = _law(wall_tab)
     xf = x.reshape(-1)
     vf = v.reshape(-1)
     wf = w.reshape(-1)
@@ -490,7 +380,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         fx, fy, fz, tx, ty, tz = row_forces(
             i, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, ff, tf, U0, U0, U3, pj,
             row_start, xf, vf, wf, R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf,
-            (periodic_xy, Lx, Ly), dt)
+            (periodic_xy, Lx, Ly), slots, dt)
         if not alive[i]:
             continue
         fx += ff[i3] + bx * mi
@@ -504,7 +394,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt)
+                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, slots[0], dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
@@ -524,8 +414,8 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, E_star, G_star, friction, beta,
-                hardness, dt, L, periodic_xy, conf, flat):
+def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, pair_tab, slots, dt, L,
+                periodic_xy, conf, flat):
     """Hertz–Mindlin force of every candidate pair into the pair buffer: fbuf[p]
     force on i from j (zero if not touching); xi and dcr are updated as in a step.
 
@@ -533,8 +423,8 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, E_star, G_star, fr
     (see `plastic_contact`).
     """
     P = pi.shape[0]
-    nm = E_star.shape[0]
-    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
+    nm = pair_tab[0].shape[0]
+    law = _law(pair_tab)
     xf = x.reshape(-1)  # flat views, unsigned indices (see step_serial)
     vf = v.reshape(-1)
     wf = w.reshape(-1)
@@ -548,18 +438,18 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, E_star, G_star, fr
         i = np.uint64(pi[p])
         j = np.uint64(pj[p])
         i3 = U3 * i
-        touch, ax, ay, az, cx, cy, cz, ri, rj = pair_contact(
+        touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
             i, j, p, load3(xf, i3), load3(vf, i3), load3(wf, i3), R[i], mass[i],
             np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, dcr, law, conf, flat,
-            periodic_xy, Lx, Ly, dt)
+            slots[0], periodic_xy, Lx, Ly, dt)
         store3(ff, U3 * p, -ax, -ay, -az)
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
 def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, dcr,
                   wall_xi, wall_dcr, wall_force, wall_touch, force, torque, scratch, wall_pos,
-                  wall_vel_z, wall_on, E_star, G_star, friction, beta, hardness, Ew, Gw, muw,
-                  betaw, Hw, body, dt, L, periodic_xy, x_ref, R_ref, drift, conf, flat, fbuf):
+                  wall_vel_z, wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref,
+                  R_ref, drift, conf, flat, fbuf):
     """One whole step on T threads, same arguments as `step_serial` plus:
     chunk_start (T+1) int64: rows (particles, in storage order) of each thread's chunk
     (`chunk_rows`); scratch (T, 6N) zeros: per-thread force and torque sums; drift (N).
@@ -573,9 +463,9 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
     `step_serial`'s only by the summation order). Returns (max drift, top z force).
     """
     n = x.shape[0]
-    nm = E_star.shape[0]
-    law = law_table(E_star, G_star, friction, beta, hardness).reshape(-1)
-    wlaw = law_table(Ew, Gw, muw, betaw, Hw).reshape(-1)
+    nm = pair_tab[0].shape[0]
+    law = _law(pair_tab)
+    wlaw = _law(wall_tab)
     xf = x.reshape(-1)  # flat views, unsigned indices (see step_serial)
     vf = v.reshape(-1)
     wf = w.reshape(-1)
@@ -601,7 +491,8 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
             mi = mass[i]
             fx, fy, fz, tx, ty, tz = row_forces(
                 i, pi3, vi3, wi3, Ri, mi, sf, sf, base, base + U3, U6, pj, row_start, xf, vf, wf,
-                R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf, (periodic_xy, Lx, Ly), dt)
+                R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf, (periodic_xy, Lx, Ly), slots,
+                dt)
             add6(sf, base + U6 * i, fx, fy, fz, tx, ty, tz)
     for ii in prange(n):
         i = np.uint64(ii)
@@ -637,7 +528,7 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, dt)
+                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, slots[0], dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
@@ -682,6 +573,6 @@ def contact_forces(sim):
     fbuf = np.empty((P, 3))
     dcr = cl.dcr.copy() if sim.inelastic else None
     pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi.copy(), dcr,
-                fbuf, t.E_star, t.G_star, t.friction, t.beta, t.hardness, sim.dt, sim.box.L,
+                fbuf, t.pair_columns(), sim.contact_slots, sim.dt, sim.box.L,
                 sim.box.periodic_xy, ps.confinement, sim.flattening_share)
     return fbuf

@@ -127,6 +127,8 @@ class Material:
     melting_point : K, or None where not given
     hardness : Pa, mean contact pressure of fully plastic indentation (caps the contact pressure:
         the excess overlap becomes irreversible plastic flattening), or None (purely elastic)
+    rolling_friction : μ_r of the rolling-resistance contact part (dimensionless), or None (no
+        rolling resistance; see ``dempack.contact.rolling``)
     creep : :class:`CreepLaw` or None; fracture : :class:`FractureLaw` or None
     sources : TOML key name (e.g. ``"youngs_modulus_Pa"``, ``"n"``, ``"sigma0_Pa"``) → citation / "assumed: why"
     """
@@ -149,6 +151,7 @@ class Material:
     creep: CreepLaw | None
     fracture: FractureLaw | None
     sources: dict = field(default_factory=dict, compare=False, hash=False)
+    rolling_friction: float | None = None
 
     @property
     def shear_modulus(self) -> float:
@@ -194,6 +197,7 @@ _MATERIAL_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     "ionic_conductivity_S_m": ("ionic_conductivity", "number", True, (_ge(0),)),
     "melting_point_K": ("melting_point", "number", False, (_gt(0),)),
     "hardness_Pa": ("hardness", "number", False, (_gt(0),)),
+    "rolling_friction": ("rolling_friction", "number", False, (_ge(0),)),
 }
 
 _CREEP_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {

@@ -97,6 +97,8 @@ class Simulation:
         self.inelastic = bool(np.any(self.tables.hardness < 1e300)
                               or np.any(self.tables.hardness_wall < 1e300)
                               or any(m.creep is not None for m in mats))
+        # optional contact parts, None where off (compiled out of the kernels): (rolling,)
+        self.contact_slots = (True if self.tables.rolling else None,)
         self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
                                       for m in mats])
         T = sc.cycling.si("temperature_C")
@@ -318,19 +320,17 @@ class Simulation:
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
                 cl.row_start, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
-                cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.E_star, t.G_star, t.friction,
-                t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall, t.beta_wall,
-                t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref, cl.R_ref,
-                ps.confinement, self.flattening_share, fbuf)
+                cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.pair_columns(),
+                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, ps.confinement, self.flattening_share, fbuf)
         else:  # each pair once, per-thread sums (integrate.step_threaded)
             chunks, scratch = self._thread_chunks(threads)
             drift, f_top = step_threaded(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
                 cl.row_start, chunks, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
-                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.E_star, t.G_star,
-                t.friction, t.beta, t.hardness, t.E_star_wall, t.G_star_wall, t.friction_wall,
-                t.beta_wall, t.hardness_wall, self.body, self.dt, L, box.periodic_xy, cl.x_ref,
-                cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
+                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.pair_columns(),
+                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
         # the forces recorded belong to this list and to the state after this step
         self._pair_force_of = (cl, n1) if fbuf is not None else None
         box.z_top += box.punch_velocity * self.dt

@@ -98,7 +98,7 @@ def test_squeezed_plastic_sphere_stops_flattening_once_its_volume_is_used_up(tmp
     """A Se sphere (hardness H) flattened by two plates until its caps cut off more
     than max_cap_fraction · V (what its volume-conserving radius restores).
     Without confinement the contact stays on the plastic envelope, F = H π R δ
-    (Thornton & Ning; integrate.plastic_contact) however far it is squeezed. With it,
+    (Thornton & Ning; contact.plastic.plastic_contact) however far it is squeezed. With it,
     the particle carries p = K (V_caps − 0.25 V)/V (caps π h² (3R − h)/3 computed here
     from the gaps, K = E/(3(1−2ν))), its flat stops growing and the plate load exceeds
     the hardness, bounded by the raised limit (H + p) π R δ."""

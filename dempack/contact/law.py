@@ -1,0 +1,173 @@
+"""The contact law composed from its parts, for a particle pair and a particle–wall pair.
+
+Slots (as LIGGGHTS's normal/tangential/rolling/cohesion; DESIGN §6):
+  normal      `hertz.hertz_normal` on the elastic overlap, with `plastic.plastic_contact`
+              where the pair has a hardness (the flat δ_flat is its history);
+  damping     `damping.normal_dashpot` (normal) and γ_t = γ_n √(S_t/S_n) (tangential);
+  tangential  `mindlin.mindlin_tangential` (the spring ξ is its history);
+  rolling     `rolling.rolling_torque` (no history).
+A slot that is off is compiled out: the kernels take `dcr=None` (no hardness, no creep:
+no flats) and `rolling=None` (no rolling friction), and numba prunes those branches when
+it specialises on the None type, so an elastic run without rolling resistance runs the
+bare Hertz–Mindlin code. The Simulation chooses once, at build time (`Simulation.inelastic`,
+`ContactTables.rolling`). Adding a part: docs/architecture.md.
+
+The helpers take and return scalars only: numba inlines them without the reference
+counting that array arguments would cost at every call.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..geometry import WALL_NORMALS
+from .damping import normal_dashpot
+from .hertz import hertz_normal
+from .mindlin import mindlin_tangential
+from .plastic import plastic_contact
+from .rolling import rolling_torque
+
+
+@njit(cache=True, inline="always")
+def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2, dt):
+    """Normal force magnitude, tangential force on the second body and the updated
+    tangential spring (the normal, damping and tangential slots).
+
+    de elastic overlap (m) > 0; Rs R* (m); ms m* (kg); Es E*, kt = 8G* (Pa);
+    rt = √(4G*/E*); mu friction; cb = 2√(5/6)β; vn normal relative velocity (m/s,
+    > 0 separating); vt tangential relative velocity; (x0, x1, x2) the spring ξ (m)
+    before this step. Returns (F_n, ftx, fty, ftz, ξ0, ξ1, ξ2).
+    """
+    sq, Sn, Fel = hertz_normal(de, Rs, Es)
+    gn = normal_dashpot(cb, Sn, ms)
+    Fn = Fel - gn * vn
+    if Fn < 0.0:
+        Fn = 0.0
+    fx, fy, fz, x0, x1, x2 = mindlin_tangential(sq, kt, gn * rt, mu, Fn, vtx, vty, vtz,
+                                                x0, x1, x2, dt)
+    return Fn, fx, fy, fz, x0, x1, x2
+
+
+@njit(cache=True, inline="always")
+def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, rolling, dt):
+    """Contact of a pair i, j: d = x_j − x_i (minimum image), radii, masses, velocities,
+    angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat dc, law constants
+    lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r) (`tables.law_table`), confinement
+    cf = (p_i, p_j, s_ij): the plastic limit is H + s_ij p_i + (1 − s_ij) p_j
+    (dempack.confinement; s_ij the share of the flat i makes); rolling None (the slot
+    is off, compiled out) or anything else (on).
+    Returns (touching, f, c, m, ri, rj, ξ, dc): f the force on j (on i: −f),
+    c = n × f_t, so the torques are −ri c on i and −rj c on j, m the rolling torque
+    on i (on j: −m); ξ and dc updated (ξ zero when not touching). (Fewer than 30
+    arguments: CPython passes longer calls as *args, which numba cannot inline.)"""
+    E, kt, rt, mu, cb, H, mur = lw
+    vix, viy, viz = vi
+    wix, wiy, wiz = wi
+    vjx, vjy, vjz = vj
+    wjx, wjy, wjz = wj
+    d2 = dx * dx + dy * dy + dz * dz
+    rsum = Ri + Rj
+    if d2 >= rsum * rsum:
+        return (False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                dc)
+    dist = math.sqrt(d2)
+    delta = rsum - dist
+    de = delta - dc
+    if de <= 0.0:
+        return (False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                dc)
+    inv = 1.0 / dist
+    nx = dx * inv
+    ny = dy * inv
+    nz = dz * inv
+    # R* = Ri Rj/(Ri + Rj) and m* = mi mj/(mi + mj) with one division
+    msum = mi + mj
+    iq = 1.0 / (rsum * msum)
+    Rs = Ri * Rj * msum * iq
+    ms = mi * mj * rsum * iq
+    Rr = Rs  # rolling radius: the geometric R*
+    if H < 1e300:
+        ci, cj, sij = cf
+        Rs, de, dc = plastic_contact(Rs, E, H + sij * ci + (1.0 - sij) * cj, delta, dc)
+    ri = Ri - 0.5 * delta
+    rj = Rj - 0.5 * delta
+    # contact-point velocity of j relative to i
+    vcx = vjx - vix - (wjy * nz - wjz * ny) * rj - (wiy * nz - wiz * ny) * ri
+    vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri
+    vcz = vjz - viz - (wjx * ny - wjy * nx) * rj - (wix * ny - wiy * nx) * ri
+    vn = vcx * nx + vcy * ny + vcz * nz
+    vtx = vcx - vn * nx
+    vty = vcy - vn * ny
+    vtz = vcz - vn * nz
+    # keep the spring in the current tangent plane
+    xn = x0 * nx + x1 * ny + x2 * nz
+    x0 -= xn * nx
+    x1 -= xn * ny
+    x2 -= xn * nz
+    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rs, ms, E, kt, rt, mu, cb, vn, vtx, vty,
+                                                  vtz, x0, x1, x2, dt)
+    cx = ny * ftz - nz * fty
+    cy = nz * ftx - nx * ftz
+    cz = nx * fty - ny * ftx
+    mx = 0.0
+    my = 0.0
+    mz = 0.0
+    if rolling is not None:
+        if mur > 0.0:
+            inv_inertia = 2.5 / (mi * Ri * Ri) + 2.5 / (mj * Rj * Rj)  # I = 2/5 m R²
+            mx, my, mz = rolling_torque(mur, Rr, Fn, wix - wjx, wiy - wjy, wiz - wjz, nx, ny,
+                                        nz, inv_inertia, dt)
+    return (True, Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, cx, cy, cz, mx, my, mz, ri, rj,
+            x0, x1, x2, dc)
+
+
+@njit(cache=True, inline="always")
+def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, rolling, dt):
+    """Contact of a particle (radius Ri, mass mi, velocity v, angular velocity w,
+    centre at distance s inside wall slot k, inward normal WALL_NORMALS[k]; the wall
+    moves at vwz along z) with spring ξ = (x0, x1, x2) and flat dc; lw the wall's law
+    constants (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r), H already including the
+    confinement; rolling as in `pair_law`. Returns (force on the particle, torque on it,
+    ξ, dc), all zero but dc when apart."""
+    E, kt, rt, mu, cb, H, mur = lw
+    delta = Ri - s
+    de = delta - dc
+    if delta <= 0.0 or de <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dc
+    nx = WALL_NORMALS[k, 0]
+    ny = WALL_NORMALS[k, 1]
+    nz = WALL_NORMALS[k, 2]
+    Rw = Ri
+    if H < 1e300:
+        Rw, de, dc = plastic_contact(Ri, E, H, delta, dc)
+    r = s
+    # velocity of the particle's contact point (at -s n) relative to the wall
+    vcx = vx - (wy * nz - wz * ny) * r
+    vcy = vy - (wz * nx - wx * nz) * r
+    vcz = vz - (wx * ny - wy * nx) * r - vwz
+    vn = vcx * nx + vcy * ny + vcz * nz
+    vtx = vcx - vn * nx
+    vty = vcy - vn * ny
+    vtz = vcz - vn * nz
+    xn = x0 * nx + x1 * ny + x2 * nz
+    x0 -= xn * nx
+    x1 -= xn * ny
+    x2 -= xn * nz
+    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rw, mi, E, kt, rt, mu, cb, vn, vtx, vty,
+                                                  vtz, x0, x1, x2, dt)
+    cx = ny * ftz - nz * fty
+    cy = nz * ftx - nx * ftz
+    cz = nx * fty - ny * ftx
+    tx = -r * cx
+    ty = -r * cy
+    tz = -r * cz
+    if rolling is not None:
+        if mur > 0.0:
+            mx, my, mz = rolling_torque(mur, Ri, Fn, wx, wy, wz, nx, ny, nz,
+                                        2.5 / (mi * Ri * Ri), dt)
+            tx += mx
+            ty += my
+            tz += mz
+    return Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, tx, ty, tz, x0, x1, x2, dc

@@ -1,0 +1,35 @@
+"""Normal part, inelastic: the plastic limit (a hardness H caps the contact pressure).
+
+Elastic–perfectly-plastic contact on the Hertz law (after Thornton & Ning 1998,
+doi:10.1016/S0032-5910(98)00026-8): the mean pressure over the plastic contact area
+π a², a² = R* δ, may not exceed H, so on loading F = H π R* δ and the elastic overlap
+is δe = c √δ, c = 3πH/(4E*) · √R*; the rest, δ − δe, is the irreversible flat δ_flat.
+Unloading is Hertzian on a flattened radius R_p = R* δmax/δe,max chosen so that the
+contact radius is continuous; δmax follows from δ_flat alone
+(√δmax = (c + √(c² + 4 δ_flat))/2), so no extra history is stored beyond the flat
+(one column per contact, `ContactList.dcr`, shared with creep). In a confined particle
+the limit is H plus the confinement pressure (`dempack.confinement`).
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+NO_HARDNESS = 1e308  # "purely elastic": kernels test H < 1e300
+
+
+@njit(cache=True, inline="always")
+def plastic_contact(Rs, Es, H, delta, dcr):
+    """(R_p (m), δe (m), δ_flat updated (m)) of a contact of overlap delta (m), effective
+    radius Rs and modulus Es (Pa), limit pressure H (Pa) and flat dcr (m)."""
+    c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
+    de = delta - dcr
+    if de > c * math.sqrt(delta):  # on the plastic envelope: flatten
+        de = c * math.sqrt(delta)
+        return Rs * delta / de, de, delta - de
+    if dcr > 0.0:
+        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * dcr))
+        dmax = sq * sq
+        return Rs * dmax / (dmax - dcr), de, dcr
+    return Rs, de, dcr
