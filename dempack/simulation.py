@@ -623,6 +623,7 @@ class Simulation:
         arrays["box_L"] = self.box.L
         if self.cap_correction is not None:
             arrays["cap_correction"] = self.cap_correction
+        arrays.update(self.fracture.log_arrays())  # the breakage log, one array per column
         meta = {
             "version": __version__, "step_count": self.step_count, "time": self.time,
             "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
@@ -677,6 +678,7 @@ class Simulation:
         sim._creep_time = meta.get("creep_time", 0.0)
         sim.cycle_rows = meta.get("cycle_rows", [])
         sim.fracture.load_state(meta.get("fracture"))
+        sim.fracture.load_log(arrays)
         sim._drift = np.zeros(sim.particles.n)
         sim.cap_correction = arrays.get("cap_correction")
         sim._cap_correction_list = sim.contacts  # the list the correction was computed on
