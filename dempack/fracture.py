@@ -302,8 +302,9 @@ class FractureModel:
         frag = fragments(ps, failed, sig[failed], self.n_fragments, sim.rng)
         _clear_start(sim, failed, frag, self.n_fragments)
         first_new = ps.n - failed.size
-        if self.next_pid is None:  # a checkpoint from before next_pid was stored
-            self.next_pid = int(ps.pid.max()) + 1
+        # above every pid given so far (also with a checkpoint from before next_pid was
+        # stored, or pids set by hand)
+        self.next_pid = max(self.next_pid or 0, int(ps.pid.max()) + 1)
         old_to_new = ps.replace(failed, frag, first_pid=self.next_pid)
         self.next_pid += frag.n
         self.draw(sim.rng, ps, np.arange(first_new, ps.n))
