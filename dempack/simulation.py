@@ -13,13 +13,17 @@ Divergence guards (DESIGN §2: stop with a diagnosis, DivergenceError):
 - every step, one scalar compare: the step kernel returns the largest skin drift
   |x − x_ref| + (R − R_ref) since the last neighbour-list build (NaN if a position
   became NaN). Before the step it was ≤ skin/2 (else the list was rebuilt), so a drift
-  above `skin/2 + R_max` (R_max the largest radius at the build) means a particle moved
-  more than its own radius, or the largest radius, in one step: a speed of the order of
-  the elastic wave speed, which the Rayleigh time step is sized to resolve (dt ≈ 0.2 t_R
-  and t_R ≈ R/c_s), so the integration has blown up. The radius jumps of one step
-  (fragment growth, swelling, volume correction) stay below R_max. A run with a time
-  step 10⁴ × too large stops after a step or two; a marginal instability grows
-  exponentially and reaches the bound within a few tens of steps;
+  above `skin/2 + R_max` (R_max the largest radius, fragments at their final size, at
+  the build) needs one step's displacement plus radius jump above R_max. The radius
+  jumps of a step (swelling, the volume correction: at most (1 + max_cap_fraction)^(1/3)
+  − 1 ≈ 24 % of R, a fragment's growth: below its final radius) stay below R_max, so a
+  particle moved a good part of the largest radius in one step, where a resolved step
+  moves it a small fraction of its own (at the Rayleigh step, dt ≈ 0.2 t_R ≈ 0.7 R/c_s,
+  that is a speed of the order of the elastic wave speed c_s): the integration has blown
+  up. Conversely the bound is reached once a particle moves skin + R_max in one step
+  (|x − x_ref| ≥ displacement − skin/2). With dt 10⁴ × too large the run stops at the
+  first step; an unstable step (dt 10 × too large) grows the energy geometrically and
+  stops within tens of steps (tests/test_divergence.py);
 - at each neighbour-list rebuild: a particle entirely outside the die (its centre more
   than its radius beyond a wall) is an error that names it; particles are never dropped;
 - at each output row: NaN in the observables, and an elastic overlap above
