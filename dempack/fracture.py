@@ -163,8 +163,11 @@ class FractureModel:
     (CRIT_* code). Scenario: interval (steps between checks), n_fragments,
     release_steps. State: events (cumulative breakages), potential0 (Hardin's
     B_p of the initial gradation), mass0 (kg, mass of breakable particles),
-    log (one dict per breakage: step, pid, material, generation, diameter_m,
-    stress_Pa, strength_Pa; kept in memory only).
+    next_pid (the pid the next fragment gets: pids are never reused),
+    log (one dict per breakage: step, time_s, pid, material (index), generation,
+    diameter_m, stress_Pa, strength_Pa). All of it is in the checkpoint (state() in
+    its metadata, the log as arrays: log_arrays), so a resumed run continues the same
+    log and pids; the run folder's breakage.csv holds the log (dempack.runner).
     """
 
     def __init__(self, sim):
@@ -201,6 +204,7 @@ class FractureModel:
         self.events = 0
         self.potential0 = 0.0
         self.mass0 = 0.0
+        self.next_pid = None  # set by start() (or from the pids held, older checkpoints)
         self.log: list[dict] = []
 
     @property
@@ -231,6 +235,7 @@ class FractureModel:
         """At creation: draw every particle's strength; record the initial
         gradation's breakage potential and the breakable mass."""
         ps = sim.particles
+        self.next_pid = int(ps.pid.max()) + 1 if ps.n else 0
         if not self.active:
             ps.strength[:] = np.inf
             return
@@ -297,7 +302,11 @@ class FractureModel:
         frag = fragments(ps, failed, sig[failed], self.n_fragments, sim.rng)
         _clear_start(sim, failed, frag, self.n_fragments)
         first_new = ps.n - failed.size
-        old_to_new = ps.replace(failed, frag)
+        # above every pid given so far (also with a checkpoint from before next_pid was
+        # stored, or pids set by hand)
+        self.next_pid = max(self.next_pid or 0, int(ps.pid.max()) + 1)
+        old_to_new = ps.replace(failed, frag, first_pid=self.next_pid)
+        self.next_pid += frag.n
         self.draw(sim.rng, ps, np.arange(first_new, ps.n))
         self.events += int(failed.size)
         sim._after_particle_change(old_to_new)
@@ -345,11 +354,36 @@ class FractureModel:
         return out
 
     def state(self) -> dict:
-        return {"events": self.events, "potential0": self.potential0, "mass0": self.mass0}
+        return {"events": self.events, "potential0": self.potential0, "mass0": self.mass0,
+                "next_pid": self.next_pid}
 
     def load_state(self, st) -> None:
         if st:
             self.events, self.potential0, self.mass0 = st["events"], st["potential0"], st["mass0"]
+            self.next_pid = st.get("next_pid")
+
+    def log_arrays(self) -> dict[str, np.ndarray]:
+        """The breakage log as checkpoint arrays, one per column ('fracture_log_<key>'):
+        int64 for the integer keys, float64 else (exact round trip)."""
+        return {LOG_PREFIX + k: np.array([e[k] for e in self.log], dtype=t)
+                for k, t in LOG_COLUMNS.items()}
+
+    def load_log(self, arrays: dict) -> None:
+        """The log back from `log_arrays` output (absent in older checkpoints: empty)."""
+        cols = {k: arrays.get(LOG_PREFIX + k) for k in LOG_COLUMNS}
+        if any(c is None for c in cols.values()):
+            self.log = []
+            return
+        cast = {np.int64: int, np.float64: float}
+        self.log = [{k: cast[LOG_COLUMNS[k]](cols[k][q]) for k in LOG_COLUMNS}
+                    for q in range(len(cols["step"]))]
+
+
+# the breakage log's keys (FractureModel.log) and their checkpoint dtypes
+LOG_COLUMNS = {"step": np.int64, "time_s": np.float64, "pid": np.int64, "material": np.int64,
+               "generation": np.int64, "diameter_m": np.float64, "stress_Pa": np.float64,
+               "strength_Pa": np.float64}
+LOG_PREFIX = "fracture_log_"
 
 
 def _clear_start(sim, failed, frag: ParticleState, n: int, floor: float = 0.1) -> None:

@@ -70,13 +70,20 @@ def snapshot_arrays(sim: Simulation) -> dict:
 
 
 class OutputWriters:
-    """CSV row every output; VTK every k outputs; checkpoint every k outputs."""
+    """CSV row every output; VTK every k outputs; checkpoint every k outputs;
+    breakage.csv: the breakage events since the last row, one row per event
+    (FractureModel.log; material by name), written with each output row."""
 
     def __init__(self, sim: Simulation, out_dir: Path, resume_step: int | None = None):
         self.sim = sim
         self.out = out_dir
         (out_dir / "vtk").mkdir(parents=True, exist_ok=True)
         self.csv = CSVWriter(out_dir / "timeseries.csv", keep_until_step=resume_step)
+        # breakage.csv, created at the first event; written afresh from the log, which on
+        # resume is the checkpoint's (every event up to its step)
+        self.breakage_csv = CSVWriter(out_dir / "breakage.csv")
+        self._breakage_written = 0
+        self.write_breakage(sim)
         self.cycles_csv = None
         if sim.scenario.cycling.cycles > 0:
             self.cycles_csv = CSVWriter(out_dir / "cycles.csv", keep_until_step=resume_step)
@@ -94,6 +101,13 @@ class OutputWriters:
 
     def write_row(self, sim, row):
         self.csv.write(row)
+        self.write_breakage(sim)
+
+    def write_breakage(self, sim, row=None):
+        log = sim.fracture.log
+        for e in log[self._breakage_written:]:
+            self.breakage_csv.write({**e, "material": sim.materials[e["material"]].name})
+        self._breakage_written = len(log)
 
     def write_cycle_row(self, sim, row):
         self.cycles_csv.write(row)
@@ -105,6 +119,7 @@ class OutputWriters:
         self.pvd.add(sim.time, name)
 
     def write_checkpoint(self, sim, row=None):
+        self.write_breakage(sim)  # the file holds at least the checkpoint's events
         sim.write_checkpoint(self.out / "checkpoint.npz")
 
     def finish(self):

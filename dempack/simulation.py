@@ -14,6 +14,30 @@ Order of one step (HOOMD-style):
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
 `dempack.drive.drive`.
+
+Divergence guards (DESIGN §2: stop with a diagnosis, DivergenceError):
+- every step, one scalar compare: the step kernel returns the largest skin drift
+  |x − x_ref| + (R − R_ref) since the last neighbour-list build (NaN if a position
+  became NaN). Before the step it was ≤ skin/2 (else the list was rebuilt), so a drift
+  above `skin/2 + R_max` (R_max the largest radius, fragments at their final size, at
+  the build) needs one step's displacement plus radius jump above R_max. The radius
+  jumps of a step (swelling, the volume correction: at most (1 + max_cap_fraction)^(1/3)
+  − 1 ≈ 24 % of R, a fragment's growth: below its final radius) stay below R_max, so a
+  particle moved a good part of the largest radius in one step, where a resolved step
+  moves it a small fraction of its own (at the Rayleigh step, dt ≈ 0.2 t_R ≈ 0.7 R/c_s,
+  that is a speed of the order of the elastic wave speed c_s): the integration has blown
+  up. Conversely the bound is reached once a particle moves skin + R_max in one step
+  (|x − x_ref| ≥ displacement − skin/2). With dt 10⁴ × too large the run stops at the
+  first step; an unstable step (dt 10 × too large) grows the energy geometrically and
+  stops within tens of steps (tests/test_divergence.py);
+- at each neighbour-list rebuild: a particle entirely outside the die (its centre more
+  than its radius beyond a wall) is an error that names it; particles are never dropped;
+- at each output row: NaN in the observables, and an elastic overlap above
+  run.max_overlap_ratio (a physical overlap runaway, e.g. a soft phase at high pressure).
+The message names the cause and a time step from the Rayleigh time (`rayleigh_time`).
+A diverged state is never written as a checkpoint: `run` writes one at step 0 and the
+writers every k rows, each of a state that passed these checks, so the run folder keeps
+the last good checkpoint (`last_checkpoint`).
 """
 from __future__ import annotations
 
@@ -125,6 +149,8 @@ class Simulation:
         self.stage_index = 0
         self.last_punch_stress = 0.0
         self._max_drift = np.inf
+        self._drift_limit = np.inf  # divergence bound on the step's drift (_set_drift_limit)
+        self.last_checkpoint = None  # (path, step) of the last checkpoint written
         self._chunk_rows = None  # step_threaded's row chunks and per-thread sums
         self._pair_force = np.zeros((0, 3))  # pair forces recorded by the last step, for
         self._pair_force_of = None           # (contact list, step count) they belong to
@@ -195,6 +221,7 @@ class Simulation:
         self.box = Box(L=np.array([width, width, 0.0]), periodic_xy=periodic, z_top=z_top)
         self.dt = self._time_step()
         self.contacts = build_contact_list(ps, None, self.box, self.skin)
+        self._set_drift_limit()
         self._drift = np.zeros(ps.n)
         self.apply_thread_count()
 
@@ -224,6 +251,7 @@ class Simulation:
                                          for k in range(len(sim.materials))])
         sim.volume_fractions /= sim.volume_fractions.sum()
         sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
+        sim._set_drift_limit()
         sim._drift = np.zeros(n)
         sim.apply_thread_count()
         return sim
@@ -235,10 +263,16 @@ class Simulation:
         ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
 
     def _time_step(self, R=None) -> float:
-        """dt_safety × the smallest Rayleigh time over materials (radii R, default ps.R)."""
+        """dt_safety × the smallest Rayleigh time over materials (radii R, default ps.R),
+        or numerics.dt_s where set."""
         sc = self.scenario
         if sc.numerics.dt_s > 0:
             return sc.numerics.si("dt_s")
+        return self.rayleigh_dt(R)
+
+    def rayleigh_dt(self, R=None) -> float:
+        """dt_safety × the smallest Rayleigh time (`rayleigh_time`) over materials at radii R
+        (default ps.R) (s): the automatic time step, whatever numerics.dt_s says."""
         ps = self.particles
         R = ps.R if R is None else R
         times = []
@@ -247,7 +281,13 @@ class Simulation:
             if sel.any():
                 times.append(rayleigh_time(float(R[sel].min()), m.density * self.density_scaling,
                                            m.shear_modulus, m.poisson_ratio))
-        return sc.numerics.dt_safety * min(times)
+        return self.scenario.numerics.dt_safety * min(times)
+
+    def _final_radii(self) -> np.ndarray:
+        """R, with growing fragments at their final (mass-conserving) size (m)."""
+        ps = self.particles
+        grow = ps.R0_target > ps.R0
+        return np.where(grow, ps.R * ps.R0_target / np.where(grow, ps.R0, 1.0), ps.R)
 
     # --------------------------------------------------------------- queries
     @property
@@ -300,6 +340,7 @@ class Simulation:
                 self._diverged("a particle position or velocity became NaN/inf")
             self._check_inside()
             self.contacts = cl = build_contact_list(ps, cl, box, self.skin)
+            self._set_drift_limit()
             if self._drift.shape[0] != ps.n:
                 self._drift = np.zeros(ps.n)
         L = box.L
@@ -335,6 +376,8 @@ class Simulation:
         self._pair_force_of = (cl, n1) if fbuf is not None else None
         box.z_top += box.punch_velocity * self.dt
         self._max_drift = drift
+        if not (drift <= self._drift_limit):  # also NaN: the divergence guard of each step
+            self._runaway(drift)
         self.last_punch_stress = -f_top / box.area  # = punch_stress(), without a pass
         dt_phys = self.dt_phys
         self.step_count += 1
@@ -454,13 +497,12 @@ class Simulation:
         ps = self.particles
         self.contacts = build_contact_list(ps, self.contacts.remapped(old_to_new), self.box,
                                            self.skin)
+        self._set_drift_limit()
         self._drift = np.zeros(ps.n)
         self._max_drift = 0.0
         self._last_analysis = None
         self._connected = None
-        grow = ps.R0_target > ps.R0
-        R_final = np.where(grow, ps.R * ps.R0_target / np.where(grow, ps.R0, 1.0), ps.R)
-        self.dt = min(self.dt, self._time_step(R_final))
+        self.dt = min(self.dt, self._time_step(self._final_radii()))
 
     def half_cycle_end(self, cycle: int, half: str) -> None:
         """Record one cycles.csv row and run the half-cycle observers."""
@@ -471,20 +513,49 @@ class Simulation:
             fn(self, row)
 
     def _check_inside(self) -> None:
-        """Particles far outside the die mean the integration blew up."""
+        """A particle entirely outside the die (its centre more than its radius beyond the
+        bottom plate, the punch or a side wall; or not finite) is an error that names it:
+        the walls push back any particle that only overlaps them, so one that got through
+        means the integration blew up. Particles are never dropped (N stays)."""
         ps, box = self.particles, self.box
         if ps.n == 0:
             return
-        margin = 4.0 * float(ps.R.max())
-        z = ps.x[:, 2]
-        bad = (z < -margin) | (z > box.z_top + margin) | ~np.isfinite(z)
+        x, R = ps.x, ps.R
+        bad = ~np.all(np.isfinite(x), axis=1)
+        bad |= (x[:, 2] < -R) | (x[:, 2] > box.z_top + R)
         if not box.periodic_xy:
             for d in range(2):
-                bad |= (ps.x[:, d] < -margin) | (ps.x[:, d] > box.L[d] + margin)
+                bad |= (x[:, d] < -R) | (x[:, d] > box.L[d] + R)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            self._diverged(f"particle {ps.pid[k]} left the die (position {ps.x[k]} m, speed "
-                           f"{np.linalg.norm(ps.v[k]):.3g} m/s)")
+            self._diverged(f"particle {ps.pid[k]} left the die (position {ps.x[k]} m, radius "
+                           f"{ps.R[k]:.3g} m, speed {np.linalg.norm(ps.v[k]):.3g} m/s; die "
+                           f"{box.L[0]:.3g} x {box.L[1]:.3g} m, punch at z = {box.z_top:.3g} m)")
+
+    def _set_drift_limit(self) -> None:
+        """The step's divergence bound (module docstring), set at each list build:
+        skin/2 + the largest radius, growing fragments at their final size (m)."""
+        R = self._final_radii()
+        self._drift_limit = 0.5 * self.skin + (float(R.max()) if R.size else np.inf)
+
+    def _runaway(self, drift: float) -> None:
+        """The step's drift broke its bound: name the fastest particle and stop (the
+        step taken is step_count + 1; its state is not kept)."""
+        ps = self.particles
+        step = self.step_count + 1
+        speed = np.linalg.norm(ps.v, axis=1)
+        bad = ~np.isfinite(speed) | ~np.all(np.isfinite(ps.x), axis=1)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            self._diverged(f"the position or velocity of particle {ps.pid[k]} became NaN/inf",
+                           step)
+        k = int(np.argmax(speed))
+        self._diverged(
+            f"particle {ps.pid[k]} moved {speed[k] * self.dt:.3g} m in one step, "
+            f"{speed[k] * self.dt / ps.R[k]:.3g} x its radius {ps.R[k]:.3g} m, at "
+            f"{speed[k]:.3g} m/s (skin drift {drift:.3g} m > skin/2 + largest radius = "
+            f"{self._drift_limit:.3g} m): the integration is unstable, a resolved step moves a "
+            "particle a small fraction of its radius", step)
 
     def _finish_stage(self, st) -> None:
         row = observables(self)
@@ -497,17 +568,39 @@ class Simulation:
         self.stage_index += 1
         self.box.punch_velocity = 0.0
 
-    def _diverged(self, why: str) -> None:
+    def _diverged(self, why: str, step: int | None = None) -> None:
+        """Stop with DivergenceError: the cause, a time step to try (from the Rayleigh
+        time) and the last good checkpoint. The diverged state is not written: the
+        checkpoint in the run folder stays the last one of a state that passed the checks."""
         self.stopped = True
-        path = None
-        if self.out_dir is not None:
-            path = self.write_checkpoint()
         raise DivergenceError(
-            f"run diverged at step {self.step_count} (t = {self.time:.6g} s): {why}. "
-            f"The time step was dt = {self.dt:.3g} s; try numerics.dt_safety = "
-            f"{self.scenario.numerics.dt_safety / 2:g} (dt = {self.dt / 2:.3g} s)"
-            + (f" or, if the overlap is physical, raise run.max_overlap_ratio" if "overlap" in why else "")
-            + (f". Checkpoint written to {path}" if path else ""))
+            f"run diverged at step {self.step_count if step is None else step} "
+            f"(t = {self.time:.6g} s): {why}. "
+            + self._dt_advice()
+            + (" or, if the overlap is physical, raise run.max_overlap_ratio"
+               if "overlap" in why else "")
+            + ". " + self._checkpoint_advice())
+
+    def _dt_advice(self) -> str:
+        """Which time step to try: the Rayleigh-limited one where dt exceeds it, else half."""
+        nu = self.scenario.numerics
+        dt_r = self.rayleigh_dt(self._final_radii())
+        if self.dt > dt_r * (1.0 + 1e-9):
+            return (f"The time step dt = {self.dt:.3g} s is {self.dt / dt_r:.3g} x the stable "
+                    f"one, dt_safety x Rayleigh time = {dt_r:.3g} s: try numerics.dt_safety = "
+                    f"{nu.dt_safety:g} with numerics.dt_s = 0 (automatic, dt = {dt_r:.3g} s)")
+        if nu.dt_s > 0:
+            return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_s = "
+                    f"{self.dt / 2:.3g} (dt = {self.dt / 2:.3g} s)")
+        return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_safety = "
+                f"{nu.dt_safety / 2:g} (dt = {self.dt / 2:.3g} s)")
+
+    def _checkpoint_advice(self) -> str:
+        if self.last_checkpoint is None:
+            return "No checkpoint was written before it diverged"
+        path, step = self.last_checkpoint
+        return (f"The last good checkpoint (step {step}) is kept in {path}; the diverged "
+                "state was not written")
 
     def observe(self) -> dict:
         """Compute one row of observables, check for divergence, run observers."""
@@ -551,6 +644,8 @@ class Simulation:
         numba.set_num_threads(self.thread_count())
         if self.step_count == 0 and not self.history:
             self.observe()
+            if self.out_dir is not None:  # a good checkpoint from the start (_diverged)
+                self.write_checkpoint()
         try:
             while not self.done and not self.stopped:
                 if end is not None and self.step_count >= end:
@@ -620,6 +715,7 @@ class Simulation:
         arrays["box_L"] = self.box.L
         if self.cap_correction is not None:
             arrays["cap_correction"] = self.cap_correction
+        arrays.update(self.fracture.log_arrays())  # the breakage log, one array per column
         meta = {
             "version": __version__, "step_count": self.step_count, "time": self.time,
             "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
@@ -628,6 +724,7 @@ class Simulation:
             "stage_state": [s.state() for s in self.stages],
             "stage_results": self.stage_results, "last_punch_stress": self.last_punch_stress,
             "max_drift": self._max_drift if np.isfinite(self._max_drift) else None,
+            "drift_limit": self._drift_limit,
             "outputs_written": self.outputs_written,
             "volume_fractions": [float(f) for f in getattr(self, "volume_fractions", [])],
             "rng_state": self.rng.bit_generator.state,
@@ -645,6 +742,7 @@ class Simulation:
         path = Path(path) if path is not None else self.out_dir / "checkpoint.npz"
         arrays, meta = self.checkpoint_arrays()
         save_checkpoint(path, arrays, meta)
+        self.last_checkpoint = (path, self.step_count)
         return path
 
     @classmethod
@@ -674,7 +772,10 @@ class Simulation:
         sim._creep_time = meta.get("creep_time", 0.0)
         sim.cycle_rows = meta.get("cycle_rows", [])
         sim.fracture.load_state(meta.get("fracture"))
+        sim.fracture.load_log(arrays)
         sim._drift = np.zeros(sim.particles.n)
+        sim._set_drift_limit()  # older checkpoints; else the limit of the list it holds
+        sim._drift_limit = meta.get("drift_limit", sim._drift_limit)
         sim.cap_correction = arrays.get("cap_correction")
         sim._cap_correction_list = sim.contacts  # the list the correction was computed on
         sim._radius_updates = meta.get("radius_updates", 0)

@@ -83,14 +83,15 @@ class ParticleState:
             arr = getattr(self, f.name)
             setattr(self, f.name, np.ascontiguousarray(arr[perm]))
 
-    def replace(self, remove, new: "ParticleState") -> np.ndarray:
+    def replace(self, remove, new: "ParticleState", first_pid: int | None = None) -> np.ndarray:
         """Remove particles `remove` (indices) and append the particles of `new`
         (every per-particle array grows or shrinks; survivors keep their order).
-        New particles get fresh pids above every pid so far. Returns old_to_new (N_old,)
-        int64: new index of each old particle, -1 where removed."""
+        New particles get the pids first_pid, first_pid + 1, … (default: above every pid
+        now held). Returns old_to_new (N_old,) int64: new index of each old particle, -1
+        where removed."""
         keep = np.ones(self.n, bool)
         keep[np.asarray(remove, np.int64)] = False
-        next_pid = int(self.pid.max()) + 1 if self.n else 0
+        next_pid = first_pid if first_pid is not None else (int(self.pid.max()) + 1 if self.n else 0)
         new.pid[:] = np.arange(next_pid, next_pid + new.n, dtype=np.int64)
         for f in fields(self):
             arr = getattr(self, f.name)
