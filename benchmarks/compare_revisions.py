@@ -132,6 +132,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
+    short = lambda rev: subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+                                       check=True, capture_output=True, text=True).stdout.strip()
+    a.old = short(a.old)
+    if a.new is not None:
+        a.new = short(a.new)
     stems = a.scenarios or sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml")
                                   if not p.stem.startswith("sweep"))
     tmp = Path(tempfile.mkdtemp(prefix="dempack_compare_"))
