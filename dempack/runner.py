@@ -31,13 +31,14 @@ class Result:
 
 
 def _columns(history: list[dict]) -> dict:
+    """{column: array} over every column of any row (first-seen order); a row
+    without a column has NaN there (None in a text column), as in timeseries.csv."""
     out = {}
-    if not history:
-        return out
-    for k in history[0]:
+    names = list(dict.fromkeys(k for r in history for k in r))
+    for k in names:
         vals = [r.get(k) for r in history]
         try:
-            out[k] = np.array(vals, dtype=float)
+            out[k] = np.array([np.nan if v is None else v for v in vals], dtype=float)
         except (TypeError, ValueError):
             out[k] = np.array(vals, dtype=object)
     return out
