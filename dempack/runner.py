@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import numpy as np
 from .io import CSVWriter, PVDCollection, write_json, write_vtp
 from .scenario import Scenario, load_scenario
 from .simulation import Observer, Simulation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,18 +96,24 @@ class OutputWriters:
 
     def write_row(self, sim, row):
         self.csv.write(row)
+        log.debug("step %d (%s): porosity %.4f, punch %.4g MPa, thickness %.4g um",
+                  row["step"], row.get("stage", ""), row["porosity"],
+                  row["punch_stress_Pa"] / 1e6 + 0.0, row["thickness_m"] * 1e6)
 
     def write_cycle_row(self, sim, row):
         self.cycles_csv.write(row)
+        log.debug("cycle %s %s ends at step %d", row.get("cycle"), row.get("half"), sim.step_count)
 
     def write_snapshot(self, sim, row=None):
         name = f"vtk/particles_{sim.step_count:09d}.vtp"
         ps = sim.particles
         write_vtp(self.out / name, ps.x[ps.alive], snapshot_arrays(sim))
         self.pvd.add(sim.time, name)
+        log.debug("snapshot %s", self.out / name)
 
     def write_checkpoint(self, sim, row=None):
         sim.write_checkpoint(self.out / "checkpoint.npz")
+        log.debug("checkpoint %s at step %d", self.out / "checkpoint.npz", sim.step_count)
 
     def finish(self):
         sim = self.sim
