@@ -1,26 +1,99 @@
-"""Command line: `dempack run | sweep | plot | gui | materials` (a thin layer over the Python
-API; runs go through the one driver, `dempack.drive`)."""
+"""Command line: `dempack run | sweep | plot | gui | materials` (a thin layer over the
+Python API; runs go through the one driver, `dempack.drive`).
+
+Messages: the engine reports through the `logging` module (loggers under `dempack`,
+e.g. a physics warning from `dempack.simulation`); only this module configures
+logging, with one handler on the `dempack` logger that prints one line per record
+on stderr as `dempack: <level>: <message>`. Levels for `dempack run`:
+- default: info (what is being run, where the outputs go), warnings and errors,
+  and a progress bar;
+- `--quiet`: warnings and errors only, no progress bar (a physics warning says the
+  result may be wrong, so it is never hidden);
+- `--verbose`: also debug lines (one per output row, each snapshot and checkpoint)
+  in place of the progress bar.
+The results report (stdout) is printed in every mode.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger("dempack")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the record (so a redirected
+    or captured stderr gets it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record):
+        return f"dempack: {record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextmanager
+def _logging(level: int):
+    """Print the `dempack` loggers' records at `level` and above on stderr, one line
+    each, for the duration of a command; the logger's previous state is restored."""
+    handler = _StderrHandler()
+    handler.setFormatter(_Formatter())
+    before = log.level
+    log.addHandler(handler)
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(before)
+
+
+def _level(args) -> int:
+    if getattr(args, "verbose", False):
+        return logging.DEBUG
+    return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+
+
+@contextmanager
+def _progress_logging(progress: bool):
+    """While a tqdm bar runs, route the `dempack` records through tqdm.write so a
+    warning does not tear the bar."""
+    if not progress:
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+    with logging_redirect_tqdm(loggers=[log]):
+        yield
 
 
 def _cmd_run(args) -> int:
     from .scenario import DEFAULT_SCENARIO, load_scenario
 
+    progress = not (args.quiet or args.verbose)
     if args.resume:
         from .runner import resume
-        res = resume(args.resume, progress=not args.quiet, threads=args.threads)
+        log.info("resuming %s", args.resume)
+        with _progress_logging(progress):
+            res = resume(args.resume, progress=progress, threads=args.threads)
         _report(res)
         return 0
     path = Path(args.scenario) if args.scenario else DEFAULT_SCENARIO
     sc = load_scenario(path, _overrides(args.set))
     out = Path(args.out) if args.out else Path("results") / path.stem
     from .runner import run
-    print(f"dempack: running {path} -> {out}", file=sys.stderr)
-    res = run(sc, out_dir=out, progress=not args.quiet, threads=args.threads)
+    log.info("running %s -> %s", path, out)
+    with _progress_logging(progress):
+        res = run(sc, out_dir=out, progress=progress, threads=args.threads)
     _report(res)
     return 0
 
@@ -56,7 +129,7 @@ def _cmd_sweep(args) -> int:
 
     overrides = _overrides(args.set)
     out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
-    print(f"dempack: sweep {args.sweep} -> {out}", file=sys.stderr)
+    log.info("sweep %s -> %s", args.sweep, out)
     try:
         res = run_sweep(args.sweep, out, scheduler=args.scheduler, workers=args.workers,
                         threads=args.threads, progress=not args.quiet, overrides=overrides,
@@ -109,7 +182,11 @@ def main(argv=None) -> int:
                    help="override a scenario key, e.g. --set packing.particles=500")
     r.add_argument("--resume", metavar="DIR", help="continue the run whose outputs are in DIR")
     r.add_argument("--threads", type=int, default=None, help="numba threads (default: scenario)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    talk = r.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", "-q", action="store_true",
+                      help="warnings and errors only, no progress bar")
+    talk.add_argument("--verbose", "-v", action="store_true",
+                      help="debug messages (a line per output row) instead of the progress bar")
     r.set_defaults(fn=_cmd_run)
     w = sub.add_parser("sweep", help="run a parameter sweep on Dask (one row per case in sweep.csv)")
     w.add_argument("sweep", help="sweep TOML file (base scenario + keys to vary + seeds)")
@@ -123,7 +200,8 @@ def main(argv=None) -> int:
                    help="override a scenario key in every case, e.g. --set packing.particles=300")
     w.add_argument("--seeds", type=int, default=None,
                    help="number of seeds per point (default: the sweep file's seeds)")
-    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--quiet", "-q", action="store_true",
+                   help="warnings and errors only, no progress bar")
     w.set_defaults(fn=_cmd_sweep)
     pl = sub.add_parser("plot", help="PNG figures of a run folder or a sweep folder")
     pl.add_argument("results", help="run folder (timeseries.csv) or sweep folder (sweep.csv)")
@@ -140,7 +218,8 @@ def main(argv=None) -> int:
     from .scenario import ScenarioError
     from .simulation import DivergenceError
     try:
-        return args.fn(args)
+        with _logging(_level(args)):
+            return args.fn(args)
     except (ScenarioError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ driven by `dempack.drive.drive` (the driver the app shares).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .drive import drive
 from .io import CSVWriter, PVDCollection, write_json, write_vtp
 from .scenario import Scenario, load_scenario
 from .simulation import Observer, Simulation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,13 +36,14 @@ class Result:
 
 
 def _columns(history: list[dict]) -> dict:
+    """{column: array} over every column of any row (first-seen order); a row
+    without a column has NaN there (None in a text column), as in timeseries.csv."""
     out = {}
-    if not history:
-        return out
-    for k in history[0]:
+    names = list(dict.fromkeys(k for r in history for k in r))
+    for k in names:
         vals = [r.get(k) for r in history]
         try:
-            out[k] = np.array(vals, dtype=float)
+            out[k] = np.array([np.nan if v is None else v for v in vals], dtype=float)
         except (TypeError, ValueError):
             out[k] = np.array(vals, dtype=object)
     return out
@@ -101,26 +105,32 @@ class OutputWriters:
 
     def write_row(self, sim, row):
         self.csv.write(row)
+        log.debug("step %d (%s): porosity %.4f, punch %.4g MPa, thickness %.4g um",
+                  row["step"], row.get("stage", ""), row["porosity"],
+                  row["punch_stress_Pa"] / 1e6 + 0.0, row["thickness_m"] * 1e6)
         self.write_breakage(sim)
 
     def write_breakage(self, sim, row=None):
-        log = sim.fracture.log
-        for e in log[self._breakage_written:]:
+        events = sim.fracture.log
+        for e in events[self._breakage_written:]:
             self.breakage_csv.write({**e, "material": sim.materials[e["material"]].name})
-        self._breakage_written = len(log)
+        self._breakage_written = len(events)
 
     def write_cycle_row(self, sim, row):
         self.cycles_csv.write(row)
+        log.debug("cycle %s %s ends at step %d", row.get("cycle"), row.get("half"), sim.step_count)
 
     def write_snapshot(self, sim, row=None):
         name = f"vtk/particles_{sim.step_count:09d}.vtp"
         ps = sim.particles
         write_vtp(self.out / name, ps.x[ps.alive], snapshot_arrays(sim))
         self.pvd.add(sim.time, name)
+        log.debug("snapshot %s", self.out / name)
 
     def write_checkpoint(self, sim, row=None):
         self.write_breakage(sim)  # the file holds at least the checkpoint's events
         sim.write_checkpoint(self.out / "checkpoint.npz")
+        log.debug("checkpoint %s at step %d", self.out / "checkpoint.npz", sim.step_count)
 
     def finish(self):
         sim = self.sim

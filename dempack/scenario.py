@@ -293,7 +293,9 @@ class Scenario:
         return tomli_w.dumps(self.to_dict())
 
     def save(self, path) -> None:
-        Path(path).write_text(self.to_toml())
+        """Write the scenario as TOML, atomically (dempack.io.atomic)."""
+        from .io.atomic import atomic_write
+        atomic_write(path, self.to_toml())
 
     def revalidate(self) -> "Scenario":
         """Validate again after attribute edits (raises ScenarioError)."""

@@ -41,6 +41,7 @@ the last good checkpoint (`last_checkpoint`).
 """
 from __future__ import annotations
 
+import logging
 import math
 import time as _time
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ from .protocol import build_stages
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
 
+
+log = logging.getLogger(__name__)
 
 # auto threads: one below this many particles. Measured on the 2-core machine, quiet:
 # a 2000-particle Se-Mo6Se8 cycling bed ran 1.26 ms/step with two threads, 1.74 with one.
@@ -133,7 +136,7 @@ class Simulation:
         self.reference_thickness = None
         self.half_cycle_observers: list = []
         self.cycle_rows: list[dict] = []
-        self._inertial_warned = False
+        self._inertial_warned = None  # index of the last stage warned about (once per stage)
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
         self.cap_correction = None  # (2, N): volume and cover of intersecting caps (cached)
         self._radius_updates = 0
@@ -620,12 +623,28 @@ class Simulation:
         I = row["inertial_number"]
         target = getattr(self.stage, "target", 0.0) or 0.0
         loaded = row["punch_stress_Pa"] > 0.5 * target > 0.0  # loose compaction is not judged
-        if loaded and np.isfinite(I) and I > 1e-3 and not self._inertial_warned:
-            import warnings
-            self._inertial_warned = True
-            warnings.warn(f"inertial number I = {I:.2g} > 1e-3 at step {self.step_count} "
-                          f"({self.stage_label}): the run is not quasi-static there; lower the "
-                          "punch speed or the density scaling", RuntimeWarning, stacklevel=2)
+        if loaded and np.isfinite(I) and I > 1e-3 and self._inertial_warned != self.stage_index:
+            # one log line per stage: I ∝ punch speed (γ̇ = |v|/h), so |v|·1e-3/I is the
+            # speed that gives I = 1e-3 here; in cycling the punch follows the swelling,
+            # whose rate per step falls as 1/steps_per_half_cycle
+            self._inertial_warned = self.stage_index
+            i, sc = self.stage_index, self.scenario
+            if i < len(sc.pressing):
+                v = abs(self.box.punch_velocity) * 1e-3 / I
+                unit = 10.0 ** math.floor(math.log10(v) - 1)   # v rounded down to 2 digits
+                fix = (f"lower pressing.{i}.speed_m_per_s from {sc.pressing[i].speed_m_per_s:g} "
+                       f"to {math.floor(v / unit) * unit:.2g} m/s or less "
+                       "(I is proportional to the punch speed)")
+            else:
+                fix = (f"raise cycling.steps_per_half_cycle above "
+                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} (the punch follows the "
+                       "swelling; I falls as 1/steps)")
+            if self.density_scaling > 1.0:
+                fix += (f", or lower numerics.density_scaling from {self.density_scaling:g} "
+                        "(I grows as its square root)")
+            log.warning("stage '%s', step %d: inertial number I = %.2g > 1e-3 at %.3g MPa punch "
+                        "stress: not quasi-static; %s", self.stage_label, self.step_count, I,
+                        row["punch_stress_Pa"] / 1e6, fix)
         for ob in self.observers:
             if self.outputs_written % ob.every == 0:
                 ob.fn(self, row)

@@ -47,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io.tables import _clean
+from .io.atomic import atomic_write
+from .io.tables import _clean, write_table
 from .scenario import SCHEMA, Scenario, ScenarioError, load_scenario
 
 SWEEP_KEYS = ("base", "seeds", "set", "grid", "zip", "name")
@@ -355,22 +356,6 @@ def _row(case: Case, varied: list, status: str, error: str, summary: dict | None
     return row
 
 
-def write_table(path, rows: list[dict]) -> None:
-    """Write rows (dicts, columns in first-seen order) to CSV atomically; floats as repr."""
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    path = Path(path)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if v is None else repr(float(v)) if isinstance(v, (float, np.floating))
-                            else v) for k, v in r.items()})
-    tmp.replace(path)
-
-
 def read_sweep_csv(path) -> tuple[dict, list[str]]:
     """Read sweep.csv → ({column: array}, varied keys). Numeric columns are float arrays
     (blank → NaN, e.g. metrics of failed cases); the varied keys are the columns between
@@ -435,7 +420,7 @@ def run_sweep(sweep, out_dir, scheduler: str | None = None, workers: int | None 
     out = Path(out_dir).resolve()  # workers may run elsewhere: absolute case folders
     out.mkdir(parents=True, exist_ok=True)
     import tomli_w
-    (out / "sweep.toml").write_text(tomli_w.dumps(sw.to_dict()))
+    atomic_write(out / "sweep.toml", tomli_w.dumps(sw.to_dict()))
     cases = sw.cases()
     rows = {}
     ran, skipped, failed = [], [], []

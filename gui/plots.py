@@ -9,7 +9,6 @@ von Mises stress per material, breakage. The x axis is physical time, cycles
 """
 from __future__ import annotations
 
-import csv
 import re
 
 import numpy as np
@@ -147,15 +146,10 @@ class PlotPanel(QtWidgets.QWidget):
         ex.export(str(path))
 
     def export_csv(self, path) -> None:
-        """Every row with every column (SI units, like timeseries.csv; plus cycle_x)."""
-        cols: list[str] = []
-        for r in self.rows:
-            cols += [c for c in r if c not in cols]
-        with open(path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=cols)
-            w.writeheader()
-            for r in self.rows:
-                w.writerow(r)
+        """Every row with every column (SI units and the CSV convention of
+        timeseries.csv, dempack.io.tables; plus cycle_x)."""
+        from dempack.io.tables import write_table
+        write_table(path, self.rows)
 
 
 def _num(v) -> float:

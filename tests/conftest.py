@@ -12,6 +12,8 @@ from dempack.scenario import DEFAULT_SCENARIO
 TINY_OVERRIDES = {
     "packing.particles": 60,
     "pressing.0.pressure_MPa": 5,
+    # a smoke test, not quasi-static (I ~ 1e-2, it logs a warning): twice the quickstart's speed
+    "pressing.0.speed_m_per_s": 1.0,
     "pressing.0.hold_steps": 200,
     "run.output_interval_steps": 200,
     "run.max_overlap_ratio": 0.6,

@@ -1,5 +1,6 @@
 """ParaView output: one .vtp (points + per-particle arrays) per snapshot and a
-.pvd collection that indexes them by time. Uses vtk's XML writer."""
+.pvd collection that indexes them by time. Uses vtk's XML writer. Both are
+written atomically (`dempack.io.atomic`): a killed run leaves complete files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,12 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from .atomic import atomic_write, replacing
+
 
 def write_vtp(path, points: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
-    """Write points (n,3) with point-data arrays (n,) or (n,3) to a binary .vtp."""
+    """Write points (n,3) with point-data arrays (n,) or (n,3) to a binary .vtp
+    (atomically: a temporary file renamed over `path`)."""
     from vtkmodules.util.numpy_support import numpy_to_vtk
     from vtkmodules.vtkCommonCore import vtkPoints
     from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
@@ -33,16 +37,18 @@ def write_vtp(path, points: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
         va = numpy_to_vtk(a, deep=True)
         va.SetName(name)
         pd.GetPointData().AddArray(va)
-    w = vtkXMLPolyDataWriter()
-    w.SetFileName(str(path))
-    w.SetInputData(pd)
-    w.SetDataModeToBinary()
-    if not w.Write():
-        raise OSError(f"could not write {path}")
+    with replacing(path) as tmp:
+        w = vtkXMLPolyDataWriter()
+        w.SetFileName(str(tmp))
+        w.SetInputData(pd)
+        w.SetDataModeToBinary()
+        if not w.Write():
+            raise OSError(f"could not write {path}")
 
 
 class PVDCollection:
-    """A ParaView .pvd file listing (time, file) datasets; rewritten on each add."""
+    """A ParaView .pvd file listing (time, file) datasets; rewritten (atomically)
+    on each add."""
 
     def __init__(self, path, entries=None):
         self.path = Path(path)
@@ -63,7 +69,7 @@ class PVDCollection:
         for t, f in self.entries:
             lines.append(f'    <DataSet timestep="{t:.9g}" group="" part="0" file={quoteattr(f)}/>')
         lines += ["  </Collection>", "</VTKFile>", ""]
-        self.path.write_text("\n".join(lines))
+        atomic_write(self.path, "\n".join(lines))
 
     @classmethod
     def read(cls, path):
