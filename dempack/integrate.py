@@ -336,7 +336,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
     and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 bit k set where
     slot k may be non-zero (ContactList.wall_touch; kept up to date here, so the wall
     arrays of a particle away from the walls are neither read nor written).
-    conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.confinement).
+    conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.physics.confinement).
     fbuf (3P) or None: where given, the force on i from j of every pair is recorded
     (flat view of a (P, 3) array; `Simulation.step` asks for it on the steps whose
     stresses are observed or tested for fracture).

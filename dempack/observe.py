@@ -6,7 +6,7 @@
   contact ratio A–B = Σ π a² over A–B contacts / surface of the A particles.
 - solid volume (porosity) = Σ sphere ∩ power cell: lenses split at their radical
   planes, wall caps cut, multiple overlaps counted once
-  (dempack.chemistry.removed_volumes).
+  (dempack.physics.volume.removed_volumes).
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
   doi:10.1115/1.3157599), from the contact forces of the last step
@@ -161,7 +161,7 @@ def analyse(sim) -> dict:
     'area' (nm,nm) m² contact area of A touching B, 'pore_surface' (N) share of
     each sphere's surface outside its contact caps, 'solid_volume' m³ (lenses
     split at their radical planes and wall caps removed, multiple overlaps counted
-    once: dempack.chemistry.removed_volumes), 'max_overlap_ratio' and the worst pair.
+    once: dempack.physics.volume.removed_volumes), 'max_overlap_ratio' and the worst pair.
     """
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
@@ -174,7 +174,7 @@ def analyse(sim) -> dict:
     # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
     # plane, flats to the side that made them), wall caps cut, and what triple
     # overlaps would remove twice counted once
-    from .chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     removed = np.empty(ps.n)
     free = np.empty(ps.n)
     removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
@@ -196,7 +196,7 @@ def observables(sim, a: dict | None = None) -> dict:
     thickness = box.z_top
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
-    from .chemistry import true_volume
+    from .physics.swelling import true_volume
     v_true = float(np.sum(true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]))
     st = sim.stage
     ref = sim.reference_thickness
@@ -209,7 +209,7 @@ def observables(sim, a: dict | None = None) -> dict:
         "relative_density": 1.0 - porosity,
         # 1 - (geometric solid volume)/(true volume V0(1+βc)): what overlaps cut beyond the
         # volume-conserving radius (numerics.max_cap_fraction); with numerics.confinement on
-        # it is carried as the particles' elastic volume change p/K (dempack.confinement)
+        # it is carried as the particles' elastic volume change p/K (dempack.physics.confinement)
         "volume_deficit": 1.0 - a["solid_volume"] / v_true if v_true > 0 else 0.0,
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
@@ -246,12 +246,12 @@ def observables(sim, a: dict | None = None) -> dict:
         row[f"pore_surface_fraction:{name}"] = (float(np.sum(w * a["pore_surface"][sel]) / np.sum(w))
                                                 if sel.any() else 0.0)
         # hydrostatic pressure of particles squeezed beyond what they restore by
-        # growing (dempack.confinement), volume-weighted
+        # growing (dempack.physics.confinement), volume-weighted
         row[f"confinement_mean_Pa:{name}"] = (float(np.sum(w * ps.confinement[sel]) / np.sum(w))
                                               if sel.any() else 0.0)
     from .transport import transport_observables
     t = transport_observables(sim)
     sim._connected = t.pop("_connected")
     row.update(t)
-    row.update(sim.fracture.observables(sim))  # breakage statistics (dempack.fracture)
+    row.update(sim.fracture.observables(sim))  # breakage statistics (dempack.physics.fracture)
     return row

@@ -138,7 +138,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                   "as confinement pressure (numerics.confinement) or, with "
                                   "that off, shows as volume_deficit.",
                                   min=0.0, max=1.0),
-        "confinement": Field(str, "on", "High-density correction (dempack.confinement): a "
+        "confinement": Field(str, "on", "High-density correction (dempack.physics.confinement): a "
                              "particle whose contact caps cut off more than it can restore by "
                              "growing carries p = K ε_v (K its bulk modulus), which raises its "
                              "contacts' plastic limit and its creep threshold by p.",
@@ -201,7 +201,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "creep_driver": Field(str, "excess_pressure", "Stress that drives contact creep: the "
                               "contact pressure in excess of the particle's mean (hydrostatic) "
                               "pressure, so that creep stops once a particle is enclosed by "
-                              "its contacts, or the bare contact pressure (dempack.chemistry).",
+                              "its contacts, or the bare contact pressure (dempack.physics).",
                               choices=("excess_pressure", "contact_pressure")),
         "volume_update_interval": Field(int, 5, "Steps between updates of the volume-"
                                         "conserving radius correction.", min=1),

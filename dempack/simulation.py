@@ -9,7 +9,7 @@ Order of one step (HOOMD-style):
      leapfrog integration; it records the pair forces on the steps whose stresses
      are read (an output row, a fracture test); the punch moves;
   4. physical time advances; every `cycling.volume_update_interval` steps creep
-     (`chemistry.creep_contacts`) and the swelling/volume-conserving radii;
+     (`physics.creep.creep_contacts`) and the swelling/volume-conserving radii;
   5. fracture (every `fracture.check_interval_steps`); stage bookkeeping;
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 import math
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +52,12 @@ from numba import get_num_threads
 
 from . import __version__
 from .geometry import Box
-from .chemistry import (QUADRATURE_DIRECTIONS, creep_contacts, flattening_share, free_radius,
-                        mean_pressure,
-                        removed_volumes, true_volume)
-from .confinement import bulk_modulus, confinement_pressures
+from .physics.creep import creep_contacts, mean_pressure
+from .physics.swelling import free_radius, true_volume
+from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_volumes
+from .physics.confinement import bulk_modulus, confinement_pressures
 from .contact import ContactTables
-from .fracture import FractureModel
+from .physics.fracture import FractureModel
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
@@ -429,7 +429,7 @@ class Simulation:
         return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
 
     def creep_step(self, dt_phys: float) -> None:
-        """Advance contact creep by dt_phys (s) of physical time (dempack.chemistry:
+        """Advance contact creep by dt_phys (s) of physical time (dempack.physics.creep:
         Norton law driven by the contact pressure in excess of the particle mean
         pressure, or by the bare contact pressure, per cycling.creep_driver)."""
         ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
@@ -441,7 +441,7 @@ class Simulation:
                           box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
                           true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
         # the confinement pressure is hydrostatic: it does no creep work, and a particle
-        # whose volume is used up cannot flatten further (dempack.confinement)
+        # whose volume is used up cannot flatten further (dempack.physics.confinement)
         pbar += ps.confinement
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
@@ -449,7 +449,7 @@ class Simulation:
                        t.hardness_wall, pbar)
 
     def update_radii(self) -> None:
-        """Swelling and volume conservation (see dempack.chemistry): free
+        """Swelling and volume conservation (see dempack.physics): free
         particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
         sphere minus the union of its contact caps holds V0 (1 + βc)."""
         if not self.volume_conserving.any() and not np.any(self.swelling != 0.0):
@@ -488,7 +488,7 @@ class Simulation:
     # --------------------------------------------------------------- fracture
     def fracture_step(self) -> int:
         """Every fracture.check_interval_steps: grow fresh fragments, replace the
-        particles whose characteristic stress reached their strength (dempack.fracture).
+        particles whose characteristic stress reached their strength (dempack.physics.fracture).
         Returns the number of breakages."""
         return self.fracture.step(self)
 

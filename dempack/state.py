@@ -30,8 +30,8 @@ class ParticleState:
     wall_dcr (N,W) m creep overlap of each particle-wall contact;
     wall_force (N,W,3) N force of each wall on the particle (last step);
     R0_target (N) m reference radius a fresh fragment grows to (0 = not growing;
-    see dempack.fracture); lithiation_max (N) largest lithiation reached so far
-    (conversion damage, dempack.fracture);
+    see dempack.physics.fracture); lithiation_max (N) largest lithiation reached so far
+    (conversion damage, dempack.physics.fracture);
     confinement (N) Pa hydrostatic pressure of a particle whose caps cut off more
     than it can restore (dempack.confinement; updated with the radii).
     """

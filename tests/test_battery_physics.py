@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from dempack.chemistry import creep_contacts, mean_pressure
+from dempack.physics.creep import creep_contacts, mean_pressure
 from dempack.contact import NO_HARDNESS
 from dempack.materials import R_GAS
 from dempack.scenario import Scenario
@@ -155,7 +155,7 @@ def test_total_true_volume_of_creeping_packing():
     for _ in range(40):
         sim.update_radii()
     ps, cl = sim.particles, sim.contacts
-    from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    from dempack.physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     pos, _, on = sim.box.wall_arrays()
     caps = np.empty(ps.n)
     removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
@@ -199,7 +199,7 @@ def test_removed_volume_counts_intersecting_caps_once():
     {p in sphere 0 : |p − x_k|² − R_k² < |p − x_0|² − R_0² for some k},
     while the plain sum of cap volumes counts the intersections twice."""
     from dempack.geometry import Box
-    from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    from dempack.physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     from dempack.neighbors import build_contact_list
     from dempack.state import ParticleState
     rng = np.random.default_rng(3)

@@ -1,5 +1,5 @@
-"""Confinement pressure (dempack.confinement) and the flat-aware cap geometry
-(dempack.chemistry.cap_heights): hand-computed cases and a plastic sphere squeezed
+"""Confinement pressure (dempack.physics.confinement) and the flat-aware cap geometry
+(dempack.physics.volume.cap_heights): hand-computed cases and a plastic sphere squeezed
 between two plates beyond what its volume-conserving radius can restore."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from dempack.chemistry import cap_heights, flattening_share
-from dempack.confinement import bulk_modulus, confinement_pressures
+from dempack.physics.volume import cap_heights, flattening_share
+from dempack.physics.confinement import bulk_modulus, confinement_pressures
 from dempack.materials import load_materials
 
 
@@ -127,7 +127,7 @@ def test_removed_volume_gives_the_flat_to_the_creeping_particle(se_first):
     (h = 1 − (2.7 − l'), l' = (2.7² + 2² − 1²)/5.4), the Se the rest of the overlap,
     whichever order the pair is stored in."""
     from dempack.geometry import Box
-    from dempack.chemistry import QUADRATURE_DIRECTIONS, removed_volumes
+    from dempack.physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     from dempack.neighbors import build_contact_list
     from dempack.state import ParticleState
     table = load_materials()

@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from dempack.geometry import wall_gap
-from dempack.fracture import (CRIT_CONTACT_FORCE, CRIT_OCTAHEDRAL, figure_geometry, fragments,
+from dempack.physics.fracture import (CRIT_CONTACT_FORCE, CRIT_OCTAHEDRAL, figure_geometry, fragments,
                               octahedral_shear, weibull_strength)
 from dempack.materials import DEFAULT_MATERIALS_FILE
 from dempack.scenario import SCENARIO_DIR, load_scenario

@@ -5,7 +5,6 @@ M = μ_r R F_n (F_n = m g), decelerates at a = M / (R (m + I/R²)) = (5/7) μ_r 
 (I = 2/5 m R²) and stops after s = v0² / (2a) = 7 v0² / (10 μ_r g)."""
 import math
 
-import numpy as np
 import pytest
 
 from dempack.materials import DEFAULT_MATERIALS_FILE
@@ -60,7 +59,6 @@ def _rolling_sphere(steps_limit):
 
 def test_a_rolling_sphere_stops_within_the_predicted_distance(rolling_table):
     s_expected = 7 * V0 ** 2 / (10 * MU_R * G)
-    t_expected = V0 / (5 / 7 * MU_R * G)
     sim, s, stopped = _rolling_sphere(steps_limit=100_000)
     assert sim.contact_slots == (True,)  # the part is compiled in
     assert stopped

@@ -10,7 +10,7 @@
 
 The parts and their composition are numba functions; the loops over pairs and particles
 that call them are `dempack.integrate`. Creep of a flat is a physics updater
-(`dempack.chemistry`), not a force part: it grows the flat between steps.
+(`dempack.physics.creep`), not a force part: it grows the flat between steps.
 """
 from .damping import damping_coefficient
 from .plastic import NO_HARDNESS, plastic_contact

@@ -8,7 +8,7 @@ Unloading is Hertzian on a flattened radius R_p = R* δmax/δe,max chosen so tha
 contact radius is continuous; δmax follows from δ_flat alone
 (√δmax = (c + √(c² + 4 δ_flat))/2), so no extra history is stored beyond the flat
 (one column per contact, `ContactList.dcr`, shared with creep). In a confined particle
-the limit is H plus the confinement pressure (`dempack.confinement`).
+the limit is H plus the confinement pressure (`dempack.physics.confinement`).
 """
 from __future__ import annotations
 

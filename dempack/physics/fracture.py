@@ -65,9 +65,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .geometry import minimum_image, separation, wall_gap
-from .observe import deviator_sq, particle_stress
-from .state import N_WALLS, ParticleState
+from ..geometry import minimum_image, separation, wall_gap
+from ..observe import deviator_sq, particle_stress
+from ..state import N_WALLS, ParticleState
 
 CRIT_NONE, CRIT_OCTAHEDRAL, CRIT_CONTACT_FORCE = 0, 1, 2
 _CRIT_CODE = {"octahedral_shear": CRIT_OCTAHEDRAL, "contact_force": CRIT_CONTACT_FORCE}

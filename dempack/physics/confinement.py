@@ -11,7 +11,7 @@ pressure set by its bulk modulus. Each particle gets
     p_i = K_i ⟨V_cut,i − V_allow,i⟩ / V_i,        K = E / (3 (1 − 2ν)),
 
 V_i its true volume V0 (1 + βc), V_cut,i the volume of its sphere outside its cell
-(the union of its caps, dempack.chemistry.removed_volumes) and V_allow,i the part
+(the union of its caps, dempack.physics.volume.removed_volumes) and V_allow,i the part
 the particle restores by growing (numerics.max_cap_fraction · V_i for a
 volume-conserving particle, else 0).
 
@@ -19,10 +19,10 @@ A superposed hydrostatic pressure does not make a solid yield or creep, so p_i a
 where flattening is decided:
 * the contact's plastic limit (mean contact pressure H, dempack.integrate) becomes
   H + s_ij p_i + s_ji p_j, s the share of the flat each side makes
-  (dempack.chemistry.flattening_share) — indentation of a confined solid needs the
+  (dempack.physics.volume.flattening_share) — indentation of a confined solid needs the
   confining pressure on top of its hardness;
 * the Norton creep driver uses the particle's mean pressure p̄_i + p_i
-  (dempack.chemistry.creep_contacts).
+  (dempack.physics.creep.creep_contacts).
 A particle whose volume is used up therefore stops flattening; the load goes into
 its elastic contacts, which push its neighbours (and the punch) away. Nothing stiff
 is added to the force law, so the time step is unchanged.

@@ -1,0 +1,216 @@
+"""Volume conservation: a particle of a creeping (or plastic) material gets the
+radius for which its sphere minus the caps cut off by its contacts equals its
+true volume:  4/3 π R³ − V_removed = V0 (1 + β c),  V_removed the union of the
+caps, Σ_c π h_c² (3R − h_c)/3 with h_c the cap height at the plane separating the
+two spheres (`cap_heights`: the radical plane for the elastic part of the overlap,
+the irreversible flat to the side that made it — a creeping Se particle pressed
+into a rigid Mo6Se8 one flows around it, the Mo6Se8 keeps its volume) or at the
+wall, less what intersecting caps count twice (`removed_volumes`). Growth
+restores at most numerics.max_cap_fraction of the volume; beyond that the
+particle carries a confinement pressure (dempack.physics.confinement) that stops its
+contacts from flattening further. Solved by fixed-point iteration, one update per volume
+update (the caps change slowly); the iteration contracts by the fraction of the
+surface that is free, so it converges while the particle still borders a pore.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..geometry import WALL_NORMALS, cap_volume, separation, wall_gap
+
+
+def flattening_share(materials) -> np.ndarray:
+    """S[a, b]: the share of a contact's irreversible flat δ_cr that material a takes
+    against b (S[a, b] + S[b, a] = 1). Creep and plastic flattening are made by the
+    softer side: a creeping material against a non-creeping one takes all of it, else
+    the one with the lower hardness (no hardness: never yields); equal materials split
+    it evenly."""
+    def rank(m):
+        return (0 if m.creep is not None else 1,
+                m.hardness if m.hardness is not None else math.inf)
+    nm = len(materials)
+    S = np.full((nm, nm), 0.5)
+    for a in range(nm):
+        for b in range(nm):
+            ra, rb = rank(materials[a]), rank(materials[b])
+            if ra < rb:
+                S[a, b] = 1.0
+            elif ra > rb:
+                S[a, b] = 0.0
+    return S
+
+
+@njit(cache=True, inline="always")
+def cap_heights(d, Ri, Rj, dcr, fi):
+    """(h_i, h_j, l_i', d'): cap heights of spheres i, j cut by the plane that
+    separates them (h_i + h_j = δ = R_i + R_j − d). The elastic part of the overlap
+    is split at the radical plane of the spheres moved apart by the flat δ_cr,
+    d' = d + δ_cr (l_i' = (d'² + R_i² − R_j²)/(2d') from centre i), and the flat
+    itself goes to the sides that made it: f_i δ_cr to i, (1 − f_i) δ_cr to j
+    (f_i = flattening_share). With δ_cr = 0 this is the radical (power) plane, whose
+    caps remove each lens exactly once (solid = union of the spheres); with a flat
+    between a creeping and a rigid particle the rigid one keeps its shape."""
+    dp = d + dcr
+    li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
+    hi = Ri - li + fi * dcr
+    hj = Rj - (dp - li) + (1.0 - fi) * dcr
+    return hi, hj, li, dp
+
+
+def fibonacci_directions(m: int) -> np.ndarray:
+    """m near-uniform unit vectors (Fibonacci lattice on the sphere), shape (m, 3)."""
+    k = np.arange(m) + 0.5
+    z = 1.0 - 2.0 * k / m
+    phi = np.pi * (3.0 - np.sqrt(5.0)) * k
+    r = np.sqrt(1.0 - z * z)
+    return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
+
+
+QUADRATURE_DIRECTIONS = fibonacci_directions(200)
+
+
+@njit(cache=True, inline="always")
+def _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair, L, periodic_xy):
+    """Cap of sphere i cut by its q-th contact (side 0: the q-th pair of i's row,
+    side 1: the q-th entry of i's column): (h, d, dx, dy, dz), h the cap height at
+    the separating plane (`cap_heights`, at most 2R_i), d and (dx, dy, dz) the
+    centre distance and the vector i → j; h ≤ 0 where the spheres do not overlap."""
+    p = q if side == 0 else col_pair[q]
+    j = pj[p] if side == 0 else pi[p]
+    dx, dy, dz = separation(x, i, j, L, periodic_xy)
+    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if d >= R[i] + R[j] or d <= 0.0:
+        return -1.0, d, dx, dy, dz
+    h, _, _, _ = cap_heights(d, R[i], R[j], dcr[p], flat[mat[i], mat[j]])
+    return min(h, 2.0 * R[i]), d, dx, dy, dz
+
+
+@njit(cache=True)
+def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+                       periodic_xy, wall_pos, wall_on, dirs):
+    """(C, F) for sphere i: the volume its intersecting caps count twice in
+    Σ caps, and the surface fraction they cover twice (see removed_volumes)."""
+    Ri = R[i]
+    cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 6
+    nrm = np.empty((cnt, 3))
+    ll = np.empty(cnt)
+    k = 0
+    for side in range(2):
+        lo = row_start[i] if side == 0 else col_start[i]
+        hi = row_start[i + 1] if side == 0 else col_start[i + 1]
+        for q in range(lo, hi):
+            h, d, dx, dy, dz = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat,
+                                            col_pair, L, periodic_xy)
+            if h <= 0.0:
+                continue
+            xx = Ri - h
+            nrm[k, 0] = dx / d
+            nrm[k, 1] = dy / d
+            nrm[k, 2] = dz / d
+            ll[k] = max(xx, 1e-3 * Ri)
+            k += 1
+    for wk in range(6):
+        if wall_on[wk]:
+            s = wall_gap(x, i, wk, wall_pos)
+            if s < Ri:
+                for a in range(3):
+                    nrm[k, a] = -WALL_NORMALS[wk, a]
+                ll[k] = max(s, 1e-3 * Ri)
+                k += 1
+    # caps a, b intersect iff the angle between their axes is below the sum of
+    # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R
+    meets = np.zeros(k, np.bool_)
+    for a in range(k):
+        ca = min(1.0, ll[a] / Ri)
+        sa = math.sqrt(1.0 - ca * ca)
+        for b in range(a + 1, k):
+            cb = min(1.0, ll[b] / Ri)
+            c = nrm[a, 0] * nrm[b, 0] + nrm[a, 1] * nrm[b, 1] + nrm[a, 2] * nrm[b, 2]
+            if c > ca * cb - sa * math.sqrt(1.0 - cb * cb):
+                meets[a] = True
+                meets[b] = True
+    if not meets.any():
+        return 0.0, 0.0
+    sel = np.flatnonzero(meets)  # only caps that meet another one share directions
+    m = dirs.shape[0]
+    R3 = Ri * Ri * Ri
+    corr = 0.0
+    extra = 0
+    for t in range(m):
+        ncut = 0
+        s_k = 0.0
+        rmin = Ri
+        for a in sel:
+            u = nrm[a, 0] * dirs[t, 0] + nrm[a, 1] * dirs[t, 1] + nrm[a, 2] * dirs[t, 2]
+            if u * Ri > ll[a]:
+                r = ll[a] / u
+                ncut += 1
+                s_k += R3 - r * r * r
+                if r < rmin:
+                    rmin = r
+        if ncut > 1:
+            corr += s_k - (R3 - rmin * rmin * rmin)
+            extra += ncut - 1
+    return 4.0 * math.pi / (3.0 * m) * corr, extra / m
+
+
+@njit(parallel=True, cache=True)
+def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+                    periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover,
+                    recompute):
+    """out[i] = volume (m³) of sphere i outside its cell: the union of the caps cut
+    by its contacts' separating planes (`cap_heights`: the radical (power) plane
+    where no flat was made, so the cell is the Laguerre cell) and by the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
+    where caps intersect, the doubly counted volume
+        C = (1/3) ∫ [Σ_k (R³ − r_k³) − (R³ − min_k r_k³)] dΩ,
+        r_k(Ω) = min(R, l_k / (n_k·Ω)) on n_k·Ω > 0,
+    (l_k, n_k: distance and direction of plane k from the centre) is removed by
+    quadrature over the directions `dirs` (zero wherever fewer than two planes
+    cut, so a single or non-intersecting caps stay exact). Porosity and the
+    volume-conserving radius both use it, so triple overlaps are not counted twice.
+    free[i] = the fraction of sphere i's surface outside all its caps (the
+    surface that borders a pore): 1 − Σ h_k/(2R), less the same quadrature
+    correction for doubly covered directions.
+    corr_vol, corr_cover: the two corrections per particle, recomputed when
+    `recompute` is true and reused otherwise (they change slowly and cost most)."""
+    n = x.shape[0]
+    for i in prange(n):
+        Ri = R[i]
+        tot = 0.0
+        cov = 0.0
+        big_v = 0.0  # the largest single cap: the union is never smaller
+        big_c = 0.0
+        for side in range(2):
+            lo = row_start[i] if side == 0 else col_start[i]
+            hi = row_start[i + 1] if side == 0 else col_start[i + 1]
+            for q in range(lo, hi):
+                h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair,
+                                             L, periodic_xy)
+                if h > 0.0:
+                    cv = cap_volume(Ri, h)
+                    cc = h / (2.0 * Ri)
+                    tot += cv
+                    cov += cc
+                    big_v = max(big_v, cv)
+                    big_c = max(big_c, cc)
+        for wk in range(6):
+            if wall_on[wk]:
+                h = Ri - wall_gap(x, i, wk, wall_pos)
+                if h > 0.0:
+                    cv = cap_volume(Ri, h)
+                    cc = min(h, 2.0 * Ri) / (2.0 * Ri)
+                    tot += cv
+                    cov += cc
+                    big_v = max(big_v, cv)
+                    big_c = max(big_c, cc)
+        if recompute:
+            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat,
+                                                            row_start, col_start, col_pair, L,
+                                                            periodic_xy, wall_pos, wall_on, dirs)
+        # a reused correction may exceed what the caps now share: bound the union
+        # below by the largest cap
+        out[i] = max(tot - corr_vol[i], big_v)
+        free[i] = min(1.0 - big_c, max(0.0, 1.0 - cov + corr_cover[i]))
