@@ -8,9 +8,10 @@ Order of one step (HOOMD-style):
      (Hertz–Mindlin on the elastic overlap, plastic limit, flats), wall contacts,
      leapfrog integration; it records the pair forces on the steps whose stresses
      are read (an output row, a fracture test); the punch moves;
-  4. physical time advances; every `cycling.volume_update_interval` steps creep
-     (`physics.creep.creep_contacts`) and the swelling/volume-conserving radii;
-  5. fracture (every `fracture.check_interval_steps`); stage bookkeeping;
+  4. physical time advances; the updaters, each on its trigger (dempack.pipeline):
+     every `cycling.volume_update_interval` steps creep (`physics.creep`) and the
+     swelling/volume-conserving radii, every `fracture.check_interval_steps` fracture;
+  5. stage bookkeeping;
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
 `dempack.drive.drive`.
@@ -64,6 +65,7 @@ from .neighbors import build_contact_list
 from .observe import analyse, observables
 from .packing import (SizeDistribution, insert_random, layer_positions, layer_width,
                       particle_counts, volume_fractions)
+from .pipeline import FractureUpdate, ObserveRow, VolumeUpdate
 from .protocol import build_stages
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
@@ -161,6 +163,9 @@ class Simulation:
         self._scratch = np.zeros((0, 0))
         self.stages = build_stages(sc)
         self.fracture = FractureModel(self)
+        # the operations after the integrator, in this order (dempack.pipeline)
+        self.updaters = [VolumeUpdate(self), FractureUpdate(self)]
+        self.computes = [ObserveRow(self)]
         self.outputs_written = 0
         self.stopped = False
         self.wall_clock = 0.0
@@ -350,12 +355,11 @@ class Simulation:
         pos, vel, on = box.wall_arrays()
         # elastic runs (no hardness, no creep) take kernels compiled without the flats
         dcr, wall_dcr = (cl.dcr, ps.wall_dcr) if self.inelastic else (None, None)
-        # record the pair forces of this step where its stresses will be read (an output
-        # row, a fracture test); other reads recompute them (pair_contact_forces)
+        # record the pair forces of this step where an operation reads them after it (an
+        # output row, a fracture test); other reads recompute them (pair_contact_forces)
         n1 = self.step_count + 1
         fbuf = None
-        if (n1 % self.scenario.run.output_interval_steps == 0
-                or (self.fracture.active and n1 % self.fracture.interval == 0)):
+        if self.pair_forces_wanted(n1):
             if self._pair_force.shape[0] != cl.n_pairs:
                 self._pair_force = np.zeros((cl.n_pairs, 3))
             fbuf = self._pair_force.reshape(-1)
@@ -387,12 +391,9 @@ class Simulation:
         self.time += dt_phys
         if dt_phys > self.dt:
             self._creep_time += dt_phys
-        if self.step_count % self.scenario.cycling.volume_update_interval == 0:
-            if self._creep_time > 0.0 and np.any(self.creep_A > 0.0):
-                self.creep_step(self._creep_time)
-            self._creep_time = 0.0
-            self.update_radii()
-        self.fracture_step()
+        for op in self.updaters:
+            if op.trigger(self.step_count):
+                op.act(self)
         if st is not None:
             st.after_step(self)
             if st.done(self):
@@ -485,13 +486,13 @@ class Simulation:
             R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 
-    # --------------------------------------------------------------- fracture
-    def fracture_step(self) -> int:
-        """Every fracture.check_interval_steps: grow fresh fragments, replace the
-        particles whose characteristic stress reached their strength (dempack.physics.fracture).
-        Returns the number of breakages."""
-        return self.fracture.step(self)
+    def pair_forces_wanted(self, step: int) -> bool:
+        """True if an operation that reads the pair forces runs after step `step`: the
+        integrator records them on exactly those steps (dempack.pipeline)."""
+        return any(op.needs_pair_forces and op.trigger(step)
+                   for op in (*self.updaters, *self.computes))
 
+    # --------------------------------------------------------------- fracture
     def _after_particle_change(self, old_to_new) -> None:
         """Particles were removed/added (old_to_new from ParticleState.replace):
         rebuild the neighbour list now, carrying the surviving pairs' history,
@@ -654,7 +655,6 @@ class Simulation:
         """Run the protocol to its end (or `steps` more steps), observing every
         output interval. Returns early if `stop()` is called from an observer.
         Runs with writers, a progress bar, pause and stop: `dempack.drive.drive`."""
-        every = self.scenario.run.output_interval_steps
         max_steps = self.scenario.run.max_steps
         end = None if steps is None else self.step_count + steps
         t0 = _time.perf_counter()
@@ -672,8 +672,9 @@ class Simulation:
                 if max_steps and self.step_count >= max_steps:
                     break
                 self.step()
-                if self.step_count % every == 0 or self.done:
-                    self.observe()
+                for op in self.computes:  # and a last row when the protocol ends
+                    if self.done or op.trigger(self.step_count):
+                        op.act(self)
         finally:
             numba.set_num_threads(threads_before)
             self.wall_clock += _time.perf_counter() - t0

@@ -267,9 +267,8 @@ class FractureModel:
 
     def step(self, sim) -> int:
         """Grow the fragments, then test for failure and replace the failed
-        particles. Returns the number of breakages."""
-        if not self.active or sim.step_count % self.interval:
-            return 0
+        particles (run every `interval` steps: `pipeline.FractureUpdate`). Returns the
+        number of breakages."""
         ps = sim.particles
         growing = ps.R0_target > ps.R0
         if growing.any():

@@ -1,0 +1,95 @@
+"""Operations of a step and the triggers that say on which steps they run (HOOMD-style).
+
+A step runs, in this order (`Simulation.step`): the stage updater (punch, lithiation),
+the integrator, then the physics updaters below; every output interval the computes
+(observables) and the writers (observers of the computes) run (`Simulation.run`).
+Each operation declares its trigger and whether it reads the pair forces of the step
+it runs after: the integrator records the pair forces exactly on the steps where some
+such operation fires (`Simulation.pair_forces_wanted`), so no consumer ever reads
+forces recomputed from a state that has moved on (the error 8d83523 fixed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Fires on the steps that are multiples of `period` (step counts after the step);
+    `period` an int, or a function returning it (read at each step: a scenario key that
+    a script may change during a run)."""
+
+    period: object
+
+    def __call__(self, step: int) -> bool:
+        k = self.period() if callable(self.period) else self.period
+        return step % k == 0
+
+
+class Never:
+    """Fires on no step (an operation that is switched off)."""
+
+    def __call__(self, step: int) -> bool:
+        return False
+
+
+class Operation:
+    """An updater or compute: `trigger(step)` says whether `act(sim)` runs after that
+    step; `needs_pair_forces`: it reads the pair forces of that step."""
+
+    trigger = Never()
+    needs_pair_forces = False
+
+    def act(self, sim) -> None:
+        raise NotImplementedError
+
+
+class VolumeUpdate(Operation):
+    """Every `cycling.volume_update_interval` steps: contact creep over the physical
+    time accumulated since the last update (`physics.creep`), then the swelling and
+    volume-conserving radii (`physics.volume`)."""
+
+    def __init__(self, sim):
+        cycling = sim.scenario.cycling
+        self.trigger = Periodic(lambda: cycling.volume_update_interval)
+
+    def act(self, sim) -> None:
+        if sim._creep_time > 0.0 and np.any(sim.creep_A > 0.0):
+            sim.creep_step(sim._creep_time)
+        sim._creep_time = 0.0
+        sim.update_radii()
+
+
+class FractureUpdate(Operation):
+    """Every `fracture.check_interval_steps`, while fracture is on (a material may be
+    made breakable during a run): grow fresh fragments and replace the particles whose
+    characteristic stress reached their strength (`physics.fracture`); the stresses come
+    from the pair forces of that step."""
+
+    def __init__(self, sim):
+        self.fracture = sim.fracture
+        self.trigger = Periodic(sim.fracture.interval)
+
+    @property
+    def needs_pair_forces(self) -> bool:
+        return self.fracture.active
+
+    def act(self, sim) -> None:
+        if self.fracture.active:
+            self.fracture.step(sim)
+
+
+class ObserveRow(Operation):
+    """Every `run.output_interval_steps`: one row of observables (`Simulation.observe`),
+    which runs the writers; the particle stresses come from the pair forces."""
+
+    needs_pair_forces = True
+
+    def __init__(self, sim):
+        run = sim.scenario.run
+        self.trigger = Periodic(lambda: run.output_interval_steps)
+
+    def act(self, sim) -> None:
+        sim.observe()
