@@ -140,7 +140,11 @@ def main(argv=None) -> int:
     from .simulation import DivergenceError
     try:
         return args.fn(args)
-    except (ScenarioError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
+    except ScenarioError as e:  # one line per problem, each naming the file and the key
+        for line in e.lines():
+            print(f"dempack: error: {' '.join(line.splitlines())}", file=sys.stderr)
+        return 2
+    except (MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
