@@ -135,6 +135,7 @@ def main(argv=None) -> int:
     m.add_argument("--file", help="materials TOML (default assets/materials.toml)")
     m.set_defaults(fn=_cmd_materials)
     args = p.parse_args(argv)
+    from .io.checkpoint import CheckpointError
     from .materials import MaterialError
     from .scenario import ScenarioError
     from .simulation import DivergenceError
@@ -144,7 +145,7 @@ def main(argv=None) -> int:
         for line in e.lines():
             print(f"dempack: error: {' '.join(line.splitlines())}", file=sys.stderr)
         return 2
-    except (MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
+    except (CheckpointError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
