@@ -17,6 +17,7 @@ _os.environ.setdefault("NUMBA_THREADING_LAYER", "omp")
 
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 from .materials import load_materials  # noqa: E402
+from .io.checkpoint import CheckpointError  # noqa: E402
 
 
 def run(scenario=None, out_dir=None, progress=False, threads=None):
@@ -39,5 +40,5 @@ def run_sweep(sweep_file, out_dir, scheduler=None, workers=None, progress=False,
                       progress=progress, **kw)
 
 
-__all__ = ["__version__", "Scenario", "ScenarioError", "load_scenario", "load_materials", "run",
-           "resume", "run_sweep"]
+__all__ = ["__version__", "Scenario", "ScenarioError", "CheckpointError", "load_scenario",
+           "load_materials", "run", "resume", "run_sweep"]

@@ -214,13 +214,18 @@ def main(argv=None) -> int:
     m.add_argument("--file", help="materials TOML (default assets/materials.toml)")
     m.set_defaults(fn=_cmd_materials)
     args = p.parse_args(argv)
+    from .io.checkpoint import CheckpointError
     from .materials import MaterialError
     from .scenario import ScenarioError
     from .simulation import DivergenceError
     try:
         with _logging(_level(args)):
             return args.fn(args)
-    except (ScenarioError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
+    except ScenarioError as e:  # one line per problem, each naming the file and the key
+        for line in e.lines():
+            print(f"dempack: error: {' '.join(line.splitlines())}", file=sys.stderr)
+        return 2
+    except (CheckpointError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+import reprlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,50 @@ UNIT_SCALE = {"um": 1e-6, "m": 1.0, "MPa": 1e6, "Pa": 1.0, "s": 1.0, "m_per_s": 
 UNIT_OFFSET = {"C": 273.15}  # °C → K
 
 
+INT64_MAX = 2 ** 63 - 1  # TOML integers are 64-bit; so are the engine's counters
+
+
 class ScenarioError(ValueError):
-    """A scenario that cannot run; the message says where and why."""
+    """A scenario that cannot run; the message says where and why.
+
+    str(e) is the whole message: '<file>: invalid scenario:' and one indented line per
+    problem. `source` is the file and `errors` the problems, one line each (each names
+    its key and what is allowed); `lines()` gives '<file>: <problem>' per problem."""
+
+    def __init__(self, message: str, source: str | None = None, errors: list | None = None):
+        super().__init__(message)
+        self.source = source
+        self.errors = list(errors or [])
+
+    def lines(self) -> list[str]:
+        """The message as single lines, each naming the file (for a command line)."""
+        if self.source is not None and self.errors:
+            return [f"{self.source}: {e}" for e in self.errors]
+        return [" ".join(str(self).split("\n"))]
+
+
+class _Show(reprlib.Repr):
+    """Short one-line reprs of user values for messages (long strings, deep or long
+    lists, and integers with thousands of digits, which repr() refuses, are cut)."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxstring, self.maxother, self.maxlevel = 60, 60, 3
+        self.maxlist = self.maxdict = 4
+
+    def repr_int(self, x, level):
+        if x.bit_length() > 200:
+            return f"<{'-' if x < 0 else ''}integer of about {int(x.bit_length() * 0.30103) + 1} digits>"
+        return repr(x)
+
+
+_show = _Show().repr
+
+
+def _key(k) -> str:
+    """A key as written in messages: itself, or its repr where it would not print on
+    one line as it is (control characters, invisible characters, not a string)."""
+    return k if isinstance(k, str) and k.isprintable() else _show(k)
 
 
 @dataclass(frozen=True)
@@ -280,7 +324,11 @@ class Scenario:
 
     def __init__(self, data: dict, source: str = "<scenario>"):
         self.source = source
-        self.raw = copy.deepcopy(data)
+        try:
+            self.raw = copy.deepcopy(data)
+        except RecursionError:
+            raise ScenarioError(f"{source}: tables or arrays nested too deeply", source,
+                                ["tables or arrays nested too deeply"]) from None
         _validate(self, data, source)
 
     def to_dict(self) -> dict:
@@ -308,67 +356,112 @@ class Scenario:
 
     def set_many(self, overrides: dict) -> None:
         """Override several keys, then validate once, so that keys which must change
-        together (weight fractions summing to 1) can be set one after the other."""
+        together (weight fractions summing to 1) can be set one after the other.
+        A key is a dotted path: section.key, or list.index.key with a decimal index
+        (packing.materials.0.d50_um, pressing.1.pressure_MPa); a whole table may be
+        given as a dict. Raises ScenarioError naming the file and the key."""
         data = self.to_dict()
-        for dotted, value in overrides.items():
+        path_errors = []
+
+        def resolve(dotted):
+            """The table that gets the key, or the reason why there is none."""
+            if not isinstance(dotted, str):
+                return "a key is a dotted name such as packing.particles"
             parts = dotted.split(".")
             node = data
-            for p in parts[:-1]:
+            for depth, p in enumerate(parts[:-1]):
                 if isinstance(node, list):
-                    try:
-                        node = node[int(p)]
-                    except (ValueError, IndexError):
-                        raise ScenarioError(f"{self.source}: --set {dotted}: no element {p!r} "
-                                            f"(the list has {len(node)} entries)") from None
-                else:
-                    if p not in node and p in SCHEMA and p != "materials":
+                    if not re.fullmatch(r"[0-9]{1,9}", p) or int(p) >= len(node):
+                        return (f"no element {_show(p)} (the list has {len(node)} entries, "
+                                f"numbered from 0)")
+                    node = node[int(p)]
+                elif isinstance(node, dict):
+                    if p not in node and p in SCHEMA and p != "materials" and depth == 0:
                         node[p] = {}
                     if p not in node:
-                        raise ScenarioError(f"{self.source}: --set {dotted}: unknown section {p!r}")
+                        return f"unknown section {_show(p)}"
                     node = node[p]
+                else:
+                    return f"{_key('.'.join(parts[:depth]))} is a value ({_show(node)}), not a table"
             if isinstance(node, list):
-                raise ScenarioError(f"{self.source}: --set {dotted}: give an index and a key")
-            node[parts[-1]] = value
-        new = Scenario(data, self.source)
-        self.__dict__.update(new.__dict__)
+                return "give an index and a key"
+            if not isinstance(node, dict):
+                return f"{_key('.'.join(parts[:-1]))} is a value ({_show(node)}), not a table"
+            return node
+
+        for dotted, value in overrides.items():
+            node = resolve(dotted)
+            if isinstance(node, str):
+                path_errors.append(f"--set {_key(dotted)}: {node}")
+            else:
+                node[dotted.split(".")[-1]] = value
+        try:
+            new = Scenario(data, self.source)
+        except ScenarioError as e:
+            if not path_errors:
+                raise
+            errors = path_errors + e.errors
+        else:
+            if not path_errors:
+                self.__dict__.update(new.__dict__)
+                return
+            errors = path_errors
+        raise ScenarioError(f"{self.source}: invalid scenario:\n  " + "\n  ".join(errors),
+                            self.source, errors)
 
 
 def parse_value(text: str):
-    """A --set value as TOML (number, bool, string, list); bare words are strings."""
+    """A --set value as TOML (number, bool, string, list); bare words are strings, and
+    so is anything that is not one TOML value (e.g. '1\\nx = 2' stays that text)."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        doc = tomllib.loads(f"v = {text}")
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
+    return doc["v"] if list(doc) == ["v"] else text
 
 
 def _check_field(where: str, key: str, f: Field, v, errors: list):
+    bad = f"{where}{key} = {_show(v)}: must be {f.allowed()}"
     if f.type is float and isinstance(v, int) and not isinstance(v, bool):
-        v = float(v)
+        try:
+            v = float(v)
+        except OverflowError:  # an integer beyond the largest float
+            errors.append(bad)
+            return v
     ok_type = isinstance(v, f.type) and not (f.type is not bool and isinstance(v, bool))
     if not ok_type:
-        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+        errors.append(bad)
         return v
     if f.type is float and not math.isfinite(v):
-        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+        errors.append(bad)
+        return v
+    if f.type is str:
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no file (TOML is UTF-8) can hold it
+            errors.append(f"{bad} of valid Unicode (no lone surrogates)")
+            return v
+    if f.type is int and f.max is None and not -INT64_MAX - 1 <= v <= INT64_MAX:
+        errors.append(f"{bad} (a 64-bit integer: at most {INT64_MAX})")
         return v
     if f.choices and v not in f.choices:
-        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
-    if f.min is not None and (v < f.min or (f.min_exclusive and v == f.min)):
-        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
-    if f.max is not None and v > f.max:
-        errors.append(f"{where}{key} = {v!r}: must be {f.allowed()}")
+        errors.append(bad)
+    elif f.min is not None and (v < f.min or (f.min_exclusive and v == f.min)):
+        errors.append(bad)
+    elif f.max is not None and v > f.max:
+        errors.append(bad)
     return v
 
 
 def _table(schema_name: str, data, where: str, errors: list) -> Section:
     schema = SCHEMA[schema_name]
     if not isinstance(data, dict):
-        errors.append(f"{where.rstrip('.')}: must be a table")
+        errors.append(f"{where.rstrip('.')}: must be a table, not {_show(data)}")
         data = {}
     vals = {}
     for key in data:
         if key not in schema and not (schema_name == "packing" and key == "materials"):
-            errors.append(f"{where}{key}: unknown key; allowed keys: {', '.join(schema)}")
+            errors.append(f"{where}{_key(key)}: unknown key; allowed keys: {', '.join(schema)}")
     for key, f in schema.items():
         if key in data:
             vals[key] = _check_field(where, key, f, data[key], errors)
@@ -383,16 +476,23 @@ def _validate(sc: Scenario, data: dict, source: str):
     from .materials import MaterialError, load_materials
 
     errors: list[str] = []
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a scenario is a table of sections ([run], [packing], "
+                            f"[[pressing]], ...), not {_show(data)}", source,
+                            [f"must be a table of sections, not {_show(data)}"])
     for key in data:
         if key not in SECTIONS and key != "pressing":
-            errors.append(f"[{key}]: unknown section; allowed: "
+            errors.append(f"[{_key(key)}]: unknown section; allowed: "
                           f"{', '.join(SECTIONS + ('pressing',))}")
     for name in SECTIONS:
         setattr(sc, name, _table(name, data.get(name, {}), f"{name}.", errors))
     mats = data.get("packing", {}).get("materials", []) if isinstance(data.get("packing"), dict) else []
-    if not isinstance(mats, list) or not mats:
-        errors.append("packing.materials: missing; give at least one [[packing.materials]] table")
+    if not isinstance(mats, list):
+        errors.append(f"packing.materials = {_show(mats)}: must be an array of tables; give at "
+                      "least one [[packing.materials]] table")
         mats = []
+    elif not mats:
+        errors.append("packing.materials: missing; give at least one [[packing.materials]] table")
     sc.packing.materials = [_table("materials", m, f"packing.materials[{k}].", errors)
                             for k, m in enumerate(mats)]
     stages = data.get("pressing", [])
@@ -414,9 +514,10 @@ def _validate(sc: Scenario, data: dict, source: str):
         if table is not None and isinstance(name, str) and name not in table:
             errors.append(f"{w}material = {name!r}: unknown material; allowed: "
                           f"{', '.join(sorted(table))}")
-        if name in names:
-            errors.append(f"{w}material = {name!r}: listed twice")
-        names.add(name)
+        if isinstance(name, str):
+            if name in names:
+                errors.append(f"{w}material = {name!r}: listed twice")
+            names.add(name)
         if m._values.get("distribution") == "lognormal" and m._values.get("d50_um") is None:
             errors.append(f"{w}d50_um: missing; a lognormal distribution needs d50_um > 0")
         if m._values.get("distribution") == "uniform":
@@ -459,7 +560,8 @@ def _validate(sc: Scenario, data: dict, source: str):
     if not sc.pressing:
         errors.append("pressing: give at least one [[pressing]] stage")
     if errors:
-        raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(errors))
+        raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(errors), source,
+                            errors)
 
 
 def load_scenario(path=None, overrides: dict | None = None) -> Scenario:
@@ -469,12 +571,27 @@ def load_scenario(path=None, overrides: dict | None = None) -> Scenario:
     overrides are applied together and the result validated once more (`Scenario.set_many`).
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
+
+    def refuse(why):
+        return ScenarioError(f"{path}: {why}", str(path), [why])
+
     if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found")
+        raise refuse("scenario file not found")
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
+    except OSError as e:
+        raise refuse(f"cannot read the file ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")  # TOML files are UTF-8, whatever the locale
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise refuse(f"not valid TOML: not UTF-8 text (byte {e.start}, line {line})") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+        raise refuse(f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise refuse("not valid TOML: arrays or tables nested too deeply") from None
     sc = Scenario(data, str(path))
     if overrides:
         sc.set_many(overrides)

@@ -767,9 +767,10 @@ class Simulation:
 
     @classmethod
     def from_checkpoint(cls, scenario: Scenario, path, out_dir=None) -> "Simulation":
-        from .io import load_checkpoint
+        from .io import check_checkpoint, load_checkpoint
         arrays, meta = load_checkpoint(path)
         sim = cls(scenario, out_dir=out_dir, _empty=True)
+        check_checkpoint(path, arrays, meta, sim)  # raises CheckpointError naming the file
         sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
         sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
         sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
