@@ -66,6 +66,10 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def as_float(s: str):
+    """A CSV field as a float: an empty field (the convention since 2026-12-07) and 'nan'
+    (before) both mean "no value", NaN."""
+    if s == "":
+        return math.nan
     try:
         return float(s)
     except (TypeError, ValueError):
