@@ -72,10 +72,10 @@ def minimum_image(d, box: "Box"):
     """Coordinate differences d (..., 3) m, in place, to their minimum image in the
     box's periodic directions (x and y when `box.periodic_xy`); returns d."""
     if box.periodic_xy:
-        flat = d.reshape(-1, d.shape[-1])
-        _min_image_rows(flat[:, :2], np.ascontiguousarray(box.L[:2], dtype=np.float64))
-        if not np.shares_memory(flat, d):  # a non-contiguous d was copied by reshape
-            d[...] = flat.reshape(d.shape)
+        rows = d.reshape(-1, d.shape[-1])
+        _min_image_rows(rows[:, :2], np.ascontiguousarray(box.L[:2], dtype=np.float64))
+        if not np.shares_memory(rows, d):  # a non-contiguous d was copied by reshape
+            d[...] = rows.reshape(d.shape)
     return d
 
 

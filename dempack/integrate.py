@@ -32,7 +32,7 @@ the wall arrays (N, 6, 3) are then not streamed through the cache at every step.
 
 Contact-law slots cost nothing when switched off (after LIGGGHTS' contact
 models): where no material pair has a hardness and nothing creeps, the caller
-passes dcr = wall_dcr = None; numba prunes the `is None` branches when it
+passes delta_flat = wall_delta_flat = None; numba prunes the `is None` branches when it
 compiles that signature, so the elastic kernels neither load nor store the flat
 δcr, the confinement pressures or the plastic test (`Simulation.step` chooses).
 Neither step writes a per-pair force buffer unless asked (fbuf, on the steps
@@ -91,11 +91,11 @@ ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_MUR, ULAW_COLS = (
     np.uint64(c) for c in (LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_MUR, LAW_COLS))
 
 @njit(cache=True, inline="always")
-def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
-                 flat, rolling, periodic_xy, Lx, Ly, dt):
+def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf,
+                 flat_share, rolling, periodic_xy, Lx, Ly, dt):
     """`contact.law.pair_law` of candidate pair p = (i, j), i's position, velocity and
     angular velocity (3-tuples), radius and mass given, j's read from the flat views; the
-    spring xif[3p:3p + 3] and the flat dcr[p] updated in place (dcr None: elastic, no
+    spring xif[3p:3p + 3] and the flat delta_flat[p] updated in place (delta_flat None: elastic, no
     flat and no confinement; rolling None: no rolling resistance; both pruned at compile
     time). rowi = nm · material of i, law the flat pair-law table.
     Returns (touching, f, c, m, ri, rj) as `pair_law`."""
@@ -110,14 +110,14 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
         dx = min_image(dx, Lx)
         dy = min_image(dy, Ly)
     r6 = ULAW_COLS * np.uint64(rowi + mat[j])
-    if dcr is None:
+    if delta_flat is None:
         dc = 0.0
         H = NO_HARDNESS
         cf = (0.0, 0.0, 0.0)
     else:
-        dc = dcr[p]
+        dc = delta_flat[p]
         H = law[r6 + ULAW_H]
-        cf = (conf[i], conf[j], flat[mat[i], mat[j]])
+        cf = (conf[i], conf[j], flat_share[mat[i], mat[j]])
     mur = 0.0 if rolling is None else law[r6 + ULAW_MUR]
     x0, x1, x2 = load3(xif, p3)
     (touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj, x0, x1, x2, dc) = pair_law(
@@ -125,14 +125,14 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
         (law[r6 + ULAW_E], law[r6 + ULAW_KT], law[r6 + ULAW_RT], law[r6 + ULAW_MU],
          law[r6 + ULAW_CB], H, mur), cf, rolling, dt)
     store3(xif, p3, x0, x1, x2)
-    if dcr is not None:
-        dcr[p] = dc
+    if delta_flat is not None:
+        delta_flat[p] = dc
     return touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj
 
 
 @njit(cache=True, inline="always")
 def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_start, xf, vf, wf, R,
-               mass, mat, nm, xif, dcr, law, conf, flat, fbuf, pbc, slots, dt):
+               mass, mat, nm, xif, delta_flat, law, conf, flat_share, fbuf, pbc, slots, dt):
     """The pairs (i, j > i) of row i of the half list (`pair_contact`; i's position,
     velocity and angular velocity as 3-tuples, radius, mass; pbc = (periodic_xy, Lx,
     Ly); slots = (rolling,), the optional parts): the force on each j is added to
@@ -150,8 +150,8 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
     for p in range(np.uint64(row_start[i]), np.uint64(row_start[i + U1])):
         j = np.uint64(pj[p])
         touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
-            i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, dcr, law, conf,
-            flat, rolling, periodic_xy, Lx, Ly, dt)
+            i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf,
+            flat_share, rolling, periodic_xy, Lx, Ly, dt)
         if fbuf is not None:
             store3(fbuf, U3 * p, -ax, -ay, -az)
         if touch:
@@ -177,9 +177,9 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
 
 @njit(cache=True, inline="always")
 def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                  wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, rolling, dt):
+                  wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, rolling, dt):
     """Contacts of particle i with the walls that are on (`walls`: their slots), springs
-    and flats in wall_xi[i] / wall_dcr[i] (None: elastic, pruned at compile time), forces
+    and flats in wall_xi[i] / wall_delta_flat[i] (None: elastic, pruned at compile time), forces
     stored in wall_force[i]; wt the particle's wall_touch bits (a slot whose bit is clear
     is zero and is not touched). m6 = LAW_COLS · material: the particle's row of the
     flat wall law table wlaw; rolling None: no rolling resistance (pruned). Returns
@@ -207,11 +207,11 @@ def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6
             continue
         wt |= bit
         vwz = wall_vel_z[k] if k < 2 else 0.0
-        if wall_dcr is None:
+        if wall_delta_flat is None:
             dc = 0.0
             H = NO_HARDNESS
         else:
-            dc = wall_dcr[i, k]
+            dc = wall_delta_flat[i, k]
             H = wlaw[m6 + ULAW_H] + conf[i]
         mur = 0.0 if rolling is None else wlaw[m6 + ULAW_MUR]
         a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
@@ -222,8 +222,8 @@ def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6
         wall_xi[i, k, 0] = x0
         wall_xi[i, k, 1] = x1
         wall_xi[i, k, 2] = x2
-        if wall_dcr is not None:
-            wall_dcr[i, k] = dc
+        if wall_delta_flat is not None:
+            wall_delta_flat[i, k] = dc
         wall_force[i, k, 0] = a
         wall_force[i, k, 1] = b
         wall_force[i, k, 2] = c
@@ -324,10 +324,10 @@ def _law(tab):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
-                wall_xi, wall_dcr, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
+def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, delta_flat,
+                wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
                 wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref, conf,
-                flat, fbuf):
+                flat_share, fbuf):
     """One whole step on one thread (see the module docstring): pair forces, wall
     contacts, leapfrog. The pair forces are stored only where fbuf is given, so most
     steps stream only the list and its history.
@@ -340,7 +340,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
     fbuf (3P) or None: where given, the force on i from j of every pair is recorded
     (flat view of a (P, 3) array; `Simulation.step` asks for it on the steps whose
     stresses are observed or tested for fracture).
-    dcr and wall_dcr None: every contact is elastic (no hardness, no creep), and
+    delta_flat and wall_delta_flat None: every contact is elastic (no hardness, no creep), and
     numba compiles a kernel without the flats (see the module docstring).
     Returns (max drift, top z force).
     """
@@ -379,7 +379,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         mi = mass[i]
         fx, fy, fz, tx, ty, tz = row_forces(
             i, (pix, piy, piz), (vix, viy, viz), (wix, wiy, wiz), Ri, mi, ff, tf, U0, U0, U3, pj,
-            row_start, xf, vf, wf, R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf,
+            row_start, xf, vf, wf, R, mass, mat, nm, xif, delta_flat, law, conf, flat_share, fbuf,
             (periodic_xy, Lx, Ly), slots, dt)
         if not alive[i]:
             continue
@@ -394,7 +394,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, slots[0], dt)
+                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots[0], dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
@@ -414,10 +414,10 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, dcr,
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, pair_tab, slots, dt, L,
-                periodic_xy, conf, flat):
+def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, delta_flat, fbuf, pair_tab, slots, dt, L,
+                periodic_xy, conf, flat_share):
     """Hertz–Mindlin force of every candidate pair into the pair buffer: fbuf[p]
-    force on i from j (zero if not touching); xi and dcr are updated as in a step.
+    force on i from j (zero if not touching); xi and delta_flat are updated as in a step.
 
     Where the pair has a hardness H the contact is elastic–perfectly-plastic
     (see `plastic_contact`).
@@ -440,16 +440,16 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, dcr, fbuf, pair_tab, slots, d
         i3 = U3 * i
         touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
             i, j, p, load3(xf, i3), load3(vf, i3), load3(wf, i3), R[i], mass[i],
-            np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, dcr, law, conf, flat,
+            np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf, flat_share,
             slots[0], periodic_xy, Lx, Ly, dt)
         store3(ff, U3 * p, -ax, -ay, -az)
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, dcr,
-                  wall_xi, wall_dcr, wall_force, wall_touch, force, torque, scratch, wall_pos,
+def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, delta_flat,
+                  wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, scratch, wall_pos,
                   wall_vel_z, wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref,
-                  R_ref, drift, conf, flat, fbuf):
+                  R_ref, drift, conf, flat_share, fbuf):
     """One whole step on T threads, same arguments as `step_serial` plus:
     chunk_start (T+1) int64: rows (particles, in storage order) of each thread's chunk
     (`chunk_rows`); scratch (T, 6N) zeros: per-thread force and torque sums; drift (N).
@@ -491,7 +491,7 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
             mi = mass[i]
             fx, fy, fz, tx, ty, tz = row_forces(
                 i, pi3, vi3, wi3, Ri, mi, sf, sf, base, base + U3, U6, pj, row_start, xf, vf, wf,
-                R, mass, mat, nm, xif, dcr, law, conf, flat, fbuf, (periodic_xy, Lx, Ly), slots,
+                R, mass, mat, nm, xif, delta_flat, law, conf, flat_share, fbuf, (periodic_xy, Lx, Ly), slots,
                 dt)
             add6(sf, base + U6 * i, fx, fy, fz, tx, ty, tz)
     for ii in prange(n):
@@ -528,7 +528,7 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_dcr, wall_force, wlaw, conf, slots[0], dt)
+                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots[0], dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
@@ -571,8 +571,8 @@ def contact_forces(sim):
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     P = cl.n_pairs
     fbuf = np.empty((P, 3))
-    dcr = cl.dcr.copy() if sim.inelastic else None
-    pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi.copy(), dcr,
+    delta_flat = cl.delta_flat.copy() if sim.inelastic else None
+    pair_forces(ps.x, ps.v, ps.w, ps.R, ps.mass, ps.material, cl.i, cl.j, cl.xi.copy(), delta_flat,
                 fbuf, t.pair_columns(), sim.contact_slots, sim.dt, sim.box.L,
                 sim.box.periodic_xy, ps.confinement, sim.flattening_share)
     return fbuf

@@ -158,13 +158,13 @@ def _counting_sort(key, nkey):
 
 
 @njit(cache=True)
-def _carry_history(oi, oj, oxi, odcr, inv, permuted, row_start, pj, xi, dcr):
-    """Copy the history (ξ, dcr) of the old pairs (oi, oj) that have one into the new
+def _carry_history(oi, oj, oxi, old_delta_flat, inv, permuted, row_start, pj, xi, delta_flat):
+    """Copy the history (ξ, delta_flat) of the old pairs (oi, oj) that have one into the new
     list (rows row_start, second members pj), numbering mapped by inv if permuted; a
     pair whose members swap order has ξ negated (stored as seen by the second
     member). Old pairs no longer in the list are dropped (apart: no history)."""
     for q in range(oi.shape[0]):
-        d = odcr[q]
+        d = old_delta_flat[q]
         x0 = oxi[q, 0]
         x1 = oxi[q, 1]
         x2 = oxi[q, 2]
@@ -184,7 +184,7 @@ def _carry_history(oi, oj, oxi, odcr, inv, permuted, row_start, pj, xi, dcr):
                 xi[p, 0] = sg * x0
                 xi[p, 1] = sg * x1
                 xi[p, 2] = sg * x2
-                dcr[p] = d
+                delta_flat[p] = d
                 break
 
 
@@ -264,9 +264,9 @@ def build_contact_list(ps: ParticleState, old: ContactList | None, box, skin: fl
     col_pair, col_start = _counting_sort(pj, n)
 
     xi = np.zeros((P, 3))
-    dcr = np.zeros(P)
+    delta_flat = np.zeros(P)
     if old is not None and old.n_pairs:
-        _carry_history(old.i, old.j, old.xi, old.dcr, inv, permuted, row_start, pj, xi, dcr)
+        _carry_history(old.i, old.j, old.xi, old.delta_flat, inv, permuted, row_start, pj, xi, delta_flat)
     return ContactList(i=pi, j=pj, row_start=row_start, col_start=col_start, col_pair=col_pair,
-                       xi=xi, dcr=dcr, x_ref=ps.x.copy(), R_ref=ps.R.copy(),
+                       xi=xi, delta_flat=delta_flat, x_ref=ps.x.copy(), R_ref=ps.R.copy(),
                        wall_touch=touch)

@@ -25,7 +25,7 @@ from .state import N_WALLS
 
 
 @njit(cache=True)
-def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, dcr):
+def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat):
     """Per particle contact count, contact area (nm,nm) of A touching B (m², π a²
     per contact) and the largest elastic overlap (δ − δ_cr)/min(R1, R2) with its pair."""
     n = x.shape[0]
@@ -46,7 +46,7 @@ def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, dcr):
         if d >= R1 + R2:
             continue
         delta = R1 + R2 - d
-        de = delta - dcr[p]
+        de = delta - delta_flat[p]
         r = de / min(R1, R2)
         if r > max_ratio:
             max_ratio = r
@@ -168,7 +168,7 @@ def analyse(sim) -> dict:
     nm = len(sim.materials)
     L = np.asarray(box.L[:2], float)
     nc, area, mr, wi, wj = _contacts(ps.x, ps.R, ps.material, ps.alive, cl.i, cl.j, L,
-                                     box.periodic_xy, nm, cl.dcr)
+                                     box.periodic_xy, nm, cl.delta_flat)
     sig, _ = particle_stress(sim)
     V = 4.0 / 3.0 * np.pi * ps.R ** 3
     # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
@@ -177,7 +177,7 @@ def analyse(sim) -> dict:
     from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     removed = np.empty(ps.n)
     free = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
                     cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
                     removed, free, np.empty(ps.n), np.empty(ps.n), True)
     solid_volume = float(np.sum((V - removed)[ps.alive]))

@@ -354,7 +354,7 @@ class Simulation:
         L = box.L
         pos, vel, on = box.wall_arrays()
         # elastic runs (no hardness, no creep) take kernels compiled without the flats
-        dcr, wall_dcr = (cl.dcr, ps.wall_dcr) if self.inelastic else (None, None)
+        delta_flat, wall_delta_flat = (cl.delta_flat, ps.wall_delta_flat) if self.inelastic else (None, None)
         # record the pair forces of this step where an operation reads them after it (an
         # output row, a fracture test); other reads recompute them (pair_contact_forces)
         n1 = self.step_count + 1
@@ -367,7 +367,7 @@ class Simulation:
         if threads == 1:  # one fused pass, each pair once (integrate.step_serial)
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
-                cl.row_start, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
+                cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
                 cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.pair_columns(),
                 t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
                 cl.x_ref, cl.R_ref, ps.confinement, self.flattening_share, fbuf)
@@ -375,7 +375,7 @@ class Simulation:
             chunks, scratch = self._thread_chunks(threads)
             drift, f_top = step_threaded(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
-                cl.row_start, chunks, cl.xi, dcr, ps.wall_xi, wall_dcr, ps.wall_force,
+                cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
                 cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.pair_columns(),
                 t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
                 cl.x_ref, cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
@@ -438,15 +438,15 @@ class Simulation:
         L = np.asarray(box.L[:2], float)
         pbar = np.zeros(ps.n)
         if self.scenario.cycling.creep_driver == "excess_pressure":
-            mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
-                          box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+            mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+                          box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
                           true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
         # the confinement pressure is hydrostatic: it does no creep work, and a particle
         # whose volume is used up cannot flatten further (dempack.physics.confinement)
         pbar += ps.confinement
-        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
-                       box.periodic_xy, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
+                       box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
                        t.hardness_wall, pbar)
 
     def update_radii(self) -> None:
@@ -470,7 +470,7 @@ class Simulation:
                 self._radius_updates = 0
             self._cap_correction_list = cl
             every = self.scenario.numerics.cap_correction_every
-            removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, self.flattening_share,
+            removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, self.flattening_share,
                             cl.row_start, cl.col_start, cl.col_pair, np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
                             QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), self.cap_correction[0],
                             self.cap_correction[1], self._radius_updates % every == 0)

@@ -27,7 +27,7 @@ class ParticleState:
     generation (N) int32 breakage generation (0 = original); pid (N) int64 id;
     force (N,3) N and torque (N,3) N m of the last step;
     wall_xi (N,W,3) m tangential spring of each particle-wall contact;
-    wall_dcr (N,W) m creep overlap of each particle-wall contact;
+    wall_delta_flat (N,W) m creep overlap of each particle-wall contact;
     wall_force (N,W,3) N force of each wall on the particle (last step);
     R0_target (N) m reference radius a fresh fragment grows to (0 = not growing;
     see dempack.physics.fracture); lithiation_max (N) largest lithiation reached so far
@@ -53,7 +53,7 @@ class ParticleState:
     force: np.ndarray
     torque: np.ndarray
     wall_xi: np.ndarray
-    wall_dcr: np.ndarray
+    wall_delta_flat: np.ndarray
     wall_force: np.ndarray
     R0_target: np.ndarray
     lithiation_max: np.ndarray
@@ -68,7 +68,7 @@ class ParticleState:
             creep_strain=np.zeros(n), strength=np.full(n, np.inf), alive=np.ones(n, bool),
             generation=np.zeros(n, np.int32), pid=np.arange(n, dtype=np.int64),
             force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
-            wall_dcr=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
+            wall_delta_flat=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
             confinement=np.zeros(n),
         )
@@ -120,7 +120,7 @@ class ContactList:
     are row_start[k]:row_start[k+1]. col_start (N+1) / col_pair (P) index the
     pairs in which k is the second member (a CSR transpose), so per-particle
     sums gather each pair from both sides without write races.
-    xi (P,3) m tangential (Mindlin) spring; dcr (P) m creep overlap.
+    xi (P,3) m tangential (Mindlin) spring; delta_flat (P) m creep overlap.
     (Pair forces are not part of the list: Simulation.pair_contact_forces.)
     x_ref (N,3), R_ref (N): positions and radii when the list was built.
     wall_touch (N) uint8: bit k set where the particle's wall slot k may hold a
@@ -135,7 +135,7 @@ class ContactList:
     col_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     col_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     xi: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
-    dcr: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delta_flat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     x_ref: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     R_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))
     wall_touch: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
@@ -145,14 +145,14 @@ class ContactList:
         return self.i.shape[0]
 
     def remapped(self, old_to_new: np.ndarray) -> "ContactList":
-        """History-only list (i, j, xi, dcr) in a new particle numbering (old_to_new
+        """History-only list (i, j, xi, delta_flat) in a new particle numbering (old_to_new
         from ParticleState.replace: order-preserving, -1 = removed); pairs with a
         removed member are dropped. Feed it to neighbors.build_contact_list."""
         ni = old_to_new[self.i]
         nj = old_to_new[self.j]
         ok = (ni >= 0) & (nj >= 0)
         return ContactList(i=ni[ok].astype(np.int32), j=nj[ok].astype(np.int32),
-                           xi=self.xi[ok].copy(), dcr=self.dcr[ok].copy())
+                           xi=self.xi[ok].copy(), delta_flat=self.delta_flat[ok].copy())
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -71,28 +71,28 @@ def test_contact_creep_follows_norton_law_at_constant_force():
     t = sim.tables
     T, nstep = 30.0, 4000
     dt = T / nstep
-    times, dcr = [], []
+    times, delta_flat = [], []
     pbar = np.zeros(2)
     for k in range(nstep):
-        delta = cl.dcr[0] + de
+        delta = cl.delta_flat[0] + de
         ps.x[1, 2] = ps.x[0, 2] + 2 * R - delta       # quasi-static: F carried by δe = de
         L = sim.box.L[:2].copy()
-        mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
-                      False, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+        mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+                      False, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
                       4 / 3 * np.pi * ps.R ** 3, pbar)
-        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                        sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, L,
-                       False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall,
+                       False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
                        t.hardness_wall, pbar)
         times.append((k + 1) * dt)
-        dcr.append(cl.dcr[0])
+        delta_flat.append(cl.delta_flat[0])
     ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
                     atol=1e-20).y[0]
-    assert dcr[-1] > 2 * de                      # substantial creep happened
-    assert np.allclose(dcr[nstep // 10:], ref[nstep // 10:], rtol=0.01)
+    assert delta_flat[-1] > 2 * de                      # substantial creep happened
+    assert np.allclose(delta_flat[nstep // 10:], ref[nstep // 10:], rtol=0.01)
     # each sphere took half the flattening (same material on both sides)
     assert ps.creep_strain[0] == pytest.approx(ps.creep_strain[1], rel=1e-12)
-    assert ps.creep_strain[0] == pytest.approx(dcr[-1] / 2 / (2 * R), rel=1e-9)
+    assert ps.creep_strain[0] == pytest.approx(delta_flat[-1] / 2 / (2 * R), rel=1e-9)
 
 
 def _creep_increment_at(T_C, dt):
@@ -103,11 +103,11 @@ def _creep_increment_at(T_C, dt):
     sim.tables.hardness[:] = NO_HARDNESS
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     pos, _, on = sim.box.wall_arrays()
-    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness,
+    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                    sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
-                   False, ps.creep_strain, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+                   False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
                    np.zeros(2))
-    return cl.dcr[0], delta
+    return cl.delta_flat[0], delta
 
 
 def test_arrhenius_ratio_of_creep_rates():
@@ -158,7 +158,7 @@ def test_total_true_volume_of_creeping_packing():
     from dempack.physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     pos, _, on = sim.box.wall_arrays()
     caps = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, sim.flattening_share,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
                     cl.row_start, cl.col_start, cl.col_pair, sim.box.L[:2].copy(), False, pos, on,
                     QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), np.empty(ps.n), np.empty(ps.n),
                     True)
@@ -218,7 +218,7 @@ def test_removed_volume_counts_intersecting_caps_once():
     on[:] = False
     out = np.empty(nb + 1)
     free = np.empty(nb + 1)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, np.full((1, 1), 0.5),
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, np.full((1, 1), 0.5),
                     cl.row_start, cl.col_start, cl.col_pair, box.L[:2].copy(), False, pos, on,
                     QUADRATURE_DIRECTIONS, out, free, np.empty(nb + 1), np.empty(nb + 1), True)
     p = rng.uniform(-1.0, 1.0, size=(2_000_000, 3))

@@ -427,3 +427,17 @@ def test_cli_missing_file_returns_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.toml")]) == 2
     err = capsys.readouterr().err
     assert "nope.toml: scenario file not found" in err
+
+
+def test_checkpoint_written_before_the_flat_rename_still_loads(cli_run, tmp_path):
+    """Checkpoints from before `dcr` was named `delta_flat` (2026-12-07) load with the
+    current names: the same flats, nothing lost."""
+    with np.load(cli_run.out / "checkpoint.npz") as z:
+        stored = {k: z[k] for k in z.files}
+    old = {("c_dcr" if k == "c_delta_flat" else "p_wall_dcr" if k == "p_wall_delta_flat" else k): v
+           for k, v in stored.items()}
+    assert "c_dcr" in old and "c_delta_flat" not in old
+    np.savez(tmp_path / "old.npz", **old)
+    arrays, _ = load_checkpoint(tmp_path / "old.npz")
+    assert np.array_equal(arrays["c_delta_flat"], stored["c_delta_flat"])
+    assert np.array_equal(arrays["p_wall_delta_flat"], stored["p_wall_delta_flat"])

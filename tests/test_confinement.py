@@ -91,7 +91,7 @@ def _state(sim):
     gaps = [z, box.z_top - z, x, box.L[0] - x, y, box.L[1] - y]
     caps = sum(math.pi * (R - g) ** 2 * (3 * R - (R - g)) / 3 for g in gaps if g < R)
     V0 = 4 / 3 * math.pi * float(ps.R0[0]) ** 3
-    return caps, V0, -float(ps.wall_force[0, 1, 2]), R - gaps[1], float(ps.wall_dcr[0, 1])
+    return caps, V0, -float(ps.wall_force[0, 1, 2]), R - gaps[1], float(ps.wall_delta_flat[0, 1])
 
 
 def test_squeezed_plastic_sphere_stops_flattening_once_its_volume_is_used_up(tmp_path):
@@ -142,11 +142,11 @@ def test_removed_volume_gives_the_flat_to_the_creeping_particle(se_first):
     box = Box(L=np.array([20.0, 20.0, 0.0]), periodic_xy=False, z_top=20.0)
     cl = build_contact_list(ps, None, box, 0.1)
     assert cl.n_pairs == 1
-    cl.dcr[:] = 0.2
+    cl.delta_flat[:] = 0.2
     pos, _, on = box.wall_arrays()
     on[:] = False
     out = np.empty(2)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, S, cl.row_start, cl.col_start,
+    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, S, cl.row_start, cl.col_start,
                     cl.col_pair, box.L[:2].copy(), False, pos, on, QUADRATURE_DIRECTIONS, out,
                     np.empty(2), np.empty(2), np.empty(2), True)
     lp = (2.7 ** 2 + 3.0) / 5.4

@@ -151,7 +151,7 @@ def test_plastic_contact_flattens_at_hardness_pressure():
     Rc = sim.particles.R[0]  # grown slightly: the flattened cap's volume is conserved
     assert Rc > R
     assert delta == pytest.approx(m * g / (H * math.pi * Rc), rel=0.01)
-    flat = sim.particles.wall_dcr[0, 0]
+    flat = sim.particles.wall_delta_flat[0, 0]
     # on the plastic envelope the elastic part is δe = 3πH/(4E*) √(R δ) (Hertz
     # pressure over the plastic contact area equal to H); the rest is the flat
     Es = sim.tables.E_star_wall[0]
@@ -161,7 +161,7 @@ def test_plastic_contact_flattens_at_hardness_pressure():
     sim.particles.v[:] = 0.0
     for _ in range(200):
         sim.step()
-    assert sim.particles.wall_dcr[0, 0] == flat
+    assert sim.particles.wall_delta_flat[0, 0] == flat
 
 
 def test_elastic_contact_without_hardness_follows_hertz():
@@ -170,7 +170,7 @@ def test_elastic_contact_without_hardness_follows_hertz():
     sim, delta, m = _rest_on_plate("Mo6Se8", g)
     Es = sim.tables.E_star_wall[0]
     assert delta == pytest.approx((m * g / (4 / 3 * Es * math.sqrt(R))) ** (2 / 3), rel=0.01)
-    assert sim.particles.wall_dcr[0, 0] == 0.0
+    assert sim.particles.wall_delta_flat[0, 0] == 0.0
 
 
 @pytest.mark.parametrize("lateral", ["walls", "periodic"])
@@ -207,7 +207,7 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
     finally:
         numba.set_num_threads(before)
     pa, pb, ca, cb = a.particles, b.particles, a.contacts, b.contacts
-    assert np.count_nonzero(ca.dcr) > 0  # plastic flats exist
+    assert np.count_nonzero(ca.delta_flat) > 0  # plastic flats exist
     assert np.count_nonzero(pa.wall_force[:, 0, 2]) > 0  # particles rest on the bottom plate
     assert np.array_equal(ca.i, cb.i) and np.array_equal(pa.pid, pb.pid)
     fa, fb = contact_forces(a), contact_forces(b)
@@ -218,7 +218,7 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
                              (fb, fa, fscale), (pb.force, pa.force, fscale),
                              (pb.wall_force, pa.wall_force, fscale),
                              (cb.xi, ca.xi, np.max(np.abs(ca.xi))),
-                             (cb.dcr, ca.dcr, np.max(np.abs(ca.dcr)))]:
+                             (cb.delta_flat, ca.delta_flat, np.max(np.abs(ca.delta_flat)))]:
         assert scale > 0.0
         assert np.max(np.abs(got - want)) <= 1e-9 * scale
     assert b.last_punch_stress == pytest.approx(a.last_punch_stress, rel=1e-9, abs=1e-6)
@@ -228,7 +228,7 @@ def test_one_thread_and_threaded_kernels_agree(lateral):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_elastic_kernels_match_the_general_ones(threads):
     """Where no pair has a hardness and nothing creeps, the step runs kernels compiled
-    without the flats (dcr = None). They must give the same step as the general
+    without the flats (delta_flat = None). They must give the same step as the general
     kernels, which test the hardness at run time: a settled bed of Mo6Se8 made
     elastic (no hardness, as the benchmark material) advanced both ways from one state."""
     import copy
@@ -264,7 +264,7 @@ def test_elastic_kernels_match_the_general_ones(threads):
     pa, pb = a.particles, b.particles
     assert np.count_nonzero(pa.wall_force[:, 0, 2]) > 0  # resting on the bottom plate
     assert np.count_nonzero(np.linalg.norm(a.contacts.xi, axis=1)) > 0  # springs loaded
-    assert not np.any(a.contacts.dcr) and not np.any(b.contacts.dcr)
+    assert not np.any(a.contacts.delta_flat) and not np.any(b.contacts.delta_flat)
     for got, want in [(pb.x, pa.x), (pb.v, pa.v), (pb.w, pa.w), (pb.force, pa.force),
                       (b.contacts.xi, a.contacts.xi)]:
         assert np.max(np.abs(got - want)) <= 1e-12 * np.max(np.abs(want))
@@ -285,7 +285,7 @@ def test_contact_forces_of_the_current_state_follow_hertz_and_change_nothing():
                    materials=("Mo6Se8",))
     cl = sim.contacts
     assert cl.n_pairs == 1
-    xi0, dcr0 = cl.xi.copy(), cl.dcr.copy()
+    xi0, dcr0 = cl.xi.copy(), cl.delta_flat.copy()
     f = contact_forces(sim)
     Es = sim.tables.E_star[0, 0]
     hertz = 4.0 / 3.0 * Es * math.sqrt(R / 2) * delta ** 1.5
@@ -293,7 +293,7 @@ def test_contact_forces_of_the_current_state_follow_hertz_and_change_nothing():
     sign = -1.0 if sim.particles.x[i, 0] < c else 1.0  # force on i points away from j
     assert f[0, 0] == pytest.approx(sign * hertz, rel=1e-9)
     assert abs(f[0, 1]) < 1e-12 * hertz and abs(f[0, 2]) < 1e-12 * hertz
-    assert np.array_equal(cl.xi, xi0) and np.array_equal(cl.dcr, dcr0)
+    assert np.array_equal(cl.xi, xi0) and np.array_equal(cl.delta_flat, dcr0)
 
 
 @pytest.mark.portability
@@ -330,7 +330,7 @@ def test_threaded_step_is_reproducible():
     for name in ("x", "v", "w", "force", "torque", "wall_force"):
         assert np.array_equal(getattr(a.particles, name), getattr(b.particles, name)), name
     assert np.array_equal(a.contacts.xi, b.contacts.xi)
-    assert np.array_equal(a.contacts.dcr, b.contacts.dcr)
+    assert np.array_equal(a.contacts.delta_flat, b.contacts.delta_flat)
 
 
 def test_output_steps_record_the_forces_of_the_step():

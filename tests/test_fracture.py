@@ -220,14 +220,14 @@ def _elastic_energy(sim):
     on the elastic overlap δe = δ − δ_flat (a flat holds no elastic energy)."""
     ps, cl, t, box = sim.particles, sim.contacts, sim.tables, sim.box
     d = np.linalg.norm(ps.x[cl.j] - ps.x[cl.i], axis=1)  # walled bed: no periodic image
-    de = np.maximum(ps.R[cl.i] + ps.R[cl.j] - d - cl.dcr, 0.0)
+    de = np.maximum(ps.R[cl.i] + ps.R[cl.j] - d - cl.delta_flat, 0.0)
     Rs = ps.R[cl.i] * ps.R[cl.j] / (ps.R[cl.i] + ps.R[cl.j])
     E = t.E_star[ps.material[cl.i], ps.material[cl.j]]
     energy = float(np.sum(8 / 15 * E * np.sqrt(Rs) * de ** 2.5))
     pos, _, on = box.wall_arrays()
     for k in np.flatnonzero(on):
         gap = np.array([wall_gap(ps.x, i, k, pos) for i in range(ps.n)])
-        de = np.maximum(ps.R - gap - ps.wall_dcr[:, k], 0.0)
+        de = np.maximum(ps.R - gap - ps.wall_delta_flat[:, k], 0.0)
         energy += float(np.sum(8 / 15 * t.E_star_wall[ps.material] * np.sqrt(ps.R) * de ** 2.5))
     return energy
 

@@ -6,7 +6,7 @@ Slots (as LIGGGHTS's normal/tangential/rolling/cohesion; DESIGN §6):
   damping     `damping.normal_dashpot` (normal) and γ_t = γ_n √(S_t/S_n) (tangential);
   tangential  `mindlin.mindlin_tangential` (the spring ξ is its history);
   rolling     `rolling.rolling_torque` (no history).
-A slot that is off is compiled out: the kernels take `dcr=None` (no hardness, no creep:
+A slot that is off is compiled out: the kernels take `delta_flat=None` (no hardness, no creep:
 no flats) and `rolling=None` (no rolling friction), and numba prunes those branches when
 it specialises on the None type, so an elastic run without rolling resistance runs the
 bare Hertz–Mindlin code. The Simulation chooses once, at build time (`Simulation.inelastic`,

@@ -7,7 +7,7 @@ is δe = c √δ, c = 3πH/(4E*) · √R*; the rest, δ − δe, is the irrevers
 Unloading is Hertzian on a flattened radius R_p = R* δmax/δe,max chosen so that the
 contact radius is continuous; δmax follows from δ_flat alone
 (√δmax = (c + √(c² + 4 δ_flat))/2), so no extra history is stored beyond the flat
-(one column per contact, `ContactList.dcr`, shared with creep). In a confined particle
+(one column per contact, `ContactList.delta_flat`, shared with creep). In a confined particle
 the limit is H plus the confinement pressure (`dempack.physics.confinement`).
 """
 from __future__ import annotations
@@ -20,16 +20,16 @@ NO_HARDNESS = 1e308  # "purely elastic": kernels test H < 1e300
 
 
 @njit(cache=True, inline="always")
-def plastic_contact(Rs, Es, H, delta, dcr):
+def plastic_contact(Rs, Es, H, delta, delta_flat):
     """(R_p (m), δe (m), δ_flat updated (m)) of a contact of overlap delta (m), effective
-    radius Rs and modulus Es (Pa), limit pressure H (Pa) and flat dcr (m)."""
+    radius Rs and modulus Es (Pa), limit pressure H (Pa) and flat delta_flat (m)."""
     c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
-    de = delta - dcr
+    de = delta - delta_flat
     if de > c * math.sqrt(delta):  # on the plastic envelope: flatten
         de = c * math.sqrt(delta)
         return Rs * delta / de, de, delta - de
-    if dcr > 0.0:
-        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * dcr))
+    if delta_flat > 0.0:
+        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * delta_flat))
         dmax = sq * sq
-        return Rs * dmax / (dmax - dcr), de, dcr
-    return Rs, de, dcr
+        return Rs * dmax / (dmax - delta_flat), de, delta_flat
+    return Rs, de, delta_flat

@@ -27,15 +27,15 @@ def law_table(E_star, G_star, friction, beta, hardness, rolling_friction):
     √(4G*/E*) (= √(S_t/S_n), so γ_t = γ_n √(S_t/S_n) shares γ_n's square root),
     μ, 2√(5/6) β, hardness H, rolling friction μ_r. Built at each kernel call (tables
     are tiny, and tests may change them between steps)."""
-    flat = E_star.size
-    out = np.empty((flat, LAW_COLS))
+    npairs = E_star.size
+    out = np.empty((npairs, LAW_COLS))
     E = E_star.ravel()
     G = G_star.ravel()
     mu = friction.ravel()
     b = beta.ravel()
     H = hardness.ravel()
     mr = rolling_friction.ravel()
-    for k in range(flat):
+    for k in range(npairs):
         out[k, LAW_E] = E[k]
         out[k, LAW_KT] = 8.0 * G[k]
         out[k, LAW_RT] = math.sqrt(4.0 * G[k] / E[k])

@@ -59,6 +59,10 @@ def _one_line(e) -> str:
     return " ".join(str(e).split())[:300]
 
 
+# arrays renamed since checkpoints were first written: old name -> current name
+RENAMED_ARRAYS = {"c_dcr": "c_delta_flat", "p_wall_dcr": "p_wall_delta_flat"}
+
+
 def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, metadata) of a checkpoint file. Raises CheckpointError when the file is
     missing, not a readable .npz (truncated, corrupted), or its metadata is missing or
@@ -77,6 +81,9 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
         # zlib, EOF, header parsing, allocation): the file cannot be read
         raise CheckpointError(f"{path}: not a readable checkpoint, truncated or corrupted "
                               f"({type(e).__name__}: {_one_line(e)})") from None
+    for old, new in RENAMED_ARRAYS.items():  # checkpoints written before a rename
+        if old in arrays and new not in arrays:
+            arrays[new] = arrays.pop(old)
     m = arrays.pop("__meta__", None)
     if m is None:
         raise CheckpointError(f"{path}: no metadata (__meta__) in the archive: not a dempack "
@@ -107,7 +114,7 @@ MAY_BE_INFINITE = ("p_strength",)
 POSITIVE = ("p_R0", "p_R", "p_mass", "p_inertia")
 # contact list arrays: shapes in P (pairs) and N (particles)
 CONTACT_SHAPES = {"i": ("P",), "j": ("P",), "row_start": ("N+1",), "col_start": ("N+1",),
-                  "col_pair": ("P",), "xi": ("P", 3), "dcr": ("P",), "x_ref": ("N", 3),
+                  "col_pair": ("P",), "xi": ("P", 3), "delta_flat": ("P",), "x_ref": ("N", 3),
                   "R_ref": ("N",), "wall_touch": ("N",)}
 
 

@@ -81,19 +81,19 @@ def _creep_increment(de, dt, P, Kai, ni, si, pbi, Kaj, nj, sj, pbj):
 
 
 @njit(cache=True)
-def _flattened_radius(Rs, Es, H, dcr):
+def _flattened_radius(Rs, Es, H, delta_flat):
     """Unloading radius R_p of a flattened contact (see contact.plastic.plastic_contact);
     for an elastic material (no hardness) the flat keeps R*."""
-    if dcr <= 0.0 or H >= 1e300:
+    if delta_flat <= 0.0 or H >= 1e300:
         return Rs
     c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
-    sq = 0.5 * (c + math.sqrt(c * c + 4.0 * dcr))
+    sq = 0.5 * (c + math.sqrt(c * c + 4.0 * delta_flat))
     dmax = sq * sq
-    return Rs * dmax / (dmax - dcr)
+    return Rs * dmax / (dmax - delta_flat)
 
 
 @njit(cache=True)
-def _contact_state(x, R, mat, i, j, dcr, E_star, hardness, L, periodic_xy):
+def _contact_state(x, R, mat, i, j, delta_flat, E_star, hardness, L, periodic_xy):
     """(δe, R*, a, P, l_i, l_j) of pair (i, j): elastic overlap, effective
     radius, contact radius a = √(R* δ), pressure factor P with the mean contact
     pressure p = F_n/(π a²) = P δe^1.5, and the distances from each centre to
@@ -101,12 +101,12 @@ def _contact_state(x, R, mat, i, j, dcr, E_star, hardness, L, periodic_xy):
     dx, dy, dz = separation(x, i, j, L, periodic_xy)
     dist = math.sqrt(dx * dx + dy * dy + dz * dz)
     delta = R[i] + R[j] - dist
-    de = delta - dcr
+    de = delta - delta_flat
     if delta <= 0.0 or de <= 0.0 or dist <= 0.0:
         return -1.0, 0.0, 0.0, 0.0, 0.0, 0.0
     Rs = R[i] * R[j] / (R[i] + R[j])
     Es = E_star[mat[i], mat[j]]
-    Rp = _flattened_radius(Rs, Es, hardness[mat[i], mat[j]], dcr)
+    Rp = _flattened_radius(Rs, Es, hardness[mat[i], mat[j]], delta_flat)
     a = math.sqrt(Rs * delta)
     P = 4.0 / 3.0 * Es * math.sqrt(Rp) / (math.pi * Rs * delta)
     li = (dist * dist + R[i] * R[i] - R[j] * R[j]) / (2.0 * dist)
@@ -114,21 +114,21 @@ def _contact_state(x, R, mat, i, j, dcr, E_star, hardness, L, periodic_xy):
 
 
 @njit(cache=True)
-def _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw):
+def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw):
     """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap)."""
     s = wall_gap(x, i, k, wall_pos)
     delta = R[i] - s
-    de = delta - wall_dcr[i, k]
+    de = delta - wall_delta_flat[i, k]
     if delta <= 0.0 or de <= 0.0:
         return -1.0, 0.0, 0.0, s
-    Rp = _flattened_radius(R[i], Ew[m], Hw[m], wall_dcr[i, k])
+    Rp = _flattened_radius(R[i], Ew[m], Hw[m], wall_delta_flat[i, k])
     a = math.sqrt(R[i] * delta)
     P = 4.0 / 3.0 * Ew[m] * math.sqrt(Rp) / (math.pi * R[i] * delta)
     return de, a, P, s
 
 
 @njit(cache=True)
-def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall_dcr, wall_pos,
+def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat, wall_pos,
                   wall_on, Ew, Hw, vol, out):
     """out[i] = p̄_i = (1/(3V_i)) Σ_c l_c F_n,c (Pa, compressive > 0): the mean
     pressure −tr σ_i/3 of the particle stress tensor from the elastic normal
@@ -139,7 +139,7 @@ def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, dcr[p], E_star, hardness, L,
+        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
                                               periodic_xy)
         if de <= 0.0:
             continue
@@ -151,7 +151,7 @@ def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall
         for k in range(6):
             if not wall_on[k]:
                 continue
-            de, a, P, s = _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw)
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de > 0.0:
                 out[i] += s * P * de ** 1.5 * math.pi * a * a
     for i in range(x.shape[0]):
@@ -159,8 +159,8 @@ def mean_pressure(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, wall
 
 
 @njit(cache=True)
-def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
-                   periodic_xy, creep_strain, wall_dcr, wall_pos, wall_on, Ew, Hw, pbar):
+def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
+                   periodic_xy, creep_strain, wall_delta_flat, wall_pos, wall_on, Ew, Hw, pbar):
     """Advance the creep overlap of every contact with a creeping side by one
     physical step dt_phys (s), each side driven by ⟨p − pbar[side]⟩ (pbar: the
     particles' mean pressure from `mean_pressure`, or zeros for the plain contact
@@ -175,7 +175,7 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         Aj = A[mj]
         if Ai <= 0.0 and Aj <= 0.0:
             continue
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, dcr[p], E_star, hardness, L,
+        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
                                               periodic_xy)
         if de <= 0.0:
             continue
@@ -187,7 +187,7 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
                              Kaj, nj, sigma_ref[mj], pbar[j])
         if d <= 0.0:
             continue
-        dcr[p] += d
+        delta_flat[p] += d
         # split the flattening by the two sides' creep rates at the new state
         u = de - d
         ri = _side_rate(u, P, Kai, ni, sigma_ref[mi], pbar[i])
@@ -207,10 +207,10 @@ def creep_contacts(x, R, mat, pi, pj, dcr, E_star, hardness, A, n_exp, sigma_ref
         for k in range(6):
             if not wall_on[k]:
                 continue
-            de, a, P, s = _wall_state(x, R, i, k, m, wall_dcr, wall_pos, Ew, Hw)
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de <= 0.0:
                 continue
             d = _creep_increment(de, dt_phys, P, a * A[m], n_exp[m], sigma_ref[m], pbar[i],
                                  0.0, 1.0, 1.0, 0.0)
-            wall_dcr[i, k] += d
+            wall_delta_flat[i, k] += d
             creep_strain[i] += d / (2.0 * R[i])

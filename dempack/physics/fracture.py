@@ -122,7 +122,7 @@ def weibull_strength(rng, d, sigma0, m, d0, size=None):
 
 
 @njit(cache=True)
-def elastic_overlap_ratio(x, R, pi, pj, dcr, wall_pos, wall_on, wall_dcr, L, periodic_xy):
+def elastic_overlap_ratio(x, R, pi, pj, delta_flat, wall_pos, wall_on, wall_delta_flat, L, periodic_xy):
     """Per particle: the largest elastic overlap of its contacts over the smaller
     radius, (δ − δ_cr)/min(R_i, R_j) (walls: (R − s − δ_cr,wall)/R)."""
     n = x.shape[0]
@@ -132,7 +132,7 @@ def elastic_overlap_ratio(x, R, pi, pj, dcr, wall_pos, wall_on, wall_dcr, L, per
         j = pj[p]
         dx, dy, dz = separation(x, i, j, L, periodic_xy)
         d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        de = R[i] + R[j] - d - dcr[p]
+        de = R[i] + R[j] - d - delta_flat[p]
         if de <= 0.0:
             continue
         r = de / min(R[i], R[j])
@@ -143,7 +143,7 @@ def elastic_overlap_ratio(x, R, pi, pj, dcr, wall_pos, wall_on, wall_dcr, L, per
     for i in range(n):
         for k in range(N_WALLS):
             if wall_on[k]:
-                r = (R[i] - wall_gap(x, i, k, wall_pos) - wall_dcr[i, k]) / R[i]
+                r = (R[i] - wall_gap(x, i, k, wall_pos) - wall_delta_flat[i, k]) / R[i]
                 if r > out[i]:
                     out[i] = r
     return out
@@ -274,7 +274,7 @@ class FractureModel:
         if growing.any():
             cl, box = sim.contacts, sim.box
             pos, _, on = box.wall_arrays()
-            ratio = elastic_overlap_ratio(ps.x, ps.R, cl.i, cl.j, cl.dcr, pos, on, ps.wall_dcr,
+            ratio = elastic_overlap_ratio(ps.x, ps.R, cl.i, cl.j, cl.delta_flat, pos, on, ps.wall_delta_flat,
                                           np.asarray(box.L[:2], float), box.periodic_xy)
             g = np.flatnonzero(growing & (ratio < self.max_growth_overlap))
             new = np.minimum(ps.R0_target[g],

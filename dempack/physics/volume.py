@@ -44,7 +44,7 @@ def flattening_share(materials) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def cap_heights(d, Ri, Rj, dcr, fi):
+def cap_heights(d, Ri, Rj, delta_flat, fi):
     """(h_i, h_j, l_i', d'): cap heights of spheres i, j cut by the plane that
     separates them (h_i + h_j = δ = R_i + R_j − d). The elastic part of the overlap
     is split at the radical plane of the spheres moved apart by the flat δ_cr,
@@ -53,10 +53,10 @@ def cap_heights(d, Ri, Rj, dcr, fi):
     (f_i = flattening_share). With δ_cr = 0 this is the radical (power) plane, whose
     caps remove each lens exactly once (solid = union of the spheres); with a flat
     between a creeping and a rigid particle the rigid one keeps its shape."""
-    dp = d + dcr
+    dp = d + delta_flat
     li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
-    hi = Ri - li + fi * dcr
-    hj = Rj - (dp - li) + (1.0 - fi) * dcr
+    hi = Ri - li + fi * delta_flat
+    hj = Rj - (dp - li) + (1.0 - fi) * delta_flat
     return hi, hj, li, dp
 
 
@@ -73,7 +73,7 @@ QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
 @njit(cache=True, inline="always")
-def _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair, L, periodic_xy):
+def _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair, L, periodic_xy):
     """Cap of sphere i cut by its q-th contact (side 0: the q-th pair of i's row,
     side 1: the q-th entry of i's column): (h, d, dx, dy, dz), h the cap height at
     the separating plane (`cap_heights`, at most 2R_i), d and (dx, dy, dz) the
@@ -84,12 +84,12 @@ def _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair, L, periodic
     d = math.sqrt(dx * dx + dy * dy + dz * dz)
     if d >= R[i] + R[j] or d <= 0.0:
         return -1.0, d, dx, dy, dz
-    h, _, _, _ = cap_heights(d, R[i], R[j], dcr[p], flat[mat[i], mat[j]])
+    h, _, _, _ = cap_heights(d, R[i], R[j], delta_flat[p], flat_share[mat[i], mat[j]])
     return min(h, 2.0 * R[i]), d, dx, dy, dz
 
 
 @njit(cache=True)
-def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
                        periodic_xy, wall_pos, wall_on, dirs):
     """(C, F) for sphere i: the volume its intersecting caps count twice in
     Σ caps, and the surface fraction they cover twice (see removed_volumes)."""
@@ -102,7 +102,7 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, co
         lo = row_start[i] if side == 0 else col_start[i]
         hi = row_start[i + 1] if side == 0 else col_start[i + 1]
         for q in range(lo, hi):
-            h, d, dx, dy, dz = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat,
+            h, d, dx, dy, dz = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share,
                                             col_pair, L, periodic_xy)
             if h <= 0.0:
                 continue
@@ -158,7 +158,7 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat, row_start, col_start, co
 
 
 @njit(parallel=True, cache=True)
-def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair, L,
+def removed_volumes(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
                     periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover,
                     recompute):
     """out[i] = volume (m³) of sphere i outside its cell: the union of the caps cut
@@ -187,7 +187,7 @@ def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair
             lo = row_start[i] if side == 0 else col_start[i]
             hi = row_start[i + 1] if side == 0 else col_start[i + 1]
             for q in range(lo, hi):
-                h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, dcr, flat, col_pair,
+                h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair,
                                              L, periodic_xy)
                 if h > 0.0:
                     cv = cap_volume(Ri, h)
@@ -207,7 +207,7 @@ def removed_volumes(x, R, mat, pi, pj, dcr, flat, row_start, col_start, col_pair
                     big_v = max(big_v, cv)
                     big_c = max(big_c, cc)
         if recompute:
-            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, mat, pi, pj, dcr, flat,
+            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share,
                                                             row_start, col_start, col_pair, L,
                                                             periodic_xy, wall_pos, wall_on, dirs)
         # a reused correction may exceed what the caps now share: bound the union
