@@ -70,8 +70,28 @@ def main(argv=None) -> int:
     p.add_argument("--at", type=float, default=1.25, help="cycles elapsed when grabbed")
     p.add_argument("--colour", default="von Mises stress", help="colour of the particles")
     p.add_argument("--timeout", type=float, default=300.0, help="give up after (s)")
+    p.add_argument("--results", metavar="RUN_DIR",
+                   help="instead of running: open this run folder at snapshot --frame")
+    p.add_argument("--frame", type=int, default=-1, help="with --results: snapshot shown")
+    p.add_argument("--x-axis", default="time", choices=("time", "cycle", "step"),
+                   help="x axis of the plots")
+    p.add_argument("--tab", default="Summary", choices=("Summary", "Cycles"),
+                   help="with --results: the run folder's tab shown")
     args = p.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    if args.results:
+        win = MainWindow(interactive=False)
+        win.resize(1280, 800)
+        win.show()
+        win.view.color_combo.setCurrentText(args.colour)
+        win.view.clip_box.setChecked(True)
+        win.plots.x_combo.setCurrentText(args.x_axis)
+        if not win.open_results(args.results, frame=args.frame):
+            return 1
+        win.results_panel.setCurrentIndex(("Summary", "Cycles").index(args.tab))
+        rc = save_window(app, win, args.out, timeout=args.timeout)
+        win.close()
+        return rc
     win = MainWindow(args.scenario)
     win.resize(1280, 800)
     win.show()
@@ -79,7 +99,7 @@ def main(argv=None) -> int:
     win.view.clip_box.setChecked(True)
     result = {"rc": 1}
 
-    def grab():
+    def take():
         win.plots.redraw()
         win._draw_pending()
         app.processEvents()
@@ -94,7 +114,7 @@ def main(argv=None) -> int:
         if s.get("cycle_x", 0.0) >= args.at and win.state == "running":
             win.pause()
             timer.stop()
-            QtCore.QTimer.singleShot(700, grab)   # let the last frame reach the view
+            QtCore.QTimer.singleShot(700, take)   # let the last frame reach the view
         elif win.state in ("finished", "failed", "stopped"):
             print(f"run ended before {args.at} cycles: {win.state_label.text()}")
             timer.stop()
