@@ -761,18 +761,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
 
 def main(argv=None) -> int:
+    """dempack-gui / python -m gui: the arguments of `dempack gui` (dempack.cli.gui_arguments)."""
+    from dempack.cli import gui_arguments
     p = argparse.ArgumentParser(prog="dempack gui", description="dempack desktop app")
-    p.add_argument("path", nargs="?", metavar="SCENARIO|RUN_DIR",
-                   help="scenario TOML file to open, or a run folder (or sweep folder) to replay")
-    p.add_argument("--screenshot", metavar="FILE.png",
-                   help="render the window (with the run folder or the scenario's set-up), "
-                        "save it as a PNG and exit")
-    p.add_argument("--frame", type=int, default=-1, metavar="K",
-                   help="snapshot shown first, 0-based (negative: from the end; default -1, "
-                        "the last)")
-    p.add_argument("--timeout", type=float, default=300.0,
-                   help="--screenshot: give up after this many seconds (default 300)")
-    args = p.parse_args(argv)
+    return launch(gui_arguments(p).parse_args(argv))
+
+
+def launch(args) -> int:
+    """Open the app as `dempack gui` was asked to (args: its parsed arguments)."""
     path = Path(args.path) if args.path else None
     if path is not None and not path.exists():
         print(f"dempack: error: {path}: no such file or folder", file=sys.stderr)
