@@ -30,12 +30,15 @@ from dempack.scenario import DEFAULT_SCENARIO, SCENARIO_DIR, ScenarioError
 from .demos import DEMOS, demo_path
 from .editor import ScenarioEditor, header_comment, scenario_files
 from .plots import PlotPanel
-from .preview import PreviewBuilder
+from .preview import PreviewBuilder, size_laws
 from .replay import ReplayBar, ResultsPanel, space_shortcut
 from .view3d import COLOR_BY, ParticleView
 from .worker import SimWorker
 
 PREVIEW_DELAY_MS = 400   # after the last edit, build the set-up shown before Run
+# above this many particles the set-up is built only when asked (Run → Build the set-up
+# now): the insertion kernels hold Python's lock, ~1 s per 20,000 particles here
+PREVIEW_MAX_PARTICLES = 100_000
 FRAME_CACHE = 8          # snapshots kept in memory while replaying
 
 ICON = Path(__file__).resolve().parents[1] / "assets" / "icons" / "dempack.svg"
@@ -197,6 +200,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                      "close_results")
         self.act_resume_run = act("Resume run from checkpoint", self.resume_results,
                                   SP.SP_MediaSeekForward, None, "resume_run")
+        self.act_build_setup = act("Build the set-up now", lambda: self.schedule_preview(0, True),
+                                   None, None, "build_setup")
         self.act_run = act("Run", self.run, SP.SP_MediaPlay, "F5")
         self.act_pause = act("Pause", self.pause, SP.SP_MediaPause, "F6")
         self.act_resume = act("Resume", self.resume, SP.SP_MediaSeekForward, "F7")
@@ -224,7 +229,7 @@ class MainWindow(QtWidgets.QMainWindow):
         m = self.menuBar().addMenu("&Run")
         m.addActions([self.act_run, self.act_pause, self.act_resume, self.act_stop, self.act_reset])
         m.addSeparator()
-        m.addAction(self.act_resume_run)
+        m.addActions([self.act_build_setup, self.act_resume_run])
         m = self.menuBar().addMenu("&Demonstrations")
         self.demo_actions = []
         for title, fname, colour in DEMOS:
@@ -415,16 +420,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setWindowTitle("dempack — edited scenario")
         self.schedule_preview()
 
-    def schedule_preview(self, delay_ms: int = PREVIEW_DELAY_MS) -> None:
+    def schedule_preview(self, delay_ms: int = PREVIEW_DELAY_MS, force: bool = False) -> None:
         """Build and draw the packing of the form's scenario after `delay_ms` without
-        edits (not while a run or a run folder is shown)."""
+        edits (not while a run or a run folder is shown); force: whatever its size."""
         if self.thread is not None or self.folder is not None:
             return
+        self._force_preview = force
         self.preview_timer.start(delay_ms)
 
     def _request_preview(self):
         if self.thread is not None or self.folder is not None:
             return
+        force, self._force_preview = getattr(self, "_force_preview", False), False
         if not self.editor.is_valid():
             self.preview.cancel()
             self.preview_state = "invalid"
@@ -435,6 +442,14 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             sc = self.editor.scenario()
         except ScenarioError:
+            return
+        if sc.packing.particles > PREVIEW_MAX_PARTICLES and not force:
+            self.preview.cancel()
+            self.preview_state = "skipped"
+            self.view.clear()
+            self.view.set_caption(size_laws(sc) + f"\nThe set-up of more than "
+                                  f"{PREVIEW_MAX_PARTICLES:,} particles is built by Run, or by "
+                                  "Run → Build the set-up now.")
             return
         self.preview_state = "building"
         self.view.set_caption("Building the set-up (the packing Run starts from)…")

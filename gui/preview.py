@@ -52,6 +52,17 @@ def describe(sim) -> Preview:
     return Preview(arrays, status, "\n".join(lines), names)
 
 
+def size_laws(scenario) -> str:
+    """The particle count and each material's size law, from the scenario alone (what is
+    shown instead of the packing when it is too large to build on each edit)."""
+    lines = [f"{scenario.packing.particles:,} particles, diameters:"]
+    for m in scenario.packing.materials:
+        law = (f"log-normal, d50 {m.d50_um:g} µm, gsd {m.gsd:g}" if m.distribution == "lognormal"
+               else f"uniform {m.d_min_um:g} – {m.d_max_um:g} µm")
+        lines.append(f"  {m.material}: {law}")
+    return "\n".join(lines)
+
+
 class PreviewBuilder(QtCore.QObject):
     """request(scenario) -> request number; ready(number, Preview or Exception) is
     emitted from the builder thread (connect it queued: the window's slot runs on the

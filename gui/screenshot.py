@@ -37,7 +37,7 @@ def _ready(win) -> bool:
     """What the window was opened with is drawn: a replay frame, or the set-up."""
     if win.folder is not None:
         return win.shown_frame is not None or not win.folder.snapshots
-    return win.preview_state in ("shown", "failed", "invalid")
+    return win.preview_state in ("shown", "failed", "invalid", "skipped")
 
 
 def save_window(app, win, path, timeout: float = 300.0) -> int:

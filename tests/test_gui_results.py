@@ -186,6 +186,21 @@ def test_setup_is_drawn_before_run(qtbot, quickstart):
     assert "problems" in w.view.caption_text()
 
 
+def test_large_setup_is_built_only_when_asked(qtbot, quickstart, monkeypatch):
+    """Above PREVIEW_MAX_PARTICLES the view gives the count and size laws; Run → Build the
+    set-up now draws the packing all the same."""
+    import gui.app
+    monkeypatch.setattr(gui.app, "PREVIEW_MAX_PARTICLES", 100)
+    w = _window(qtbot, scenario_path=quickstart)      # 400 particles > 100
+    qtbot.waitUntil(lambda: w.preview_state == "skipped", timeout=5000)
+    assert w.view.n == 0
+    text = w.view.caption_text()
+    assert "400 particles" in text and "Se: log-normal, d50 5 µm, gsd 1.2" in text
+    w.act_build_setup.trigger()
+    qtbot.waitUntil(lambda: w.preview_state == "shown", timeout=60000)
+    assert w.view.n == 400
+
+
 def test_resume_in_the_app_finishes_the_run(qtbot, tmp_path, tiny_overrides, run_dir):
     """A stopped run folder, opened and resumed in the app (the worker, restart, drive),
     ends exactly as the uninterrupted run, and is replayed again."""
