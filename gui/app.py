@@ -550,8 +550,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.replay_bar.slider.blockSignals(False)
             self.show_snapshot(k)
         else:
-            self.view.set_caption(f"{folder.path.name}: no snapshots (run.snapshot_every_outputs "
-                                  "= 0); the plots, summary and cycles are shown")
+            self.view.set_caption(f"{folder.path.name}: no snapshots in particles.pvd (a run with "
+                                  "run.snapshot_every_outputs = 0 writes none)")
             self.replay_bar.label.setText("no snapshots")
         return True
 
@@ -609,6 +609,9 @@ class MainWindow(QtWidgets.QMainWindow):
             return False, "this run folder has no checkpoint.npz"
         if f.completed:
             return False, "this run finished: nothing to resume"
+        if not f.summary:
+            return True, ("continue this run from its checkpoint (as `dempack run --resume`); "
+                          "it has no summary.json: it may still be running elsewhere")
         return True, "continue this run from its checkpoint (as `dempack run --resume`)"
 
     def resume_results(self):
@@ -620,6 +623,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._warn("Cannot resume", why)
             return
         folder = self.folder
+        if self.interactive and not folder.summary:
+            ask = QtWidgets.QMessageBox.question(
+                self, "Resume run", f"{folder.path} has no summary.json: its run may still be "
+                "running (in a terminal, or a sweep). Two runs writing one folder spoil it.\n\n"
+                "Resume it here?")
+            if ask != QtWidgets.QMessageBox.Yes:
+                return
         self._leave_results()
         self._clear_results()
         self.view.set_materials(folder.materials)
@@ -700,6 +710,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.busy.setVisible(name in ("building", "compiling"))
         if name == "failed":
             self.status_label.setText(msg[:200])
+        w = self.worker
+        if (name in ("finished", "stopped") and w is not None and w.out_dir is not None
+                and self._resumed_folder is None):
+            self.state_label.setText(self.state_label.text() + f" — replay {w.out_dir.name}: "
+                                     "File → Open results…")
         self._update_actions()
 
     @QtCore.Slot(object)
