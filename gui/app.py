@@ -141,7 +141,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # --- the set-up before Run (built off the UI thread)
         self.preview = PreviewBuilder(self)
         self.preview.ready.connect(self._on_preview, QtCore.Qt.QueuedConnection)
-        self.preview_state = "none"      # building, shown, failed, invalid
+        self.preview_state = "none"      # building, shown, failed, invalid, skipped
+        self._force_preview = False      # build the next set-up whatever its size
         self.preview_timer = QtCore.QTimer(self)
         self.preview_timer.setSingleShot(True)
         self.preview_timer.timeout.connect(self._request_preview)
@@ -431,7 +432,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _request_preview(self):
         if self.thread is not None or self.folder is not None:
             return
-        force, self._force_preview = getattr(self, "_force_preview", False), False
+        force, self._force_preview = self._force_preview, False
         if not self.editor.is_valid():
             self.preview.cancel()
             self.preview_state = "invalid"

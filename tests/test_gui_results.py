@@ -169,6 +169,15 @@ def test_gui_refuses_a_folder_that_is_no_run(tmp_path, write_scenario, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_sweep_folder_opens_a_case(qtbot, run_dir, tmp_path):
+    import shutil
+    for case in ("se_0.3", "se_0.5"):
+        shutil.copytree(run_dir, tmp_path / "sweep" / case)
+    w = _window(qtbot, results=tmp_path / "sweep")       # not interactive: the first case
+    assert w.folder.path == (tmp_path / "sweep" / "se_0.3").resolve()
+    assert w.shown_frame == len(w.folder.snapshots) - 1
+
+
 def test_setup_is_drawn_before_run(qtbot, quickstart):
     """Loading a scenario draws the packing Run starts from; an edit redraws it."""
     w = _window(qtbot, scenario_path=quickstart)
