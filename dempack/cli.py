@@ -163,7 +163,23 @@ def _cmd_gui(args) -> int:
         print(f"dempack: error: the app needs PySide6, pyqtgraph and vtk ({e}); "
               "install with: pip install -e .", file=sys.stderr)
         return 2
-    return app.main([args.scenario] if args.scenario else [])
+    return app.launch(args)
+
+
+def gui_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of `dempack gui` (gui.app.main parses the same ones)."""
+    p.add_argument("path", nargs="?", metavar="SCENARIO|RUN_DIR",
+                   help="scenario TOML file (default: quickstart), or a run folder (or a sweep "
+                        "folder) to replay")
+    p.add_argument("--screenshot", metavar="FILE.png",
+                   help="render the window with that run (or the scenario's set-up) loaded, "
+                        "save it as a PNG and exit")
+    p.add_argument("--frame", type=int, default=-1, metavar="K",
+                   help="with a run folder: the snapshot shown, 0-based (negative: from the "
+                        "end; default -1, the last)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="--screenshot: give up after this many seconds (default 300)")
+    return p
 
 
 def _cmd_materials(args) -> int:
@@ -207,8 +223,8 @@ def main(argv=None) -> int:
     pl.add_argument("results", help="run folder (timeseries.csv) or sweep folder (sweep.csv)")
     pl.add_argument("--out", help="folder for the PNGs (default RESULTS/figures)")
     pl.set_defaults(fn=_cmd_plot)
-    g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario")
-    g.add_argument("scenario", nargs="?", help="scenario TOML file (default: quickstart)")
+    g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario or a run folder")
+    gui_arguments(g)
     g.set_defaults(fn=_cmd_gui)
     m = sub.add_parser("materials", help="list the material table with units and sources")
     m.add_argument("--file", help="materials TOML (default assets/materials.toml)")

@@ -37,8 +37,23 @@ def _columns_for(matcher, names):
     return [n for n in names if matcher.search(n)]
 
 
+def _time_scale(t_max: float) -> tuple[float, str]:
+    """(factor, unit) for a physical-time axis whose largest value is t_max seconds."""
+    if t_max > 7200:
+        return 1.0 / 3600.0, "h"
+    if t_max < 1e-3:
+        return 1e6, "µs"
+    return 1.0, "s"
+
+
 class PlotPanel(QtWidgets.QWidget):
-    """Six live plots; add_rows(rows) appends, redraw happens on a ≤ 10 Hz timer."""
+    """Six live plots; add_rows(rows) appends, redraw happens on a ≤ 10 Hz timer.
+
+    A cursor (a vertical line in every panel) marks one moment of the run
+    (set_cursor(step, time_s): the snapshot a replay shows); a click in a panel
+    emits clicked_step(step of the row nearest to the click)."""
+
+    clicked_step = QtCore.Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,6 +79,15 @@ class PlotPanel(QtWidgets.QWidget):
             p.showGrid(x=True, y=True, alpha=0.3)
             p.addLegend(offset=(5, 5), labelTextSize="7pt")
             self.plots.append(p)
+        self.cursor: tuple[int, float] | None = None      # (step, time_s)
+        self.cursor_lines = [pg.InfiniteLine(angle=90, movable=False,
+                                             pen=pg.mkPen("#444444", width=1.5,
+                                                          style=QtCore.Qt.DashLine))
+                             for _ in self.plots]
+        for p, line in zip(self.plots, self.cursor_lines):
+            line.setVisible(False)
+            p.addItem(line, ignoreBounds=True)
+        self.layout_widget.scene().sigMouseClicked.connect(self._on_click)
         self.curves: dict[tuple[int, str], pg.PlotDataItem] = {}
         self.rows: list[dict] = []
         self._dirty = False
@@ -75,11 +99,13 @@ class PlotPanel(QtWidgets.QWidget):
 
     def clear(self):
         self.rows = []
-        for p in self.plots:
+        for p, line in zip(self.plots, self.cursor_lines):
             p.clear()
             if p.legend is not None:
                 p.legend.clear()
+            p.addItem(line, ignoreBounds=True)
         self.curves.clear()
+        self.set_cursor(None)
         self._dirty = False
 
     def add_rows(self, rows: list[dict]):
@@ -92,11 +118,8 @@ class PlotPanel(QtWidgets.QWidget):
         x = np.array([r.get(key, np.nan) for r in self.rows], float)
         label = X_AXES[self.x_combo.currentText()][1]
         if key == "time_s":
-            if x.size and np.nanmax(x) > 7200:
-                return x / 3600.0, label + " (h)"
-            if x.size and np.nanmax(x) < 1e-3:
-                return x * 1e6, label + " (µs)"
-            return x, label + " (s)"
+            factor, unit = _time_scale(float(np.nanmax(x)) if x.size else 1.0)
+            return x * factor, f"{label} ({unit})"
         return x, label
 
     def _relabel(self, *_):
@@ -104,6 +127,50 @@ class PlotPanel(QtWidgets.QWidget):
         for p in self.plots:
             p.setLabel("bottom", label)
         self._dirty = True
+        self._place_cursor()
+
+    # ------------------------------------------------------------ cursor
+    def set_cursor(self, step: int | None, time_s: float | None = None) -> None:
+        """Mark the moment (step, physical time s) in every panel; None hides the cursor."""
+        self.cursor = None if step is None else (int(step), float(time_s))
+        self._place_cursor()
+
+    def cursor_x(self) -> float | None:
+        """The cursor's position on the current x axis (its unit), or None."""
+        if self.cursor is None:
+            return None
+        step, t = self.cursor
+        key = X_AXES[self.x_combo.currentText()][0]
+        if key == "step":
+            return float(step)
+        if key == "time_s":
+            times = [r.get("time_s", np.nan) for r in self.rows] or [t]
+            return t * _time_scale(float(np.nanmax(np.array(times, float))))[0]
+        steps = np.array([r.get("step", np.nan) for r in self.rows], float)
+        xs = np.array([r.get(key, np.nan) for r in self.rows], float)
+        ok = np.isfinite(steps) & np.isfinite(xs)
+        return float(np.interp(step, steps[ok], xs[ok])) if ok.any() else None
+
+    def _place_cursor(self) -> None:
+        x = self.cursor_x()
+        for line in self.cursor_lines:
+            line.setVisible(x is not None)
+            if x is not None:
+                line.setValue(x)
+
+    def _on_click(self, ev) -> None:
+        if not self.rows:
+            return
+        pos = ev.scenePos()
+        for p in self.plots:
+            if p.sceneBoundingRect().contains(pos):
+                x_click = p.vb.mapSceneToView(pos).x()
+                x, _ = self.x_values()
+                ok = np.isfinite(x)
+                if ok.any():
+                    k = int(np.flatnonzero(ok)[np.argmin(np.abs(x[ok] - x_click))])
+                    self.clicked_step.emit(int(self.rows[k]["step"]))
+                return
 
     def columns(self) -> dict[int, list[str]]:
         """Panel index -> row columns plotted there."""
@@ -130,6 +197,7 @@ class PlotPanel(QtWidgets.QWidget):
                 ok = np.isfinite(x) & np.isfinite(y)
                 curve.setData(x[ok], y[ok])
             self.plots[k].setLabel("bottom", label)
+        self._place_cursor()   # the time axis' unit may have changed with the new rows
 
     def curve_data(self, panel: int, column: str):
         """(x, y) currently drawn for `column` in panel `panel` (for tests and scripts)."""

@@ -28,7 +28,7 @@ from vtkmodules.vtkFiltersSources import vtkOutlineSource
 from vtkmodules.vtkIOImage import vtkPNGWriter
 from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
 from vtkmodules.vtkRenderingCore import (vtkActor, vtkPolyDataMapper, vtkRenderer,
-                                         vtkRenderWindow, vtkWindowToImageFilter)
+                                         vtkRenderWindow, vtkTextActor, vtkWindowToImageFilter)
 import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers the trackball style)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL back end)
 from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
@@ -186,6 +186,17 @@ class ParticleView(QtWidgets.QWidget):
         self.scalar_bar.SetLabelFormat("%.3g")
         self.scalar_bar.VisibilityOff()
         self.renderer.AddViewProp(self.scalar_bar)
+        # a caption in the top left corner (what is shown: the set-up before Run, a replay frame)
+        self.caption = vtkTextActor()
+        self.caption.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+        self.caption.GetPositionCoordinate().SetValue(0.01, 0.98)
+        tp = self.caption.GetTextProperty()
+        tp.SetColor(0.1, 0.1, 0.1)
+        tp.SetFontSize(12)
+        tp.SetVerticalJustificationToTop()
+        tp.ShadowOff()
+        self.caption.VisibilityOff()
+        self.renderer.AddViewProp(self.caption)
         self.clip_plane = vtkPlane()
         self.clip_plane.SetNormal(0.0, 1.0, 0.0)
         self.die = (1.0, 1.0, 1.0, False)
@@ -221,6 +232,23 @@ class ParticleView(QtWidgets.QWidget):
         self.material_names = list(names)
         self.refresh_colors()
 
+    def set_caption(self, text: str, render: bool = True) -> None:
+        """Text in the top left corner of the view ('' hides it)."""
+        self.caption.SetInput(text or " ")
+        self.caption.SetVisibility(bool(text))
+        if render:
+            self.render()
+
+    def caption_text(self) -> str:
+        return self.caption.GetInput() if self.caption.GetVisibility() else ""
+
+    def positions(self) -> np.ndarray:
+        """Positions of the particles in the scene now, (n, 3) m (a copy of VTK's points)."""
+        pts = self.poly.GetPoints()
+        if self.n == 0 or pts is None or pts.GetData() is None:
+            return np.zeros((0, 3))
+        return np.array(vtk_to_numpy(pts.GetData()), float)
+
     def clear(self) -> None:
         self.arrays = None
         self.n = 0
@@ -231,6 +259,7 @@ class ParticleView(QtWidgets.QWidget):
         self._camera_set = False
         self.outline_actor.VisibilityOff()
         self.scalar_bar.VisibilityOff()
+        self.caption.VisibilityOff()
         self.render()
 
     def set_frame(self, arrays: dict, status: dict | None = None) -> None:

@@ -23,16 +23,25 @@ from dempack.live import LiveBridge
 class SimWorker(QtCore.QObject):
     """Signals: frame(Frame), state(name, message), finished().
 
-    States: building, compiling, running, paused, finished, stopped, failed."""
+    States: building, compiling, running, paused, finished, stopped, failed.
+    With resume=True the worker continues the run folder out_dir from its checkpoint
+    (`dempack.restart`: the semantics of `dempack.resume`) instead of building a new
+    Simulation; the driver is the same."""
 
     frame = QtCore.Signal(object)
     state = QtCore.Signal(str, str)
     finished = QtCore.Signal()
 
-    def __init__(self, scenario, out_dir=None, max_hz: float = 30.0, chunk_seconds: float = 0.1):
+    def __init__(self, scenario, out_dir=None, max_hz: float = 30.0, chunk_seconds: float = 0.1,
+                 resume: bool = False):
+        """scenario: a Scenario to run from the start; or resume=True (scenario None) to
+        continue the run in out_dir from its checkpoint, as `dempack.resume` does."""
         super().__init__()
         self.scenario = scenario
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.resume_run = resume
+        if resume and self.out_dir is None:
+            raise ValueError("SimWorker(resume=True) needs the run folder (out_dir)")
         self.max_hz = max_hz
         self.sim = None
         self.control = RunControl(on_state=self._set_state, chunk_seconds=chunk_seconds)
@@ -60,16 +69,10 @@ class SimWorker(QtCore.QObject):
     @QtCore.Slot()
     def run(self):
         try:
-            self._set_state("building", "generating the packing")
-            from dempack.simulation import Simulation
-            sc = self.scenario
-            sim = Simulation(sc, out_dir=self.out_dir)
-            writers = None
-            if self.out_dir is not None:  # the same folder as `dempack run --out`
-                from dempack.runner import OutputWriters
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                sc.save(self.out_dir / "scenario.toml")
-                writers = OutputWriters(sim, self.out_dir)
+            if self.resume_run:
+                sim, writers = self._restart()
+            else:
+                sim, writers = self._build()
             bridge = LiveBridge(self.frame.emit, max_hz=self.max_hz)
             bridge.attach(sim)
             self.sim = sim
@@ -82,3 +85,29 @@ class SimWorker(QtCore.QObject):
             traceback.print_exc()
         finally:
             self.finished.emit()
+
+    def _build(self):
+        self._set_state("building", "generating the packing")
+        from dempack.simulation import Simulation
+        sc = self.scenario
+        sim = Simulation(sc, out_dir=self.out_dir)
+        writers = None
+        if self.out_dir is not None:  # the same folder as `dempack run --out`
+            from dempack.runner import OutputWriters
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            sc.save(self.out_dir / "scenario.toml")
+            writers = OutputWriters(sim, self.out_dir)
+        return sim, writers
+
+    def _restart(self):
+        """The run folder's checkpoint, continued (dempack.restart); the rows it has
+        already written go to the window first, so its plots continue them."""
+        self._set_state("building", f"reading the checkpoint of {self.out_dir.name}")
+        from dempack.io.rundir import RunFolder
+        from dempack.live import Frame
+        from dempack.restart import restart
+        sim, writers = restart(self.out_dir)
+        self.scenario = sim.scenario
+        rows = RunFolder(self.out_dir).rows(until_step=sim.step_count)
+        self.frame.emit(Frame(rows=rows, arrays=LiveBridge.arrays(sim), status=LiveBridge.status(sim)))
+        return sim, writers

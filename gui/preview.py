@@ -1,0 +1,125 @@
+"""The set-up before Run: the packing a scenario will start from, built off the UI thread.
+
+As soon as a scenario is loaded or edited, the window asks a PreviewBuilder for it.
+The builder builds the very `Simulation` that Run would build (same scenario, same
+seed: the same packing, `dempack.simulation.Simulation._generate`) in a Python
+thread, because the first build may compile numba kernels, and hands back a Preview:
+the particles (positions, radii, materials), the die with the loose bed's height,
+and a caption with the particle count and the size distribution of each material.
+Requests are numbered; a newer request makes the older ones stale (only the last
+one is built next, and the window ignores results of a stale number).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6 import QtCore
+
+
+@dataclass
+class Preview:
+    """arrays: x (n, 3) m, radius m, material (index); status: step 0, time_s 0, n, die
+    (Lx, Ly, z_top m, periodic) as the live frames have; caption: text for the view."""
+    arrays: dict
+    status: dict
+    caption: str
+    materials: list
+
+
+def describe(sim) -> Preview:
+    """The Preview of a freshly built Simulation (its packing before any step)."""
+    ps = sim.particles
+    box = sim.box
+    names = [m.name for m in sim.materials]
+    arrays = {"x": ps.x.copy(), "radius": ps.R.copy(), "material": ps.material.copy()}
+    Lx, Ly, zt = float(box.L[0]), float(box.L[1]), float(box.z_top)
+    status = {"step": 0, "time_s": 0.0, "stage": "set-up", "n": int(ps.n),
+              "die": (Lx, Ly, zt, bool(box.periodic_xy))}
+    solid = float(np.sum(4.0 / 3.0 * np.pi * ps.R ** 3))
+    cell = "periodic cell" if box.periodic_xy else "die"
+    lines = [f"Set-up before Run: {ps.n:,} particles",
+             f"{cell} {Lx * 1e6:.1f} × {Ly * 1e6:.1f} µm, loose bed {zt * 1e6:.1f} µm high",
+             f"(solid fraction {solid / (Lx * Ly * zt):.2f})", "diameters d10 / d50 / d90:"]
+    for k, name in enumerate(names):
+        d = 2e6 * ps.R[ps.material == k]
+        if d.size:
+            d10, d50, d90 = np.percentile(d, (10, 50, 90))
+            lines.append(f"  {name}: {d.size:,}, {d10:.2f} / {d50:.2f} / {d90:.2f} µm")
+        else:
+            lines.append(f"  {name}: none")
+    return Preview(arrays, status, "\n".join(lines), names)
+
+
+def size_laws(scenario) -> str:
+    """The particle count and each material's size law, from the scenario alone (what is
+    shown instead of the packing when it is too large to build on each edit)."""
+    lines = [f"{scenario.packing.particles:,} particles, diameters:"]
+    for m in scenario.packing.materials:
+        law = (f"log-normal, d50 {m.d50_um:g} µm, gsd {m.gsd:g}" if m.distribution == "lognormal"
+               else f"uniform {m.d_min_um:g} – {m.d_max_um:g} µm")
+        lines.append(f"  {m.material}: {law}")
+    return "\n".join(lines)
+
+
+class PreviewBuilder(QtCore.QObject):
+    """request(scenario) -> request number; ready(number, Preview or Exception) is
+    emitted from the builder thread (connect it queued: the window's slot runs on the
+    UI thread). One build at a time; while one runs, only the newest request waits."""
+
+    ready = QtCore.Signal(int, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.number = 0              # the newest request
+        self._lock = threading.Lock()
+        self._waiting = None         # (number, scenario) to build after the current one
+        self._thread: threading.Thread | None = None
+
+    def request(self, scenario) -> int:
+        with self._lock:
+            self.number += 1
+            self._waiting = (self.number, scenario)
+            if self._thread is None:
+                self._start_next()
+            return self.number
+
+    def cancel(self) -> None:
+        """Make every request stale (a run starts, a run folder opens)."""
+        with self._lock:
+            self.number += 1
+            self._waiting = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no build runs (at interpreter exit or in tests); False on timeout."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+        return self._thread is None or not self._thread.is_alive()
+
+    def _start_next(self) -> None:        # with the lock held
+        number, sc = self._waiting
+        self._waiting = None
+        self._thread = threading.Thread(target=self._build, args=(number, sc),
+                                        name="dempack-preview", daemon=True)
+        self._thread.start()
+
+    def _build(self, number: int, scenario) -> None:
+        try:
+            from dempack.simulation import Simulation
+            result = describe(Simulation(scenario))
+        except Exception as e:  # ValueError (die too narrow), MaterialError, ...: shown as caption
+            result = e
+        try:
+            self.ready.emit(number, result)
+        except RuntimeError:     # the window (and this object) are gone
+            pass
+        with self._lock:
+            self._thread = None
+            if self._waiting is not None:
+                self._start_next()

@@ -1,0 +1,49 @@
+"""Run folders for the replay tests (tests/test_rundir.py, tests/test_gui_results.py):
+a tiny cycling run, and the same run stopped part-way as the app's Stop leaves it."""
+from __future__ import annotations
+
+import numpy as np
+
+import dempack
+from dempack.scenario import DEFAULT_SCENARIO
+
+# added to conftest's TINY_OVERRIDES: a snapshot every 2 rows, one short cycle under a
+# 5 MPa stack servo (about 38,000 steps of 60 particles: a few seconds)
+CYCLING = {"run.snapshot_every_outputs": 2, "cycling.cycles": 1,
+           "cycling.steps_per_half_cycle": 400, "stack.pressure_MPa": 5,
+           "stack.speed_m_per_s": 1.0}
+STOP_AT = 10_000   # a multiple of the output interval (200), in the pressing stage
+
+
+def cycling_scenario(tiny_overrides):
+    return dempack.load_scenario(DEFAULT_SCENARIO, {**tiny_overrides, **CYCLING})
+
+
+def stopped_run(out, tiny_overrides, stop_at: int = STOP_AT):
+    """The cycling run stopped at `stop_at` as a stopped run leaves its folder
+    (OutputWriters.interrupted: checkpoint and summary, `completed: false`)."""
+    from dempack.runner import OutputWriters
+    from dempack.simulation import Simulation
+
+    sc = cycling_scenario(tiny_overrides)
+    out.mkdir(parents=True)
+    sc.save(out / "scenario.toml")
+    sim = Simulation(sc, out_dir=out)
+    writers = OutputWriters(sim, out)
+    sim.run(steps=stop_at)
+    writers.interrupted()
+    assert not sim.done
+    return out
+
+
+def vtp_points(path) -> tuple[np.ndarray, np.ndarray]:
+    """(points, radius) of a .vtp read independently of dempack.io.rundir (vtk's generic
+    XML reader and its numpy dataset adapter)."""
+    from vtkmodules.numpy_interface.dataset_adapter import WrapDataObject
+    from vtkmodules.vtkIOXML import vtkXMLGenericDataObjectReader
+
+    r = vtkXMLGenericDataObjectReader()
+    r.SetFileName(str(path))
+    r.Update()
+    d = WrapDataObject(r.GetOutput())
+    return np.array(d.Points), np.array(d.PointData["radius"])
