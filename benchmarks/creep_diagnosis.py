@@ -418,6 +418,7 @@ class Probe:
         thr = np.minimum(np.where(sim.creep_A[c["mi"]] > 0, c["thr_i"], np.inf),
                          np.where(sim.creep_A[c["mj"]] > 0, c["thr_j"], np.inf))
         excess = c["p"] - thr
+        conf = sim.particles.confinement
         st = sim.stage
         smp = {"cycle": tag[0], "when": tag[1], "c": float(st.c), "time_s": sim.time,
                "step": sim.step_count, "creep_dt_s": dt_phys, "groups": {}}
@@ -459,7 +460,23 @@ class Probe:
                 "tau0_at_limit_s": pct(tau0_lim[sel]),
                 "t_half_from_limit_s": pct(rel_lim[0.5][sel]),
                 "t_tenth_from_limit_s": pct(rel_lim[0.1][sel]),
+                # room creep has before the plastic limit takes over: H_eff − driver threshold
+                "margin_to_plastic_limit_MPa": pct(c["H_eff"][sel] - thr[sel], scale=1e-6),
+                "confinement_MPa": pct(np.concatenate([conf[c["i"][sel & (c["mi"] == Se)]],
+                                                       conf[c["j"][sel & (c["mj"] == Se)]]]),
+                                       scale=1e-6),
             }
+            cr = sel & (excess > 0)
+            if cr.any():  # the contacts that creep now (positive driving excess)
+                smp["groups"][g]["creeping"] = {
+                    "share": float(cr.sum() / sel.sum()),
+                    "p_MPa": pct(c["p"][cr], scale=1e-6),
+                    "excess_MPa": pct(excess[cr], scale=1e-6),
+                    "tau0_s": pct(tau0[cr]),
+                    "t_half_s": pct(rel[0.5][cr]),
+                    "t_tenth_s": pct(rel[0.1][cr]),
+                    "creep_rate_nm_per_h": pct(rate[cr], scale=1e9 * 3600),
+                }
         # per-contact data kept for the loading rate and the alternative laws (not saved)
         smp["_raw"] = {k: c[k] for k in ("key", "delta", "de", "Rs", "p", "mi", "mj", "a")}
         smp["_raw"]["excess"] = excess
@@ -553,6 +570,15 @@ def run_variant(name, particles, cycles, steps_per_half=None):
         error = str(e)
     probe.flush_plastic()
     Probe.active = None
+    # ledger check: the flats present now = Σ over phases (plastic + creep − dropped)
+    cl, ps = sim.contacts, sim.particles
+    cats = probe._cats(cl, ps.material)
+    check = {}
+    for cnum, cname in probe.cat_names.items():
+        booked = sum(v.get(f"plastic_len_m:{cname}", 0.0) + v.get(f"creep_len_m:{cname}", 0.0)
+                     - v.get(f"dropped_len_m:{cname}", 0.0) for v in probe.ledger.values())
+        check[cname] = {"flats_now_um": float(np.sum(cl.dcr[cats == cnum])) * 1e6,
+                        "booked_um": booked * 1e6}
     wall = time.perf_counter() - t0
     st = [s for s in sim.stages if s.kind == "cycling"][0]
     res = {
@@ -575,6 +601,7 @@ def run_variant(name, particles, cycles, steps_per_half=None):
         "ledger": {k: dict(v) for k, v in probe.ledger.items()},
         "samples": probe.samples,
         "quadrature_checks": probe.checks,
+        "ledger_check": check,
     }
     return res, sim
 
@@ -712,6 +739,15 @@ def analyse(data):
                                               "charge": half_cycle_s * (1 - 0.22)}}
 
     # 1. pressures (end of discharge / charge of the last cycle, both temperatures)
+    keys = ("n", "p_MPa", "H_MPa", "share_at_plastic_limit", "share_p_above_H",
+            "share_p_above_sigma_ref", "excess_MPa", "pbar_MPa", "driver_threshold_MPa",
+            "tau0_s", "t_half_s", "t_tenth_s", "share_tau0_below_creep_step", "H_eff_MPa",
+            "tau0_at_limit_s", "t_half_from_limit_s", "t_tenth_from_limit_s",
+            "margin_to_plastic_limit_MPa", "confinement_MPa", "creeping")
+
+    def pick(v):
+        return {k: v[k] for k in keys if k in v}
+
     press = {}
     for name in ("base_70C", "base_25C", "contact_pressure_70C", "contact_pressure_25C",
                  "creep_off"):
@@ -723,18 +759,7 @@ def analyse(data):
         for s in r["samples"]:
             if s["cycle"] == last or s["when"].startswith("end"):
                 key = f"c{s['cycle']} {s['when']}"
-                press[name][key] = {g: {k: v[k] for k in ("n", "p_MPa", "H_MPa",
-                                                          "share_at_plastic_limit",
-                                                          "share_p_above_H",
-                                                          "share_p_above_sigma_ref",
-                                                          "excess_MPa", "pbar_MPa",
-                                                          "driver_threshold_MPa",
-                                                          "tau0_s", "t_half_s", "t_tenth_s",
-                                                          "share_tau0_below_creep_step",
-                                                          "H_eff_MPa", "tau0_at_limit_s",
-                                                          "t_half_from_limit_s",
-                                                          "t_tenth_from_limit_s")}
-                                    for g, v in s["groups"].items()}
+                press[name][key] = {g: pick(v) for g, v in s["groups"].items()}
                 press[name][key]["after_creep_step"] = s.get("after_creep_step")
     an["pressures"] = press
 
