@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -58,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 import dempack  # noqa: E402
 import dempack.simulation as dsim  # noqa: E402
-from dempack.materials import R_GAS, load_materials  # noqa: E402
+from dempack.materials import load_materials  # noqa: E402
 from dempack.physics.creep import _contact_state, _creep_increment, mean_pressure  # noqa: E402
 from dempack.physics.swelling import true_volume  # noqa: E402
 
@@ -212,7 +211,8 @@ def relaxation_times(sim, c, fractions=(0.5, 0.1), npts=400):
                                  0.0)
             u = (pp / c["P"][ok][:, None]) ** (2.0 / 3.0)
             g = (2.0 / 3.0) * u / pp / rate
-            t[ok] = np.trapezoid(g, pp, axis=1) if hasattr(np, "trapezoid") else np.trapz(g, pp, axis=1)
+            trapz = getattr(np, "trapezoid", None) or np.trapz
+            t[ok] = trapz(g, pp, axis=1)
         res[f] = t
     return res
 
@@ -825,6 +825,16 @@ def analyse(data):
             return (x["porosity"] * (1.0 + x["thickness_change"]) / s0["porosity"]
                     if s0 else None)
 
+        def end_row(x):
+            return {"cycle": x["cycle"], "Se-Se": x["contact_ratio:Se-Se"],
+                    "Se-Mo6Se8": x["contact_ratio:Se-Mo6Se8"], "contacted_Se": cf(x),
+                    "stress_vm_Se_MPa": x["stress_vm_mean_Pa:Se"] * 1e-6,
+                    "porosity": x["porosity"], "creep_strain_Se": x["creep_strain_mean:Se"],
+                    "confinement_Se_MPa": x["confinement_mean_Pa:Se"] * 1e-6,
+                    "thickness_change": x["thickness_change"],
+                    "pore_volume_rel_start": pores(x), "volume_deficit": x["volume_deficit"],
+                    "pore_surface_fraction_Se": x["pore_surface_fraction:Se"]}
+
         o = {"error": r.get("error"),
              "start": {"Se-Se": s0.get("contact_ratio:Se-Se"),
                        "Se-Mo6Se8": s0.get("contact_ratio:Se-Mo6Se8"),
@@ -832,28 +842,8 @@ def analyse(data):
                        if s0 else None,
                        "porosity": s0.get("porosity"),
                        "stress_vm_Se_MPa": (s0.get("stress_vm_mean_Pa:Se") or 0) * 1e-6},
-             "discharge_ends": [{"cycle": x["cycle"], "Se-Se": x["contact_ratio:Se-Se"],
-                                 "Se-Mo6Se8": x["contact_ratio:Se-Mo6Se8"], "contacted_Se": cf(x),
-                                 "stress_vm_Se_MPa": x["stress_vm_mean_Pa:Se"] * 1e-6,
-                                 "porosity": x["porosity"],
-                                 "creep_strain_Se": x["creep_strain_mean:Se"],
-                                 "confinement_Se_MPa": x["confinement_mean_Pa:Se"] * 1e-6,
-                                 "thickness_change": x["thickness_change"],
-                                 "pore_volume_rel_start": pores(x),
-                                 "volume_deficit": x["volume_deficit"],
-                                 "pore_surface_fraction_Se": x["pore_surface_fraction:Se"]}
-                                for x in dis],
-             "charge_ends": [{"cycle": x["cycle"], "Se-Se": x["contact_ratio:Se-Se"],
-                              "Se-Mo6Se8": x["contact_ratio:Se-Mo6Se8"], "contacted_Se": cf(x),
-                              "stress_vm_Se_MPa": x["stress_vm_mean_Pa:Se"] * 1e-6,
-                              "porosity": x["porosity"],
-                              "creep_strain_Se": x["creep_strain_mean:Se"],
-                              "confinement_Se_MPa": x["confinement_mean_Pa:Se"] * 1e-6,
-                              "thickness_change": x["thickness_change"],
-                              "pore_volume_rel_start": pores(x),
-                              "volume_deficit": x["volume_deficit"],
-                              "pore_surface_fraction_Se": x["pore_surface_fraction:Se"]}
-                             for x in chg]}
+             "discharge_ends": [end_row(x) for x in dis],
+             "charge_ends": [end_row(x) for x in chg]}
         if len(dis) > 1:
             o["growth_per_cycle_discharge_contacted_Se"] = (cf(dis[-1]) - cf(dis[0])) / (len(dis) - 1)
         if len(chg) > 1:
@@ -908,6 +898,164 @@ def verify(data, particles, cycles):
     data["verified_noninvasive"] = bool(same)
 
 
+def g3(x):
+    """A number to 3 significant digits (plain for 1 <= |x| < 1e5)."""
+    if x is None:
+        return "–"
+    if x == 0:
+        return "0"
+    if 1 <= abs(x) < 1e5:
+        return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return f"{x:.2g}"
+
+
+def markdown_tables(data):
+    """The tables of docs/validation.md, from the JSON (so that the page shows what ran)."""
+    an = data["analysis"]
+    out = []
+    P = an["pressures"]
+    out.append("| run | when | contacts | p5 | p25 | p50 | p75 | p95 | share > H | share > σref "
+               "| at plastic limit | H + confinement (p50) | p̄ (p50) | confinement (p50) |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in ("base_70C", "base_25C", "creep_off"):
+        for when in ("c1 end of discharge", "c3 discharge c=0.5", "c3 end of discharge",
+                     "c3 end of charge"):
+            g = P.get(name, {}).get(when)
+            if not g:
+                continue
+            a = g["all Se"]
+            q = a["p_MPa"]
+            out.append(f"| {name} | {when} | {a['n']} | " + " | ".join(g3(q[k]) for k in q)
+                       + f" | {a['share_p_above_H']:.2f} | {a['share_p_above_sigma_ref']:.2f} | "
+                       f"{a['share_at_plastic_limit']:.2f} | {g3(a['H_eff_MPa']['p50'])} | "
+                       f"{g3(a['pbar_MPa']['p50'])} | {g3(a['confinement_MPa']['p50'])} |")
+    out.append("")
+    # time constants
+    alt = an["alternative_laws"]
+    out.append("| quantity | 70 °C | 25 °C |")
+    out.append("|---|---|---|")
+    A = an["material_Se"]["A_per_s"]
+    out.append(f"| A (1/s) | {A['70C']:.3g} | {A['25C']:.3g} |")
+
+    def both(fn):
+        r = []
+        for name in ("base_70C", "base_25C"):
+            try:
+                r.append(fn(name))
+            except (KeyError, TypeError, IndexError):
+                r.append("–")
+        return " | ".join(r)
+
+    out.append("| contact loading rate ḣ/h, growing Se contacts, 2nd half of discharge 3 (1/s), "
+               "p50 | " + both(lambda n: f"{alt[n]['hdot_over_h_per_s']['p50']:.2g}") + " |")
+    out.append("| excess p − p̄ the engine's law needs to creep at that rate (MPa), p50 (p5–p95) | "
+               + both(lambda n: "{} ({}–{})".format(
+                   *(g3(alt[n]['pressure_to_creep_at_measured_rate_MPa']['engine_excess'][k])
+                     for k in ('p50', 'p5', 'p95')))) + " |")
+    for when in ("c1 end of discharge", "c3 end of discharge"):
+        out.append(f"| contacts creeping (excess > 0), {when}: share; excess p50 (MPa); "
+                   "t½ p50 (s) | " + both(lambda n: "{:.2f}; {}; {}".format(
+                       P[n][when]['all Se']['creeping']['share'],
+                       g3(P[n][when]['all Se']['creeping']['excess_MPa']['p50']),
+                       g3(P[n][when]['all Se']['creeping']['t_half_s']['p50']))) + " |")
+    out.append("| one creep step (30 s) leaves of the excess, c3 end of discharge, median | "
+               + both(lambda n: "{:.3f}".format(P[n]["c3 end of discharge"]["after_creep_step"]
+                                                ["excess_left_fraction_median"])) + " |")
+    cp = {"base_70C": "contact_pressure_70C", "base_25C": "contact_pressure_25C"}
+    out.append("| contact loaded to its plastic limit, driver p − confinement "
+               "(contact_pressure runs), c3 end of discharge: τ0 = δe/δ̇ p50; t½ p50 (s) | "
+               + both(lambda n: "{}; {}".format(
+                   g3(P[cp[n]]['c3 end of discharge']['all Se']['tau0_at_limit_s']['p50']),
+                   g3(P[cp[n]]['c3 end of discharge']['all Se']['t_half_from_limit_s']['p50'])))
+               + " |")
+    out.append("| same, excess driver (base runs): t½ from the limit p25 / p50 (s) | "
+               + both(lambda n: "{} / {}".format(
+                   g3(P[n]['c3 end of discharge']['all Se']['t_half_from_limit_s']['p25']),
+                   g3(P[n]['c3 end of discharge']['all Se']['t_half_from_limit_s']['p50'])))
+               + " |")
+    out.append("| bare law at p = H = 0.5 GPa on the measured contacts: δe/δ̇ p50; h/ḣ p50 (s) | "
+               + both(lambda n: "{}; {}".format(
+                   g3(alt[n]['tau_relax_elastic_overlap_at_H_s']['engine_bare_p']['p50']),
+                   g3(alt[n]['tau_h_over_hdot_at_H_s']['engine_bare_p']['p50']))) + " |")
+    out.append(f"| half-cycle (s): discharge / charge | {an['half_cycle_s']['discharge']:,.0f} / "
+               f"{an['half_cycle_s']['charge']:,.0f} | same |")
+    out.append("")
+    # flattening
+    F = an["flattening"]
+    out.append("| run | Se–Se: creep share, 3 cycles (cycle 1; cycle 3) | Se–Se flats made in "
+               "cycling, plastic + creep (µm) | Se–Mo6Se8: creep share (cycle 1; cycle 3) | "
+               "Se–Mo6Se8 flats (µm) |")
+    out.append("|---|---|---|---|---|")
+    for name in ("base_70C", "base_70C_seed2", "base_25C", "base_25C_seed2", "creep_off",
+                 "contact_pressure_70C", "contact_pressure_25C", "confinement_off_70C",
+                 "confinement_off_25C"):
+        if name not in F:
+            continue
+        f = F[name]
+        cells = []
+        for cat in ("Se-Se", "Se-Mo6Se8"):
+            tot, c1, c3 = f["cycling"][cat], f.get("c1", {}).get(cat, {}), f.get("c3", {}).get(cat, {})
+            sh = lambda x: "–" if x is None else f"{x:.2f}"  # noqa: E731
+            cells.append(f"{sh(tot['creep_share'])} ({sh(c1.get('creep_share'))}; "
+                         f"{sh(c3.get('creep_share'))})")
+            cells.append(f"{tot['plastic_len_um'] + tot['creep_len_um']:.0f}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    pr = F["base_70C"]["pressing"]
+    out.append(f"| (pressing, all runs at seed 1 with the base keys: plastic) | – | "
+               f"{pr['Se-Se']['plastic_len_um']:.0f} | – | {pr['Se-Mo6Se8']['plastic_len_um']:.0f} |")
+    out.append("")
+    # switches
+    C = an["contributions"]
+    out.append("| run | contacted Se surface: start → end of discharge 1 → 3 | growth per "
+               "cycle (d1→d3) | Se–Se / Se–Mo6Se8 (d3) | Se σ_vm d3 / end of charge 3 (MPa) | "
+               "pore volume d3 / start | thickness change d3 | volume deficit d3 |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for name in VARIANTS:
+        c = C.get(name)
+        if not c:
+            continue
+        if not c.get("discharge_ends"):
+            out.append(f"| {name} | stopped: {(c.get('error') or '')[:90]}… | | | | | | |")
+            continue
+        d1, d3 = c["discharge_ends"][0], c["discharge_ends"][-1]
+        ch = c["charge_ends"][-1] if c["charge_ends"] else None
+        out.append(f"| {name} | {c['start']['contacted_Se']:.3f} → {d1['contacted_Se']:.3f} → "
+                   f"{d3['contacted_Se']:.3f} | {c.get('growth_per_cycle_discharge_contacted_Se', 0):+.3f} | "
+                   f"{d3['Se-Se']:.3f} / {d3['Se-Mo6Se8']:.3f} | {d3['stress_vm_Se_MPa']:.0f} / "
+                   f"{(ch['stress_vm_Se_MPa'] if ch else float('nan')):.0f} | "
+                   f"{d3['pore_volume_rel_start']:.3f} | {d3['thickness_change']:+.3f} | "
+                   f"{d3['volume_deficit']:.3f} |")
+    out.append("")
+    # alternative laws
+    out.append("| law (at the measured contact loading rates and pressures) | 70 °C | 25 °C |")
+    out.append("|---|---|---|")
+    for k, lab in (("similarity", "similarity solution, κ = 3(n+2)/n, c² = 1.25"),
+                   ("issue_form", "issue's form ḣ = 2hA(p/(3σref))^n")):
+        out.append(f"| {lab}: p needed to creep at the measured rate, p50 (p95) MPa; share > H | "
+                   + both(lambda n: "{} ({}); {:.2f}".format(
+                       g3(alt[n]['pressure_to_creep_at_measured_rate_MPa'][k]['p50']),
+                       g3(alt[n]['pressure_to_creep_at_measured_rate_MPa'][k]['p95']),
+                       alt[n]['share_above_H'][k])) + " |")
+        out.append(f"| {lab}: at p = H: h/ḣ p50; δe/ḣ p50 (s) | "
+                   + both(lambda n: "{}; {}".format(
+                       g3(alt[n]['tau_h_over_hdot_at_H_s'][k]['p50']),
+                       g3(alt[n]['tau_relax_elastic_overlap_at_H_s'][k]['p50']))) + " |")
+    npt = alt["norton_particle"]
+    for cr in ("0.05C", "0.1C", "0.5C"):
+        out.append(f"| Norton flow of the particle at {cr}: σ_ss (MPa); σ_ss/(3Gε̇) (s); "
+                   f"/n (s) | " + " | ".join(
+                       "{}; {}; {}".format(g3(npt[f'{T} {cr}']['sigma_ss_MPa']),
+                                           g3(npt[f'{T} {cr}']['tau_build_s']),
+                                           g3(npt[f'{T} {cr}']['tau_linear_s']))
+                       for T in ("70C", "25C")) + " |")
+    out.append("| Norton flow at the measured Se σ_vm (end of discharge 3): σ (MPa); "
+               "σ/(3G A(σ/σref)^n) (s) | " + " | ".join(
+                   "{}; {}".format(g3(npt[f'{T} at measured Se stress']['sigma_MPa']),
+                                   g3(npt[f'{T} at measured Se stress']['tau_relax_s']))
+                   if f'{T} at measured Se stress' in npt else "–" for T in ("70C", "25C")) + " |")
+    return "\n".join(out)
+
+
 def print_report(data):
     """The headline numbers on stdout."""
     an = data.get("analysis", {})
@@ -936,9 +1084,14 @@ def main():
     ap.add_argument("--verify", action="store_true",
                     help="run base_70C without the probe and compare its cycles rows with the "
                          "instrumented run saved in the JSON (bit for bit)")
+    ap.add_argument("--tables", action="store_true",
+                    help="print the markdown tables of docs/validation.md from the JSON")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = json.loads(args.out.read_text()) if args.out.exists() else {"runs": {}}
+    if args.tables:
+        print(markdown_tables(data))
+        return
     if args.verify:
         verify(data, args.particles, args.cycles)
         tmp = args.out.with_suffix(".tmp")
