@@ -647,10 +647,54 @@ def loading_rates(samples):
     return out, raw_all
 
 
+def save(data, path):
+    """Write the results atomically: one line per run and per analysis section (compact
+    JSON inside each line, so that a diff shows which run or section changed)."""
+    def one(o):
+        return json.dumps(o, separators=(",", ":"), default=float)
+
+    parts = []
+    for key, val in data.items():
+        if key in ("runs", "analysis") and isinstance(val, dict):
+            inner = ",\n".join(f"  {one(k)}:{one(v)}" for k, v in val.items())
+            parts.append(f" {one(key)}:{{\n{inner}\n }}")
+        else:
+            parts.append(f" {one(key)}:{one(val)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("{\n" + ",\n".join(parts) + "\n}\n")
+    os.replace(tmp, path)
+
+
+def rounded(o, digits=4):
+    """o with every float rounded to `digits` significant digits (for the saved samples)."""
+    if isinstance(o, float):
+        return float(f"{o:.{digits}g}")
+    if isinstance(o, dict):
+        return {k: rounded(v, digits) for k, v in o.items()}
+    if isinstance(o, list):
+        return [rounded(v, digits) for v in o]
+    return o
+
+
 def strip_raw(res):
+    """Drop the per-contact arrays; keep the samples of the last cycle and the half-cycle
+    ends of the others, rounded to 4 significant digits (the JSON stays ~1 MB)."""
+    last = max((s["cycle"] for s in res["samples"]), default=0)
+    keep = []
     for s in res["samples"]:
         s.pop("_raw", None)
+        if s["cycle"] == last or s["when"].startswith("end"):
+            for g, v in s["groups"].items():  # per contact type: the pressures only
+                if g != "all Se":
+                    s["groups"][g] = {k: v[k] for k in PER_TYPE_KEYS if k in v}
+            keep.append(rounded(s, 3))
+    res["samples"] = keep
     return res
+
+
+PER_TYPE_KEYS = ("n", "p_MPa", "H_MPa", "share_at_plastic_limit", "share_p_above_H",
+                 "excess_MPa", "margin_to_plastic_limit_MPa")
 
 
 # --------------------------------------------------------------------- analysis
@@ -763,9 +807,11 @@ def analyse(data):
         last = max(s["cycle"] for s in r["samples"]) if r["samples"] else None
         press[name] = {}
         for s in r["samples"]:
-            if s["cycle"] == last or s["when"].startswith("end"):
+            if s["cycle"] == last or s["when"] == "end of discharge":
                 key = f"c{s['cycle']} {s['when']}"
-                press[name][key] = {g: pick(v) for g, v in s["groups"].items()}
+                press[name][key] = {g: (pick(v) if g == "all Se" else
+                                        {k: v[k] for k in PER_TYPE_KEYS if k in v})
+                                    for g, v in s["groups"].items()}
                 press[name][key]["after_creep_step"] = s.get("after_creep_step")
     an["pressures"] = press
 
@@ -1094,9 +1140,7 @@ def main():
         return
     if args.verify:
         verify(data, args.particles, args.cycles)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=float))
-        os.replace(tmp, args.out)
+        save(data, args.out)
         return
     if not args.report:
         names = args.only if args.only else list(VARIANTS)
@@ -1121,15 +1165,12 @@ def main():
                                + (f" --particles {args.particles}" if args.particles != 500 else "")
                                + (f" --cycles {args.cycles}" if args.cycles != 3 else ""))
             data["dempack_commit"] = os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip()
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = args.out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=1, default=float))
-            os.replace(tmp, args.out)
+            save(data, args.out)
     else:
+        for res in data["runs"].values():
+            strip_raw(res)
         data["analysis"] = analyse(data)
-        tmp = args.out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, default=float))
-        os.replace(tmp, args.out)
+        save(data, args.out)
     print_report(data)
 
 
