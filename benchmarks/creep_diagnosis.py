@@ -1061,7 +1061,13 @@ def markdown_tables(data):
         if not c:
             continue
         if not c.get("discharge_ends"):
-            out.append(f"| {name} | stopped: {(c.get('error') or '')[:90]}… | | | | | | |")
+            import re
+            m = re.search(r"t = ([0-9.e+]+) s\): (overlap [0-9.]+)", c.get("error") or "")
+            why = (f"stopped at t = {float(m.group(1)):,.0f} s (c ≈ "
+                   f"{float(m.group(1)) / an['half_cycle_s']['discharge']:.2f} of discharge 1): "
+                   f"{m.group(2)} of the smaller radius > run.max_overlap_ratio" if m
+                   else f"stopped: {(c.get('error') or '')[:90]}")
+            out.append(f"| {name} | {why} | | | | | | |")
             continue
         d1, d3 = c["discharge_ends"][0], c["discharge_ends"][-1]
         ch = c["charge_ends"][-1] if c["charge_ends"] else None
