@@ -15,7 +15,7 @@ nothing in dempack/ is changed. Measured, for each run:
    confinement): τ0 = δe / δ̇ (the time to creep the whole elastic overlap at the current
    rate) and the times for the excess p − p̄ to fall to 1/2 and 1/10 at fixed approach
    (quadrature of the same law), against the half-cycle (10 h at 0.1 C);
-3. the flat δ_flat (ContactList.dcr) grown by plasticity (in the force kernel, between
+3. the flat δ_flat (ContactList.delta_flat) grown by plasticity (in the force kernel, between
    two creep steps) and by creep (across each creep step), per contact type and per
    half-cycle: ledgers kept by wrapping Simulation.creep_step, the volume-update
    operation of the pipeline and the neighbour-list build (flats that leave with a pair
@@ -110,18 +110,18 @@ DISCHARGE_MARKS = (0.25, 0.5, 0.75)
 
 # ---------------------------------------------------------------- contact state
 @njit(cache=False)
-def _pair_states(x, R, mat, pi, pj, dcr, E_star, hardness, L, periodic_xy, out):
+def _pair_states(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, out):
     """out[p] = (δe, R*, a, P, δ): the engine's own contact state (physics.creep)."""
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, dcr[p], E_star, hardness, L,
+        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
                                               periodic_xy)
         out[p, 0] = de
         out[p, 1] = Rs
         out[p, 2] = a
         out[p, 3] = P
-        out[p, 4] = de + dcr[p] if de > 0.0 else 0.0
+        out[p, 4] = de + delta_flat[p] if de > 0.0 else 0.0
 
 
 def particle_pressures(sim):
@@ -131,8 +131,8 @@ def particle_pressures(sim):
     pos, _, on = box.wall_arrays()
     L = np.asarray(box.L[:2], float)
     pbar = np.zeros(ps.n)
-    mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
-                  box.periodic_xy, ps.wall_dcr, pos, on, t.E_star_wall, t.hardness_wall,
+    mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+                  box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
                   true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation), pbar)
     conf = ps.confinement.copy()
     used = (pbar if sim.scenario.cycling.creep_driver == "excess_pressure"
@@ -146,7 +146,7 @@ def contact_table(sim):
     ps, cl, box, t = sim.particles, sim.contacts, sim.box, sim.tables
     L = np.asarray(box.L[:2], float)
     st = np.zeros((cl.n_pairs, 5))
-    _pair_states(ps.x, ps.R, ps.material, cl.i, cl.j, cl.dcr, t.E_star, t.hardness, L,
+    _pair_states(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
                  box.periodic_xy, st)
     mi = ps.material[cl.i]
     mj = ps.material[cl.j]
@@ -161,7 +161,7 @@ def contact_table(sim):
     H = t.hardness[mi, mj]
     H_eff = H + s * conf[i] + (1.0 - s) * conf[j]  # the force kernel's plastic limit
     return {"i": i, "j": j, "mi": mi, "mj": mj, "de": de, "Rs": Rs, "a": a, "P": P,
-            "delta": delta, "dcr": cl.dcr[keep], "p": p, "H": H, "H_eff": H_eff,
+            "delta": delta, "dcr": cl.delta_flat[keep], "p": p, "H": H, "H_eff": H_eff,
             "thr_i": used[i], "thr_j": used[j], "pbar_i": pbar[i], "pbar_j": pbar[j],
             "key": pair_keys(ps.pid[i], ps.pid[j])}
 
@@ -307,7 +307,7 @@ class Probe:
         sim = self.sim
         ps, cl = sim.particles, sim.contacts
         self.snap_list = cl
-        self.snap_dcr = cl.dcr.copy()
+        self.snap_dcr = cl.delta_flat.copy()
         self.snap_cat = self._cats(cl, ps.material)
         Ri, Rj = ps.R[cl.i], ps.R[cl.j]
         self.snap_Rs = Ri * Rj / (Ri + Rj)
@@ -316,7 +316,7 @@ class Probe:
     def _wall_sum(self):
         ps = self.sim.particles
         creeping = self.sim.creep_A[ps.material] > 0.0
-        return float(np.sum(ps.wall_dcr[creeping]))
+        return float(np.sum(ps.wall_delta_flat[creeping]))
 
     def _book(self, kind, d, cat, Rs):
         led = self.ledger[self.phase()]
@@ -329,13 +329,13 @@ class Probe:
     def flush_plastic(self, cl=None):
         """Book dcr growth since the last snapshot (made by the force kernel: plastic)."""
         cl = self.snap_list if cl is None else cl
-        if cl is None or cl.dcr.shape != self.snap_dcr.shape:
+        if cl is None or cl.delta_flat.shape != self.snap_dcr.shape:
             return
-        d = cl.dcr - self.snap_dcr
+        d = cl.delta_flat - self.snap_dcr
         self._book("plastic", d, self.snap_cat, self.snap_Rs)
         w = self._wall_sum()
         self.ledger[self.phase()]["plastic_len_m:wall"] += w - self.wall_snap
-        self.snap_dcr = cl.dcr.copy()
+        self.snap_dcr = cl.delta_flat.copy()
         self.wall_snap = w
 
     def before_update(self):
@@ -357,7 +357,7 @@ class Probe:
         new_cat = self._cats(new_list, sim.particles.material)
         led = self.ledger[self.phase()]
         for c, name in self.cat_names.items():
-            lost = float(np.sum(old.dcr[cats_old == c])) - float(np.sum(new_list.dcr[new_cat == c]))
+            lost = float(np.sum(old.delta_flat[cats_old == c])) - float(np.sum(new_list.delta_flat[new_cat == c]))
             led[f"dropped_len_m:{name}"] += lost
         led["rebuilds"] += 1
 
@@ -369,12 +369,12 @@ class Probe:
         if tag is not None:
             before = self.sample(tag, dt_phys)
         cl = sim.contacts
-        d0 = cl.dcr.copy()
+        d0 = cl.delta_flat.copy()
         w0 = self._wall_sum()
         self._creep_step(dt_phys)
         ps = sim.particles
         Ri, Rj = ps.R[cl.i], ps.R[cl.j]
-        self._book("creep", cl.dcr - d0, self._cats(cl, ps.material), Ri * Rj / (Ri + Rj))
+        self._book("creep", cl.delta_flat - d0, self._cats(cl, ps.material), Ri * Rj / (Ri + Rj))
         self.ledger[self.phase()]["creep_len_m:wall"] += self._wall_sum() - w0
         self.ledger[self.phase()]["creep_steps"] += 1
         self.ledger[self.phase()]["creep_time_s"] += dt_phys
@@ -583,7 +583,7 @@ def run_variant(name, particles, cycles, steps_per_half=None):
     for cnum, cname in probe.cat_names.items():
         booked = sum(v.get(f"plastic_len_m:{cname}", 0.0) + v.get(f"creep_len_m:{cname}", 0.0)
                      - v.get(f"dropped_len_m:{cname}", 0.0) for v in probe.ledger.values())
-        check[cname] = {"flats_now_um": float(np.sum(cl.dcr[cats == cnum])) * 1e6,
+        check[cname] = {"flats_now_um": float(np.sum(cl.delta_flat[cats == cnum])) * 1e6,
                         "booked_um": booked * 1e6}
     wall = time.perf_counter() - t0
     st = [s for s in sim.stages if s.kind == "cycling"][0]
