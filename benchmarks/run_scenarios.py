@@ -143,6 +143,9 @@ def run_one(name: str, sc, out: Path, budget_s: float, threads: int) -> dict:
             st = sim.stage
             if st is not None and st.kind == "cycling":
                 rec["reason"] += f"; cycling {st.cycle - 1} of {st.cycles} cycles done"
+                if st.cycle > 1:  # the whole run, at this pace, as if pressing were a cycle
+                    rec["estimated_total_min"] = round(
+                        (time.perf_counter() - t0) / 60.0 * st.cycles / (st.cycle - 1), 0)
         else:
             rec["status"] = "fail" if bad else "pass"
             if bad:

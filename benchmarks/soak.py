@@ -140,7 +140,7 @@ class Soak:
             rec["wall_s"] = None if self.t_last is None else now - self.t_last
             rec["cpu_s"] = None if self.t_last is None else cpu - self.cpu_last
             self.t_last, self.cpu_last = now, cpu
-            if rec["cycle"] % self.every == 0 or rec["cycle"] == 1:
+            if rec["cycle"] % self.every == 0 or rec["wall_s"] is None:  # + a process's first
                 gc.collect()
                 rec["rss_mib"] = rss_mib()
                 rec["files"] = file_sizes(self.out)
@@ -199,15 +199,22 @@ def report(out: Path, result: Path, target_cycles: int) -> dict:
     ends = [r for r in recs if r["half"] == "charge"]
     cycles = max((r["cycle"] for r in ends), default=0)
     samples = [r for r in ends if "rss_mib" in r]
-    # RSS growth is judged within one process (a resumed segment starts a new one)
-    first_pid = samples[0]["pid"] if samples else None
-    same = [r for r in samples if r["pid"] == first_pid]
-    base = next((r for r in same if r["cycle"] >= 50), None)
-    growth = None
-    if base is not None:
-        later = [r for r in same if r["cycle"] > base["cycle"]]
-        if later:
-            growth = max(r["rss_mib"] for r in later) / base["rss_mib"] - 1.0
+    # RSS growth is judged within one process (a resumed segment starts a new one), from
+    # its first sample at least 50 cycles into the process to its largest later sample
+    growth_by_segment = []
+    for pid in dict.fromkeys(r["pid"] for r in samples):
+        same = [r for r in samples if r["pid"] == pid]
+        start = min(r["cycle"] for r in ends if r["pid"] == pid)
+        base = next((r for r in same if r["cycle"] >= start + 49), None)
+        later = [r for r in same if base is not None and r["cycle"] > base["cycle"]]
+        growth_by_segment.append({
+            "pid": pid, "cycles": [start, max(r["cycle"] for r in ends if r["pid"] == pid)],
+            "baseline_cycle": base["cycle"] if base else None,
+            "baseline_rss_mib": base["rss_mib"] if base else None,
+            "max_later_rss_mib": max(r["rss_mib"] for r in later) if later else None,
+            "growth": (max(r["rss_mib"] for r in later) / base["rss_mib"] - 1.0
+                       if later else None)})
+    growth = growth_by_segment[0]["growth"] if growth_by_segment else None
     walls = [(r["cycle"], r["wall_s"], r.get("cpu_s")) for r in ends
              if r.get("wall_s") is not None]
     w = np.array([x for _, x, _ in walls])
@@ -238,6 +245,7 @@ def report(out: Path, result: Path, target_cycles: int) -> dict:
         "rss_mib": [{"cycle": r["cycle"], "rss_mib": round(r["rss_mib"], 1), "pid": r["pid"],
                      "load_avg_1min": r.get("load_avg_1min")} for r in samples],
         "rss_growth_after_cycle_50": growth,
+        "rss_growth_by_process": growth_by_segment,
         "rss_growth_limit": 0.05,
         "files_bytes": [{"cycle": r["cycle"], **r["files"],
                          "checkpoint_meta_bytes": r["checkpoint_meta_bytes"]} for r in samples],
