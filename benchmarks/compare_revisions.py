@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_intermixed_args(argv)
+    a = ap.parse_intermixed_args(argv)  # `OLD --new REV stem ...` as the docstring writes it
     short = lambda rev: subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev],
                                        check=True, capture_output=True, text=True).stdout.strip()
     a.old = short(a.old)

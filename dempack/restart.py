@@ -7,14 +7,12 @@ the driver, for callers that drive the run themselves (the app's worker thread,
 
 Semantics of `dempack.resume`: the scenario saved in the folder, the state of its
 checkpoint.npz (`Simulation.from_checkpoint`, which refuses a checkpoint that is
-not the folder's), the history of timeseries.csv up to the checkpoint's step, and
-the writers continuing the folder's files from that step
+not the folder's), and the writers continuing the folder's files from that step
 (`OutputWriters(resume_step=...)`), so that the folder ends as an uninterrupted run
 leaves it.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 
 def restart(out_dir, threads: int | None = None):
@@ -31,5 +29,6 @@ def restart(out_dir, threads: int | None = None):
     if threads is not None:
         sc.set("run.threads", threads)
     sim = Simulation.from_checkpoint(sc, folder.checkpoint_path, out_dir=out)
-    sim.history = folder.rows(until_step=sim.step_count, with_cycle_x=False)
+    # the rows up to the checkpoint stay in timeseries.csv and cycles.csv (the writers
+    # keep them and stream on): nothing of them is read into memory
     return sim, OutputWriters(sim, out, resume_step=sim.step_count)

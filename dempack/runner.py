@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .drive import drive
-from .io import CSVWriter, PVDCollection, write_json, write_vtp
+from .io import CSVWriter, PVDCollection, RowLog, write_json, write_vtp
 from .scenario import Scenario, load_scenario
 from .simulation import Observer, Simulation
 
@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class Result:
     """Outcome of a run: time series {column: array}, summary dict, the
-    Simulation (particle state in sim.particles) and the output folder."""
+    Simulation (particle state in sim.particles) and the output folder.
+
+    With an output folder the rows live in its CSVs, not in memory (sim.history and
+    sim.cycle_rows are `RowLog`s streamed to timeseries.csv and cycles.csv): the
+    time series and the summary's cycles are read back from them at the end of the
+    run, so a 1,000-cycle run holds no more in memory than a short one. Without a
+    folder every row stays in memory (nothing else holds it)."""
 
     timeseries: dict
     summary: dict
@@ -31,13 +37,16 @@ class Result:
     out_dir: Path | None
 
     def table(self):
-        """Rows of the time series as a list of dicts."""
-        return list(self.sim.history)
+        """Rows of the time series as a list of dicts (with an output folder: read
+        back from timeseries.csv, where a value that is not defined is None)."""
+        return self.sim.history.rows()
 
 
-def _columns(history: list[dict]) -> dict:
+def _columns(history) -> dict:
     """{column: array} over every column of any row (first-seen order); a row
-    without a column has NaN there (None in a text column), as in timeseries.csv."""
+    without a column, or with None there, has NaN (None in a text column), as in
+    timeseries.csv. history: rows (a RowLog reads a streamed one back from its file)."""
+    history = list(history)
     out = {}
     names = list(dict.fromkeys(k for r in history for k in r))
     for k in names:
@@ -76,13 +85,19 @@ def snapshot_arrays(sim: Simulation) -> dict:
 class OutputWriters:
     """CSV row every output; VTK every k outputs; checkpoint every k outputs;
     breakage.csv: the breakage events since the last row, one row per event
-    (FractureModel.log; material by name), written with each output row."""
+    (FractureModel.log; material by name), written with each output row.
+
+    The Simulation's row logs become views of the files (`RowLog(writer)`):
+    timeseries.csv and cycles.csv hold the rows, memory only the last of each. On
+    resume (resume_step) the files keep their rows up to that step and continue.
+    Rows recorded in memory before the writers were attached are written first."""
 
     def __init__(self, sim: Simulation, out_dir: Path, resume_step: int | None = None):
         self.sim = sim
         self.out = out_dir
         (out_dir / "vtk").mkdir(parents=True, exist_ok=True)
         self.csv = CSVWriter(out_dir / "timeseries.csv", keep_until_step=resume_step)
+        sim.history = self._stream(sim.history, self.csv)
         # breakage.csv, created at the first event; written afresh from the log, which on
         # resume is the checkpoint's (every event up to its step)
         self.breakage_csv = CSVWriter(out_dir / "breakage.csv")
@@ -91,6 +106,7 @@ class OutputWriters:
         self.cycles_csv = None
         if sim.scenario.cycling.cycles > 0:
             self.cycles_csv = CSVWriter(out_dir / "cycles.csv", keep_until_step=resume_step)
+            sim.cycle_rows = self._stream(sim.cycle_rows, self.cycles_csv)
             sim.half_cycle_observers.append(self.write_cycle_row)
         if resume_step is not None:
             self.pvd = PVDCollection.read(out_dir / "particles.pvd")
@@ -102,6 +118,15 @@ class OutputWriters:
         if r.snapshot_every_outputs:
             sim.observers.append(Observer(self.write_snapshot, r.snapshot_every_outputs))
         sim.observers.append(Observer(self.write_checkpoint, r.checkpoint_every_outputs))
+
+    @staticmethod
+    def _stream(rows: RowLog, writer: CSVWriter) -> RowLog:
+        """A RowLog streamed to `writer`'s file, after the rows already in `rows`."""
+        if rows.streamed and rows.writer is writer:
+            return rows
+        for r in rows:  # recorded before the writers were attached (none on resume)
+            writer.write(r)
+        return RowLog(writer)
 
     def write_row(self, sim, row):
         self.csv.write(row)
@@ -164,24 +189,11 @@ def run(scenario: Scenario | str | Path | None = None, out_dir=None, progress: b
 
 
 def resume(out_dir, progress: bool = False, threads: int | None = None) -> Result:
-    """Continue a run from `out_dir/checkpoint.npz` with the scenario saved there."""
-    out = Path(out_dir)
-    sc = load_scenario(out / "scenario.toml")
-    if threads is not None:
-        sc.set("run.threads", threads)
-    sim = Simulation.from_checkpoint(sc, out / "checkpoint.npz", out_dir=out)
-    prev = out / "timeseries.csv"
-    if prev.exists():
-        from .io.tables import read_csv
-        cols = read_csv(prev)
-        keep = cols.get("step", np.zeros(0)) <= sim.step_count
-        names = list(cols)
-        sim.history = [{k: (cols[k][i].item() if hasattr(cols[k][i], "item") else cols[k][i])
-                        for k in names} for i in np.flatnonzero(keep)]
-        for row in sim.history:
-            row["step"] = int(row["step"])
-    writers = OutputWriters(sim, out, resume_step=sim.step_count)
-    return _finish(sim, writers, out, progress)
+    """Continue a run from `out_dir/checkpoint.npz` with the scenario saved there
+    (`dempack.restart.restart`, then the driver)."""
+    from .restart import restart
+    sim, writers = restart(out_dir, threads=threads)
+    return _finish(sim, writers, writers.out, progress)
 
 
 def _finish(sim, writers, out, progress) -> Result:

@@ -59,6 +59,7 @@ from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_vol
 from .physics.confinement import bulk_modulus, confinement_pressures
 from .contact import ContactTables
 from .physics.fracture import FractureModel
+from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
@@ -100,7 +101,11 @@ class Simulation:
 
     Attributes: particles (ParticleState), contacts (ContactList), box (Box),
     materials (list of Material, index = particle material id), dt (s),
-    time (s, physical), step_count, stages (protocol), history (list of rows).
+    time (s, physical), step_count, stages (protocol), history (the observables
+    rows) and cycle_rows (the half-cycle rows), each a `dempack.io.RowLog`: in memory
+    for a run without writers, streamed to timeseries.csv / cycles.csv (only the last
+    row in memory, the rest read back from the file) once `runner.OutputWriters` is
+    attached, so that a long run's memory and checkpoints stay flat.
     """
 
     def __init__(self, scenario: Scenario, out_dir=None, _empty: bool = False):
@@ -137,7 +142,7 @@ class Simulation:
         self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
         self.reference_thickness = None
         self.half_cycle_observers: list = []
-        self.cycle_rows: list[dict] = []
+        self.cycle_rows = RowLog()  # streamed to cycles.csv by runner.OutputWriters
         self._inertial_warned = None  # index of the last stage warned about (once per stage)
         self._creep_time = 0.0  # physical time not yet applied to creep (s)
         self.cap_correction = None  # (2, N): volume and cover of intersecting caps (cached)
@@ -148,7 +153,7 @@ class Simulation:
         self.rng = np.random.default_rng(sc.run.seed)
         self.step_count = 0
         self.time = 0.0
-        self.history: list[dict] = []
+        self.history = RowLog()  # streamed to timeseries.csv by runner.OutputWriters
         self.stage_results: list[dict] = []
         self.observers: list[Observer] = []
         self.stage_index = 0
@@ -719,13 +724,17 @@ class Simulation:
             "completed": self.done,
             "stages": self.stage_results,
             "temperature_K": self.temperature,
-            "cycles": self.cycle_rows,
+            "cycles": self.cycle_rows.rows(),
             "breakage": self.fracture.summary(self),
             "final": {k: v for k, v in last.items() if k not in ("stage",)},
         }
 
     # ----------------------------------------------------------- checkpoints
     def checkpoint_arrays(self) -> tuple[dict, dict]:
+        """(arrays, meta) of a checkpoint: the particle and contact state, the breakage
+        log and the loop's scalars. Not the output tables: timeseries.csv and cycles.csv
+        beside the checkpoint hold them (`runner.resume` continues them), so a
+        checkpoint's size does not grow with the number of rows or cycles."""
         arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
         arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
         arrays["box_L"] = self.box.L
@@ -748,7 +757,6 @@ class Simulation:
             "reference_thickness": self.reference_thickness,
             "creep_time": self._creep_time,
             "radius_updates": self._radius_updates,
-            "cycle_rows": self.cycle_rows,
             "fracture": self.fracture.state(),
         }
         return arrays, meta
@@ -763,6 +771,10 @@ class Simulation:
 
     @classmethod
     def from_checkpoint(cls, scenario: Scenario, path, out_dir=None) -> "Simulation":
+        """The Simulation saved in a checkpoint. Its history and cycle_rows start empty:
+        the rows up to the checkpoint are in the run folder's CSVs, which
+        `runner.OutputWriters(..., resume_step=...)` continues (`dempack.resume`). A
+        `cycle_rows` entry of a checkpoint written before 2026-12 is ignored."""
         from .io import check_checkpoint, load_checkpoint
         arrays, meta = load_checkpoint(path)
         sim = cls(scenario, out_dir=out_dir, _empty=True)
@@ -787,7 +799,6 @@ class Simulation:
         sim.wall_clock = meta["wall_clock"]
         sim.reference_thickness = meta.get("reference_thickness")
         sim._creep_time = meta.get("creep_time", 0.0)
-        sim.cycle_rows = meta.get("cycle_rows", [])
         sim.fracture.load_state(meta.get("fracture"))
         sim.fracture.load_log(arrays)
         sim._drift = np.zeros(sim.particles.n)

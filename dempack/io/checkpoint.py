@@ -162,7 +162,8 @@ _META_KINDS = {
     "outputs_written": ("count", True), "volume_fractions": ("numbers", True),
     "rng_state": ("table", True), "wall_clock": ("number", True),
     "reference_thickness": ("number or null", False), "creep_time": ("number", False),
-    "radius_updates": ("count", False), "cycle_rows": ("tables", False),
+    "radius_updates": ("count", False),
+    "cycle_rows": ("tables", False),  # written before 2026-12 (the rows now stay in cycles.csv); ignored
     "fracture": ("table or null", False),
 }
 _KIND_TEXT = {"count": "an integer >= 0", "finite": "a finite number",

@@ -20,6 +20,10 @@ CSV convention, the same for every CSV that dempack writes:
   without its line end is a row cut short by a kill: `read_csv` ignores it and
   a resumed `CSVWriter` removes it.
 
+Reading rows back (`RowLog`, `parse_cell`): a field reads back as the value written —
+digits as an int, `True`/`False` as a bool, any other number as the float it was
+(`repr` round-trips), other text as text, and an empty field as None (no value).
+
 JSON: `write_json` writes strict JSON (NaN and ±inf become null), atomically.
 """
 from __future__ import annotations
@@ -29,6 +33,7 @@ import io
 import json
 import logging
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +124,8 @@ class CSVWriter:
         self.path = Path(path)
         self.columns: list[str] | None = None
         self._known: set[str] = set()
+        self.rows = 0  # data rows in the file
+        self.last_record: list[str] | None = None  # the fields of the last one (resume)
         if keep_until_step is not None and self.path.exists():
             header, records = _read_records(self.path)
             if header is None:
@@ -128,10 +135,13 @@ class CSVWriter:
             kept = [r for r in records if int(float(r[i])) <= keep_until_step]
             self._set_columns(header)
             atomic_write(self.path, _format([header] + kept))
+            self.rows = len(kept)
+            self.last_record = kept[-1] if kept else None
         elif self.path.exists():
             self.path.unlink()
 
     def write(self, row: dict) -> None:
+        self.rows += 1
         if self.columns is None:
             self._set_columns(list(row))
             atomic_write(self.path, _format([self.columns, self._record(row)]))
@@ -141,6 +151,13 @@ class CSVWriter:
             self._widen(new, row.get("step"))
         with self.path.open("a", encoding="utf-8", newline="") as f:
             f.write(_format([self._record(row)]))
+
+    def read_rows(self) -> list[dict]:
+        """The file's rows, read back (`parse_cell`): every column in each row."""
+        if self.rows == 0 or not self.path.exists():
+            return []
+        header, records = _read_records(self.path)
+        return [_parse_record(header, r) for r in records]
 
     def _set_columns(self, columns: list[str]) -> None:
         self.columns = list(columns)
@@ -157,6 +174,98 @@ class CSVWriter:
         log.info("%s: new column%s %s from step %s on; the %d earlier row%s have no value "
                  "there (empty field)", self.path.name, "s" if len(new) > 1 else "",
                  ", ".join(new), step, len(records), "s" if len(records) != 1 else "")
+
+
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_cell(text: str):
+    """One CSV field read back as the value `format_cell` wrote: "" → None (no value),
+    digits → int, True/False → bool, a number → float (exact: floats are written as
+    repr, which always holds '.', 'e', 'inf' or 'nan'), anything else → str."""
+    if text == "":
+        return None
+    if _INT.fullmatch(text):
+        return int(text)
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _parse_record(header: list[str], record: list[str]) -> dict:
+    return {k: parse_cell(record[j] if j < len(record) else "") for j, k in enumerate(header)}
+
+
+class RowLog:
+    """The rows of a table (the observables of timeseries.csv, the half-cycle rows of
+    cycles.csv) as a Simulation records them: `append(row)`, `len`, iteration,
+    indexing (`log[-1]` is the last row).
+
+    - In memory (`RowLog()`): a list of the rows; used where no file holds them (a run
+      without an output folder).
+    - Streamed (`RowLog(writer)`, a `CSVWriter`): the file is the table. Only the last
+      row is held in memory (what the loop, the progress bar and the summary's final
+      row need), so memory stays flat however long the run; reading any other row
+      (iteration, `rows()`, indexing) reads the file back (`parse_cell`: the values
+      written, an empty field as None). The writer writes each row after the
+      Simulation appends it (an observer, which may add columns to the row first); a
+      row appended but not yet written (the row of a run stopped for divergence) is
+      read from memory. On resume the writer keeps the file's rows up to the
+      checkpoint's step and the log continues after them.
+    """
+
+    def __init__(self, writer: "CSVWriter | None" = None):
+        self.writer = writer
+        self._rows: list[dict] | None = [] if writer is None else None
+        self._last: dict | None = None
+        self._count = 0
+        if writer is not None:
+            self._count = writer.rows
+            if writer.last_record is not None:
+                self._last = _parse_record(writer.columns, writer.last_record)
+
+    @property
+    def streamed(self) -> bool:
+        return self.writer is not None
+
+    def append(self, row: dict) -> None:
+        if self._rows is not None:
+            self._rows.append(row)
+        else:
+            self._last = row
+            self._count += 1
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else self._count
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def rows(self) -> list[dict]:
+        """Every row, in order (a new list; streamed: read from the file)."""
+        if self._rows is not None:
+            return list(self._rows)
+        rows = self.writer.read_rows()
+        if len(rows) < self._count:  # the last row is not written (yet)
+            rows.append(self._last)
+        return rows
+
+    def __iter__(self):
+        return iter(self.rows())
+
+    def __getitem__(self, i):
+        if self._rows is not None:
+            return self._rows[i]
+        if isinstance(i, int) and i in (-1, self._count - 1) and self._count:
+            return self._last
+        return self.rows()[i]
+
+    def __repr__(self) -> str:
+        where = f"streamed to {self.writer.path}" if self.writer is not None else "in memory"
+        return f"<RowLog: {len(self)} rows, {where}>"
 
 
 def read_csv(path) -> dict[str, np.ndarray]:
