@@ -324,36 +324,31 @@ def _law(tab):
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def step_serial(parts, contacts, box, delta_flat, wall_delta_flat, pair_tab, wall_tab, slots, dt,
+def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, delta_flat,
+                wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z,
+                wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref, conf,
                 flat_share, fbuf):
     """One whole step on one thread (see the module docstring): pair forces, wall
     contacts, leapfrog. The pair forces are stored only where fbuf is given, so most
     steps stream only the list and its history.
 
-    parts, contacts, box: `state.StepParticles`, `StepContacts`, `StepBox` (the
-    wall_touch bits of the contacts are kept up to date here, so the wall arrays of a
-    particle away from the walls are neither read nor written); delta_flat (P) and
-    wall_delta_flat (N, W) the flats, or None; pair_tab, wall_tab: the
-    constants of particle pairs (nm × nm) and of particle–wall pairs (nm), as
-    `contact.law_table`'s arguments (`ContactTables.pair_columns`, `wall_columns`);
-    slots = (rolling,): the optional contact parts, None where off (compiled out);
-    dt (s); flat_share (nm, nm) the share of a flat
-    each side makes (dempack.physics.confinement).
+    wall_pos: (6,) bottom z, top z, x lo, x hi, y lo, y hi; wall_vel_z: (2,) bottom
+    and top plate velocity; wall_on: (6,) bool; wall_touch: (N,) uint8 bit k set where
+    slot k may be non-zero (ContactList.wall_touch; kept up to date here, so the wall
+    arrays of a particle away from the walls are neither read nor written).
+    conf (N) Pa confinement pressures, flat (nm, nm) flat shares (dempack.physics.confinement).
     fbuf (3P) or None: where given, the force on i from j of every pair is recorded
     (flat view of a (P, 3) array; `Simulation.step` asks for it on the steps whose
     stresses are observed or tested for fracture).
-    The flats (delta_flat, wall_delta_flat) None: every contact is elastic (no hardness,
-    no creep), and numba compiles a kernel without them (see the module docstring).
+    delta_flat and wall_delta_flat None: every contact is elastic (no hardness, no creep), and
+    numba compiles a kernel without the flats (see the module docstring).
     Returns (max drift, top z force).
     """
-    x, v, w, R, mass, inertia, mat, alive, force, torque, wall_xi, wall_force, conf = parts
-    pj, row_start, xi, wall_touch, x_ref, R_ref = contacts
-    wall_pos, wall_vel_z, wall_on, L, periodic_xy, body = box
     n = x.shape[0]
     nm = pair_tab[0].shape[0]
     # flat views: (N, 3) arrays indexed 3i + k. A 2-D index costs a multiply by a
-    # run-time shape (spilled to the stack: the kernel holds ~30 arrays); a flat one is a
-    # scaled address.
+    # run-time shape (spilled to the stack: the kernel has ~40 array arguments); a flat
+    # one is a scaled address.
     law = _law(pair_tab)
     wlaw = _law(wall_tab)
     xf = x.reshape(-1)
@@ -451,8 +446,10 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, delta_flat, fbuf, pair_tab, s
 
 
 @njit(parallel=True, cache=True, fastmath=FASTMATH, error_model="numpy")
-def step_threaded(parts, contacts, box, delta_flat, wall_delta_flat, pair_tab, wall_tab, slots, dt,
-                  flat_share, fbuf, threads):
+def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, delta_flat,
+                  wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, scratch, wall_pos,
+                  wall_vel_z, wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref,
+                  R_ref, drift, conf, flat_share, fbuf):
     """One whole step on T threads, same arguments as `step_serial` plus:
     chunk_start (T+1) int64: rows (particles, in storage order) of each thread's chunk
     (`chunk_rows`); scratch (T, 6N) zeros: per-thread force and torque sums; drift (N).
@@ -465,10 +462,6 @@ def step_threaded(parts, contacts, box, delta_flat, wall_delta_flat, pair_tab, w
     fbuf where given), and the result is the same for the same T whatever the schedule (it differs from
     `step_serial`'s only by the summation order). Returns (max drift, top z force).
     """
-    x, v, w, R, mass, inertia, mat, alive, force, torque, wall_xi, wall_force, conf = parts
-    pj, row_start, xi, wall_touch, x_ref, R_ref = contacts
-    wall_pos, wall_vel_z, wall_on, L, periodic_xy, body = box
-    chunk_start, scratch, drift = threads
     n = x.shape[0]
     nm = pair_tab[0].shape[0]
     law = _law(pair_tab)

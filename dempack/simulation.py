@@ -69,7 +69,7 @@ from .packing import (SizeDistribution, insert_random, layer_positions, layer_wi
 from .pipeline import FractureUpdate, ObserveRow, VolumeUpdate
 from .protocol import build_stages
 from .scenario import Scenario
-from .state import WALL_TOP, ContactList, ParticleState, StepBox
+from .state import WALL_TOP, ContactList, ParticleState
 
 
 log = logging.getLogger(__name__)
@@ -356,12 +356,10 @@ class Simulation:
             self._set_drift_limit()
             if self._drift.shape[0] != ps.n:
                 self._drift = np.zeros(ps.n)
+        L = box.L
         pos, vel, on = box.wall_arrays()
-        # the kernels' view of the state; elastic runs (no hardness, no creep) pass no
-        # flats and take kernels compiled without them
-        parts, contacts = ps.step_arrays(), cl.step_arrays()
-        die = StepBox(pos, vel, on, box.L, box.periodic_xy, self.body)
-        flats = (cl.delta_flat, ps.wall_delta_flat) if self.inelastic else (None, None)
+        # elastic runs (no hardness, no creep) take kernels compiled without the flats
+        delta_flat, wall_delta_flat = (cl.delta_flat, ps.wall_delta_flat) if self.inelastic else (None, None)
         # record the pair forces of this step where an operation reads them after it (an
         # output row, a fracture test); other reads recompute them (pair_contact_forces)
         n1 = self.step_count + 1
@@ -372,14 +370,20 @@ class Simulation:
             fbuf = self._pair_force.reshape(-1)
         threads = get_num_threads()
         if threads == 1:  # one fused pass, each pair once (integrate.step_serial)
-            drift, f_top = step_serial(parts, contacts, die, *flats, t.pair_columns(),
-                                       t.wall_columns(), self.contact_slots, self.dt,
-                                       self.flattening_share, fbuf)
+            drift, f_top = step_serial(
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
+                cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.pair_columns(),
+                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, ps.confinement, self.flattening_share, fbuf)
         else:  # each pair once, per-thread sums (integrate.step_threaded)
             chunks, scratch = self._thread_chunks(threads)
-            drift, f_top = step_threaded(parts, contacts, die, *flats, t.pair_columns(),
-                                         t.wall_columns(), self.contact_slots, self.dt,
-                                         self.flattening_share, fbuf, (chunks, scratch, self._drift))
+            drift, f_top = step_threaded(
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
+                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.pair_columns(),
+                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
         # the forces recorded belong to this list and to the state after this step
         self._pair_force_of = (cl, n1) if fbuf is not None else None
         box.z_top += box.punch_velocity * self.dt

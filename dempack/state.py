@@ -7,57 +7,11 @@ Verlet list, W = 6 wall slots (0: bottom z=0, 1: top punch, 2: x=0, 3: x=Lx,
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import NamedTuple
 
 import numpy as np
 
 N_WALLS = 6
 WALL_BOTTOM, WALL_TOP, WALL_XLO, WALL_XHI, WALL_YLO, WALL_YHI = range(N_WALLS)
-
-
-class StepParticles(NamedTuple):
-    """The particle arrays a step kernel reads and writes (views of ParticleState's):
-    x, v, w (N,3); R, mass, inertia (N); material (N) int32; alive (N) bool;
-    force, torque (N,3), written; wall_xi (N,W,3); wall_force (N,W,3), written;
-    confinement (N) Pa. (The flats, which are None in an elastic run, are separate
-    kernel arguments: numba prunes a `None` branch only on an argument.)"""
-    x: np.ndarray
-    v: np.ndarray
-    w: np.ndarray
-    R: np.ndarray
-    mass: np.ndarray
-    inertia: np.ndarray
-    material: np.ndarray
-    alive: np.ndarray
-    force: np.ndarray
-    torque: np.ndarray
-    wall_xi: np.ndarray
-    wall_force: np.ndarray
-    confinement: np.ndarray
-
-
-class StepContacts(NamedTuple):
-    """The contact-list arrays a step kernel reads and writes: j (P) int32, row_start
-    (N+1) of the half list; xi (P,3) springs; wall_touch (N) uint8; x_ref (N,3), R_ref
-    (N) at the list's build."""
-    j: np.ndarray
-    row_start: np.ndarray
-    xi: np.ndarray
-    wall_touch: np.ndarray
-    x_ref: np.ndarray
-    R_ref: np.ndarray
-
-
-class StepBox(NamedTuple):
-    """The die as a step kernel sees it: pos (6,) wall slot positions (m), vel_z (2,)
-    bottom and punch velocities (m/s), on (6,) bool; L (3,) box size (m); periodic_xy;
-    body (3,) m/s² body acceleration (scaled gravity)."""
-    pos: np.ndarray
-    vel_z: np.ndarray
-    on: np.ndarray
-    L: np.ndarray
-    periodic_xy: bool
-    body: np.ndarray
 
 
 @dataclass
@@ -122,12 +76,6 @@ class ParticleState:
     @property
     def n(self) -> int:
         return self.x.shape[0]
-
-    def step_arrays(self) -> StepParticles:
-        """The arrays a step kernel takes."""
-        return StepParticles(self.x, self.v, self.w, self.R, self.mass, self.inertia,
-                             self.material, self.alive, self.force, self.torque, self.wall_xi,
-                             self.wall_force, self.confinement)
 
     def permute(self, perm: np.ndarray) -> None:
         """Reorder every array in place so that new[k] = old[perm[k]]."""
@@ -195,11 +143,6 @@ class ContactList:
     @property
     def n_pairs(self) -> int:
         return self.i.shape[0]
-
-    def step_arrays(self) -> StepContacts:
-        """The arrays a step kernel takes."""
-        return StepContacts(self.j, self.row_start, self.xi, self.wall_touch, self.x_ref,
-                            self.R_ref)
 
     def remapped(self, old_to_new: np.ndarray) -> "ContactList":
         """History-only list (i, j, xi, delta_flat) in a new particle numbering (old_to_new
