@@ -50,6 +50,35 @@ def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2,
 
 
 @njit(cache=True, inline="always")
+def resolve_contact(vc, n, xi, de, Rs, ms, lw, dt):
+    """The normal, damping and tangential slots at one contact, given the contact-point
+    velocity vc of the second body relative to the first, the unit normal n (towards
+    the second body) and the spring ξ (3-tuples); de, Rs, ms as `hertz_mindlin`;
+    lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β). The spring is first turned into the
+    current tangent plane. Returns (F_n, f, c, ξ): f = F_n n + f_t the force on the
+    second body, c = n × f_t (the torques are −r c about each centre)."""
+    vcx, vcy, vcz = vc
+    nx, ny, nz = n
+    x0, x1, x2 = xi
+    E, kt, rt, mu, cb = lw
+    vn = vcx * nx + vcy * ny + vcz * nz
+    vtx = vcx - vn * nx
+    vty = vcy - vn * ny
+    vtz = vcz - vn * nz
+    # keep the spring in the current tangent plane
+    xn = x0 * nx + x1 * ny + x2 * nz
+    x0 -= xn * nx
+    x1 -= xn * ny
+    x2 -= xn * nz
+    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rs, ms, E, kt, rt, mu, cb, vn, vtx, vty,
+                                                  vtz, x0, x1, x2, dt)
+    cx = ny * ftz - nz * fty
+    cy = nz * ftx - nx * ftz
+    cz = nx * fty - ny * ftx
+    return (Fn, Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, cx, cy, cz, x0, x1, x2)
+
+
+@njit(cache=True, inline="always")
 def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, rolling, dt):
     """Contact of a pair i, j: d = x_j − x_i (minimum image), radii, masses, velocities,
     angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat dc, law constants
@@ -96,20 +125,8 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
     vcx = vjx - vix - (wjy * nz - wjz * ny) * rj - (wiy * nz - wiz * ny) * ri
     vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri
     vcz = vjz - viz - (wjx * ny - wjy * nx) * rj - (wix * ny - wiy * nx) * ri
-    vn = vcx * nx + vcy * ny + vcz * nz
-    vtx = vcx - vn * nx
-    vty = vcy - vn * ny
-    vtz = vcz - vn * nz
-    # keep the spring in the current tangent plane
-    xn = x0 * nx + x1 * ny + x2 * nz
-    x0 -= xn * nx
-    x1 -= xn * ny
-    x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rs, ms, E, kt, rt, mu, cb, vn, vtx, vty,
-                                                  vtz, x0, x1, x2, dt)
-    cx = ny * ftz - nz * fty
-    cy = nz * ftx - nx * ftz
-    cz = nx * fty - ny * ftx
+    Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
+        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), de, Rs, ms, (E, kt, rt, mu, cb), dt)
     mx = 0.0
     my = 0.0
     mz = 0.0
@@ -118,8 +135,7 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
             inv_inertia = 2.5 / (mi * Ri * Ri) + 2.5 / (mj * Rj * Rj)  # I = 2/5 m R²
             mx, my, mz = rolling_torque(mur, Rr, Fn, wix - wjx, wiy - wjy, wiz - wjz, nx, ny,
                                         nz, inv_inertia, dt)
-    return (True, Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, cx, cy, cz, mx, my, mz, ri, rj,
-            x0, x1, x2, dc)
+    return True, fx, fy, fz, cx, cy, cz, mx, my, mz, ri, rj, x0, x1, x2, dc
 
 
 @njit(cache=True, inline="always")
@@ -146,19 +162,8 @@ def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, roll
     vcx = vx - (wy * nz - wz * ny) * r
     vcy = vy - (wz * nx - wx * nz) * r
     vcz = vz - (wx * ny - wy * nx) * r - vwz
-    vn = vcx * nx + vcy * ny + vcz * nz
-    vtx = vcx - vn * nx
-    vty = vcy - vn * ny
-    vtz = vcz - vn * nz
-    xn = x0 * nx + x1 * ny + x2 * nz
-    x0 -= xn * nx
-    x1 -= xn * ny
-    x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rw, mi, E, kt, rt, mu, cb, vn, vtx, vty,
-                                                  vtz, x0, x1, x2, dt)
-    cx = ny * ftz - nz * fty
-    cy = nz * ftx - nx * ftz
-    cz = nx * fty - ny * ftx
+    Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
+        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), de, Rw, mi, (E, kt, rt, mu, cb), dt)
     tx = -r * cx
     ty = -r * cy
     tz = -r * cz
@@ -169,4 +174,4 @@ def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, roll
             tx += mx
             ty += my
             tz += mz
-    return Fn * nx + ftx, Fn * ny + fty, Fn * nz + ftz, tx, ty, tz, x0, x1, x2, dc
+    return fx, fy, fz, tx, ty, tz, x0, x1, x2, dc
