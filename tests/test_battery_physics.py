@@ -47,8 +47,9 @@ def test_free_particle_swells_to_cube_root_and_back():
 def test_contact_creep_follows_norton_law_at_constant_force():
     """Two Se spheres pressed together at a constant force F (held quasi-statically:
     after each creep step the centres close in so the elastic overlap keeps
-    carrying F). The engine's creep kernel must follow
-        δcr' = 2 · a A ((p − p̄)/σref)^n,  p = F/(π R* δ),  a = √(R* δ),  δ = δcr + δe,
+    carrying F). The engine's creep kernel must follow the similarity-solution law
+        δcr' = 2 · 12 a A ((p − p̄)/(κ σref))^n,  κ = 3(n + 2)/n,
+        p = F/(π R* δ),  a = √(R* δ),  δ = δcr + δe,
         p̄ = (R − δ/2) F / (4π R³)  (mean pressure of a sphere with one contact)
     (both sides creep) integrated independently with scipy."""
     sim = _hand([[W / 2, W / 2, W / 2 - R], [W / 2, W / 2, W / 2 + R]], [R, R])
@@ -64,12 +65,14 @@ def test_contact_creep_follows_norton_law_at_constant_force():
     def rate(t, y):
         delta = y[0] + de
         pbar = (R - delta / 2) * F / (4 * math.pi * R ** 3)
-        return [2 * math.sqrt(Rs * delta) * A * ((F / (math.pi * Rs * delta) - pbar) / sig) ** n]
+        kappa = 3 * (n + 2) / n
+        return [2 * 12 * math.sqrt(Rs * delta) * A
+                * ((F / (math.pi * Rs * delta) - pbar) / (kappa * sig)) ** n]
 
     ps, cl = sim.particles, sim.contacts
     pos, _, on = sim.box.wall_arrays()
     t = sim.tables
-    T, nstep = 30.0, 4000
+    T, nstep = 3.0e4, 4000
     dt = T / nstep
     times, delta_flat = [], []
     pbar = np.zeros(2)

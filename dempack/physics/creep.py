@@ -1,29 +1,44 @@
-"""Contact creep (Norton): at a contact where a side creeps, the irreversible
-overlap grows at
-    δ̇_cr = Σ_k a A_k(T) (⟨p − p̄_k⟩/σ_ref,k)^n_k
-(k over the creeping sides; p = F_n/(π a²) the mean contact pressure, a² = R* δ
-the flattened contact area, creep-zone depth h = a; A(T) = A_ref exp(−Q/R (1/T −
-1/T_ref)); ⟨x⟩ = max(x, 0)).
-Confinement (`cycling.creep_driver = "excess_pressure"`, the default): Norton
-flow is driven by the deviatoric stress only, so the part of the contact
-pressure that is hydrostatic in the particle does no creep work. p̄_k is the
-mean pressure of particle k, p̄ = −tr σ/3 = (1/(3V)) Σ_c l_c F_n,c (particle
-stress tensor of DESIGN §2 with the elastic normal forces, l_c the distance from
-the centre to the contact plane, V the particle's true volume V0 (1 + βc)). A particle loaded at two
-small spots has p̄ ≪ p and creeps at the contact law of Bower et al. (1993,
-doi:10.1098/rspa.1993.0035); a particle whose contacts cover a fraction f of its
-surface at equal pressure has p̄ ≈ f p, so its creep slows as (1 − f)^n and
-stops when the pores around it are filled — superposing a hydrostatic pressure
-on a Norton solid does not change its strain rate; in an enclosed particle,
-material flows from the contacts pressed above its mean pressure towards the
-others. (Scaling the rate by the particle's free-surface fraction as well was
-tried and dropped: it stopped enclosed Se from creeping around a small hard
-neighbour, whose overlap then grew without bound.) `creep_driver =
-"contact_pressure"` drops the correction (p̄ = 0).
-Integrated by backward Euler over the physical time step (unconditionally
-stable for the stiff n ≈ 5–10 law): solve Δ = Δt_phys · rate(δe − Δ) by Newton.
-Creep is applied every `cycling.volume_update_interval` steps with the
-physical time accumulated since the last application.
+"""Contact creep: the similarity solution for power-law creeping spheres.
+
+A contact where a side creeps flattens at the rate that the similarity solution of a
+sphere pressed into a Norton solid (σ_e = σ_ref (ε̇/A)^(1/n)) gives for its contact radius
+(Storåkers, Biwa & Larsson, Int. J. Solids Struct. 34 (1997) 3061,
+doi:10.1016/S0020-7683(96)00176-X, eq. 78 with Tabor's constants, pure creep; the same
+form as Bower, Fleck, Needleman & Ogbonna, Proc. R. Soc. A 441 (1993) 97,
+doi:10.1098/rspa.1993.0035):
+
+    ȧ = 3 D A(T) (p / (κ σ_ref))^n,   κ = 3 (n + 2)/n,   D = 2 R*,
+
+p = F_n/(π a²) the mean contact pressure (Pa), a the contact radius, D the diameter of the
+equivalent sphere on a flat (m). With dempack's contact radius a² = R* δ (δ = δ_cr + δe the
+whole overlap; the area the plastic limit uses too, dempack.contact.plastic), the flat grows at
+
+    δ̇_cr = 2 a ȧ / R* = 12 a A(T) (p / (κ σ_ref))^n          (m/s),
+
+A(T) = A_ref exp(−Q/R_gas (1/T − 1/T_ref)) (1/s). Scale, for Se (A = 1e-5 1/s at 70 °C,
+n = 6.6, κ = 3.91, σ_ref = 100 MPa) on a flat δ = 0.1 R* (a/δ = 3.2): the contact creeps at
+the rate at which 0.1 C swelling loads it (δ̇/δ ≈ 8e-6 1/s, docs/validation.md) under
+p ≈ 220 MPa at 70 °C and ≈ 350 MPa at 25 °C (A/23.9), against the hardness H = 0.5 GPa;
+at p = H it creeps that flat in ~500 s (70 °C) or ~1.2e4 s (25 °C), against a 3.6e4 s
+half-cycle. So the rate matters at 0.1 C, and the slower the creep, the smaller the contact
+that carries a given force.
+The law is ~700× slower than the plain Norton contact law δ̇ = a A (p/σ_ref)^n used before
+(12/κ^n = 12/8,090 at n = 6.6): that law acted as if instantaneous at 0.1 C.
+(The similarity solution relates a to the approach by a² = c² D h, c² ≈ 1.25 with pile-up;
+dempack's truncated-sphere geometry moves the displaced volume into the radius instead,
+dempack.physics.volume. A's calibration absorbs the difference; see assets/materials.toml.)
+
+Driver. Where both sides creep each contributes its own rate. The pressure that drives a
+side is p less its particle's confinement pressure (dempack.physics.confinement: a
+hydrostatic pressure does no creep work, and a particle whose volume is used up cannot
+flatten further), and, with `cycling.creep_driver = "excess_pressure"`, less its mean
+pressure p̄ = −tr σ/3 = (1/(3V)) Σ_c l_c F_n,c as well (only the contacts pressed above the
+particle's mean pressure creep). ⟨x⟩ = max(x, 0).
+
+Integrated by backward Euler over the physical time step (unconditionally stable for the
+stiff n ≈ 5–10 law): solve Δ = Δt_phys · rate(δe − Δ) by Newton. Creep is applied every
+`cycling.volume_update_interval` steps with the physical time accumulated since the last
+application.
 """
 from __future__ import annotations
 
@@ -33,11 +48,21 @@ from numba import njit
 
 from ..geometry import separation, wall_gap
 
+# δ̇_cr = SIMILARITY_RATE_FACTOR · a A (p/(κ σ_ref))^n: 2 a ȧ/R* with ȧ = 3 (2R*) A (p/κσ_ref)^n
+SIMILARITY_RATE_FACTOR = 12.0
+
+
+@njit(cache=True)
+def similarity_kappa(n):
+    """κ = 3 (n + 2)/n, the pressure factor of the similarity solution (Storåkers et al. 1997,
+    eq. 78 with Tabor's constraint factor 3 in the plastic limit n → ∞)."""
+    return 3.0 * (n + 2.0) / n
+
 
 @njit(cache=True)
 def _side_rate(u, P, Ka, n, sigma_ref, pbar):
-    """Creep rate (m/s) of one side at elastic overlap u: Ka ⟨(P u^1.5 − p̄)/σ_ref⟩^n,
-    Ka = a A (0 for a side that does not creep)."""
+    """Creep rate (m/s) of one side at elastic overlap u: Ka ⟨(P u^1.5 − p̄)/σ_flow⟩^n,
+    Ka = 12 a A (0 for a side that does not creep), σ_flow = κ σ_ref."""
     if Ka <= 0.0:
         return 0.0
     x = P * u ** 1.5 - pbar
@@ -181,17 +206,18 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
             continue
         ni = n_exp[mi]
         nj = n_exp[mj]
-        Kai = a * Ai
-        Kaj = a * Aj
-        d = _creep_increment(de, dt_phys, P, Kai, ni, sigma_ref[mi], pbar[i],
-                             Kaj, nj, sigma_ref[mj], pbar[j])
+        Kai = SIMILARITY_RATE_FACTOR * a * Ai
+        Kaj = SIMILARITY_RATE_FACTOR * a * Aj
+        si = similarity_kappa(ni) * sigma_ref[mi]
+        sj = similarity_kappa(nj) * sigma_ref[mj]
+        d = _creep_increment(de, dt_phys, P, Kai, ni, si, pbar[i], Kaj, nj, sj, pbar[j])
         if d <= 0.0:
             continue
         delta_flat[p] += d
         # split the flattening by the two sides' creep rates at the new state
         u = de - d
-        ri = _side_rate(u, P, Kai, ni, sigma_ref[mi], pbar[i])
-        rj = _side_rate(u, P, Kaj, nj, sigma_ref[mj], pbar[j])
+        ri = _side_rate(u, P, Kai, ni, si, pbar[i])
+        rj = _side_rate(u, P, Kaj, nj, sj, pbar[j])
         tot = ri + rj
         if tot > 0.0:
             creep_strain[i] += d * ri / tot / (2.0 * R[i])
@@ -210,7 +236,8 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
             de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de <= 0.0:
                 continue
-            d = _creep_increment(de, dt_phys, P, a * A[m], n_exp[m], sigma_ref[m], pbar[i],
-                                 0.0, 1.0, 1.0, 0.0)
+            d = _creep_increment(de, dt_phys, P, SIMILARITY_RATE_FACTOR * a * A[m], n_exp[m],
+                                 similarity_kappa(n_exp[m]) * sigma_ref[m], pbar[i], 0.0, 1.0, 1.0,
+                                 0.0)
             wall_delta_flat[i, k] += d
             creep_strain[i] += d / (2.0 * R[i])

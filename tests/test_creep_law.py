@@ -1,0 +1,129 @@
+"""The contact-creep law against closed forms (issue 21): the similarity solution of a
+creeping sphere under constant load, stress relaxation at fixed approach, Arrhenius.
+
+The engine's kernel (dempack.physics.creep.creep_contacts) is driven quasi-statically from
+outside: each physical step the sphere is put where its elastic overlap carries the
+imposed load (constant force) or left where it is (fixed approach)."""
+import math
+
+import numpy as np
+import pytest
+
+from dempack.contact import NO_HARDNESS
+from dempack.geometry import WALL_NORMALS
+from dempack.physics.creep import creep_contacts, similarity_kappa
+from dempack.scenario import Scenario
+from dempack.simulation import Simulation
+from _build import scenario
+
+R = 5e-6
+W = 60e-6
+
+
+def _sphere_on_plate(T_C=70.0):
+    """One Se sphere on the bottom plate of a small die, no plastic limit (pure creep)."""
+    sc = scenario(("Se",), pressing=[{"mode": "fixed_gap", "steps": 1}])
+    d = sc.to_dict()
+    d["cycling"] = {"cycles": 1, "c_rate": 1.0, "residual_lithiation": 0.22,
+                    "steps_per_half_cycle": 400, "temperature_C": T_C}
+    d["stack"] = {"mode": "fixed_gap"}
+    sim = Simulation.from_particles(Scenario(d, "test"), [[W / 2, W / 2, R]], [R], [0], W, W)
+    sim.tables.hardness[:] = NO_HARDNESS
+    sim.tables.hardness_wall[:] = NO_HARDNESS
+    pos, _, on = sim.box.wall_arrays()
+    bottom = int(np.flatnonzero((WALL_NORMALS[:, 2] == 1.0))[0])
+    assert on[bottom]
+    return sim, bottom
+
+
+def _creep(sim, dt):
+    ps, cl, t = sim.particles, sim.contacts, sim.tables
+    pos, _, on = sim.box.wall_arrays()
+    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
+                   sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
+                   False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
+                   t.hardness_wall, np.zeros(ps.n))
+
+
+def _law(sim):
+    mat = sim.materials[0]
+    A = mat.creep.rate_prefactor(sim.temperature)
+    return A, mat.creep.n, similarity_kappa(mat.creep.n) * mat.creep.sigma_ref, sim.tables.E_star_wall[0]
+
+
+def test_contact_radius_under_constant_load_follows_the_similarity_solution():
+    """Storåkers, Biwa & Larsson (1997) eq. 78: ȧ = 3 D A (p/(κ σ_ref))^n, p = F/(π a²),
+    D = 2R for a sphere on a flat. At constant F this integrates to
+        a^(2n+1) = a0^(2n+1) + (2n + 1) 3 D A (F/(π κ σ_ref))^n t."""
+    sim, bottom = _sphere_on_plate()
+    A, n, s_flow, Ew = _law(sim)
+    F = 0.02  # N: initial (elastic) mean pressure ~0.55 GPa, falling as the contact grows
+    de = (F / (4 / 3 * Ew * math.sqrt(R))) ** (2 / 3)
+    pos, _, _ = sim.box.wall_arrays()
+    ps = sim.particles
+    a0 = math.sqrt(R * de)
+    # a creep step runs at fixed approach, so one step creeps at most the elastic overlap:
+    # steps short at first, where the contact is small and fast (geometric in time)
+    t = np.geomspace(1e-3, 4000.0, 4000)
+    a_dem = []
+    for dt in np.diff(t, prepend=0.0):
+        delta = ps.wall_delta_flat[0, bottom] + de     # the elastic overlap carries F
+        ps.x[0, 2] = pos[bottom] + R - delta
+        _creep(sim, dt)
+        a_dem.append(math.sqrt(R * (ps.wall_delta_flat[0, bottom] + de)))
+    D = 2 * R
+    a_ref = (a0 ** (2 * n + 1) + (2 * n + 1) * 3 * D * A * (F / (math.pi * s_flow)) ** n * t) \
+        ** (1 / (2 * n + 1))
+    assert a_dem[-1] > 1.3 * a0                              # the contact grew by creep
+    np.testing.assert_allclose(a_dem, a_ref, rtol=0.10)     # the issue's bound
+    np.testing.assert_allclose(a_dem, a_ref, rtol=0.01)     # backward Euler, 4,000 steps
+
+
+def test_stress_relaxation_at_fixed_approach_has_the_law_time_constant():
+    """Fixed approach δ (a fixed): the elastic overlap u = δ − δ_cr relaxes as
+    u̇ = −12 a A (P u^1.5/(κσ_ref))^n, p = P u^1.5, so
+        u^(1 − 1.5n) = u0^(1 − 1.5n) + (1.5n − 1) 12 a A (P/(κσ_ref))^n t,
+    and the contact pressure halves at t½ with u = u0 2^(−2/3)."""
+    sim, bottom = _sphere_on_plate()
+    A, n, s_flow, Ew = _law(sim)
+    pos, _, _ = sim.box.wall_arrays()
+    ps = sim.particles
+    delta = 0.02 * R
+    ps.x[0, 2] = pos[bottom] + R - delta
+    a = math.sqrt(R * delta)
+    P = 4 / 3 * Ew * math.sqrt(R) / (math.pi * R * delta)
+    p0 = P * delta ** 1.5
+    K = 12 * a * A * (P / s_flow) ** n
+    e = 1 - 1.5 * n
+    t_half = ((delta * 2 ** (-2 / 3)) ** e - delta ** e) / ((1.5 * n - 1) * K)
+    assert 1.0 < t_half < 1e6        # seconds to days: a time scale of the cycling clock
+    nstep = 3000
+    dt = 10 * t_half / nstep
+    p_dem = []
+    for _ in range(nstep):
+        _creep(sim, dt)
+        p_dem.append(P * (delta - ps.wall_delta_flat[0, bottom]) ** 1.5)
+    t = dt * np.arange(1, nstep + 1)
+    u_ref = (delta ** e + (1.5 * n - 1) * K * t) ** (1 / e)
+    p_ref = P * u_ref ** 1.5
+    k_half = int(round(t_half / dt)) - 1
+    assert p_dem[k_half] == pytest.approx(0.5 * p0, rel=0.02)
+    np.testing.assert_allclose(p_dem, p_ref, rtol=0.02)
+    assert np.all(np.diff(p_dem) < 0)   # and it keeps relaxing: a power law has no floor
+
+
+def test_creep_rates_follow_arrhenius_through_the_kernel():
+    """Same contact, same short step, two temperatures: the flats made are in the ratio
+    A(T1)/A(T2) = exp(−Q/R_gas (1/T1 − 1/T2)) of the material's activation energy."""
+    made = {}
+    for T_C in (70.0, 25.0):
+        sim, bottom = _sphere_on_plate(T_C)
+        pos, _, _ = sim.box.wall_arrays()
+        sim.particles.x[0, 2] = pos[bottom] + R - 0.01 * R
+        _creep(sim, 1e-3)
+        made[T_C] = sim.particles.wall_delta_flat[0, bottom]
+        Q = sim.materials[0].creep.Q
+    assert 0 < made[70.0] < 1e-4 * 0.01 * R       # a short step: the initial rate
+    from dempack.materials import R_GAS
+    expected = math.exp(-Q / R_GAS * (1 / 343.15 - 1 / 298.15))
+    assert made[70.0] / made[25.0] == pytest.approx(expected, rel=0.01)
