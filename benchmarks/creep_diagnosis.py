@@ -38,6 +38,10 @@ power-law creeping spheres; Norton flow of each particle), see `alternative_laws
 
 Writes benchmarks/results/creep_diagnosis.json (runs merge into it with --only).
 One simulation at a time, run.threads = 1.
+
+It diagnoses the creep law of revision b76ec75, which issue 21 then replaced
+(dempack.physics.creep); to rerun it, check that revision out beside the repository:
+    git worktree add /tmp/diag b76ec75 && cd /tmp/diag && PYTHONPATH=. python benchmarks/creep_diagnosis.py
 """
 from __future__ import annotations
 
@@ -1126,6 +1130,7 @@ def print_report(data):
 
 
 def main():
+    from dempack.scenario import SCHEMA
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--particles", type=int, default=DEFAULTS["particles"])
     ap.add_argument("--cycles", type=int, default=DEFAULTS["cycles"])
@@ -1144,6 +1149,9 @@ def main():
     if args.tables:
         print(markdown_tables(data))
         return
+    if (args.verify or not args.report) and "creep_model" in SCHEMA["cycling"]:
+        raise SystemExit("creep_diagnosis.py measures the creep law of revision b76ec75, since "
+                         "replaced; run it from a worktree of that revision (see its docstring)")
     if args.verify:
         verify(data, args.particles, args.cycles)
         save(data, args.out)

@@ -242,11 +242,24 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "lithiation_rule": Field(str, "uniform", "How lithiation is shared among active "
                                  "particles: uniform (all at the same rate).",
                                  choices=("uniform",)),
+        "creep_model": Field(str, "particle_norton", "Creep law (dempack.physics.creep): "
+                             "particle_norton, Norton flow of each particle driven by its von "
+                             "Mises stress (the study's FE law), mapped onto its contacts; or "
+                             "contact_similarity, each contact's flat grows by the similarity "
+                             "solution for creeping spheres (creep_driver, creep_flats_recede); "
+                             "or off (A = 0: no material creeps; the volume constraint of "
+                             "particle_norton stays).",
+                             choices=("particle_norton", "contact_similarity", "off")),
         "creep_driver": Field(str, "excess_pressure", "Stress that drives contact creep: the "
                               "contact pressure in excess of the particle's mean (hydrostatic) "
                               "pressure, so that creep stops once a particle is enclosed by "
                               "its contacts, or the bare contact pressure (dempack.physics).",
                               choices=("excess_pressure", "contact_pressure")),
+        "creep_flats_recede": Field(bool, True, "Creep moves material from the contacts "
+                                    "pressed above the particle's reference pressure to those "
+                                    "pressed below it, whose flats recede (an enclosed "
+                                    "particle changes shape at constant volume); false: flats "
+                                    "only grow (dempack.physics.creep)."),
         "volume_update_interval": Field(int, 5, "Steps between updates of the volume-"
                                         "conserving radius correction.", min=1),
     },

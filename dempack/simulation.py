@@ -53,7 +53,7 @@ from numba import get_num_threads
 
 from . import __version__
 from .geometry import Box
-from .physics.creep import creep_contacts, mean_pressure
+from .physics.creep import creep_contacts, mean_pressure, normal_stress, particle_norton_flow
 from .physics.swelling import free_radius, true_volume
 from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_volumes
 from .physics.confinement import bulk_modulus, confinement_pressures
@@ -138,8 +138,12 @@ class Simulation:
         T = sc.cycling.si("temperature_C")
         self.temperature = T
         self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
+        if sc.cycling.creep_model == "off":
+            self.creep_A[:] = 0.0
         self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
         self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
+        # 3G: the stiffness against which a particle's deviatoric stress relaxes as it creeps
+        self.creep_stiffness = np.array([3.0 * m.shear_modulus for m in mats])
         self.reference_thickness = None
         self.half_cycle_observers: list = []
         self.cycle_rows = RowLog()  # streamed to cycles.csv by runner.OutputWriters
@@ -435,24 +439,38 @@ class Simulation:
         return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
 
     def creep_step(self, dt_phys: float) -> None:
-        """Advance contact creep by dt_phys (s) of physical time (dempack.physics.creep:
-        Norton law driven by the contact pressure in excess of the particle mean
-        pressure, or by the bare contact pressure, per cycling.creep_driver)."""
+        """Advance creep by dt_phys (s) of physical time (dempack.physics.creep), by the
+        law of cycling.creep_model: Norton flow of each particle driven by its von Mises
+        stress, or the similarity-solution contact law driven by the contact pressure less
+        the particle's reference pressure (cycling.creep_driver)."""
         ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
         pos, _, on = box.wall_arrays()
         L = np.asarray(box.L[:2], float)
+        cyc = self.scenario.cycling
+        vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
+        if cyc.creep_model in ("particle_norton", "off"):
+            sig = np.empty((ps.n, 3, 3))
+            normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+                          box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
+                          t.hardness_wall, vol, sig)
+            particle_norton_flow(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat,
+                                 ps.wall_delta_flat, pos, on, L, box.periodic_xy, sig, self.creep_A,
+                                 self.creep_n, self.creep_sigma_ref, self.creep_stiffness, dt_phys,
+                                 ps.creep_strain, ps.confinement, self.bulk_modulus,
+                                 self.volume_conserving, np.empty((ps.n, 3, 3)))
+            return
         pbar = np.zeros(ps.n)
-        if self.scenario.cycling.creep_driver == "excess_pressure":
+        if cyc.creep_driver == "excess_pressure":
             mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
                           box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
-                          true_volume(ps.R0, self.swelling[ps.material], ps.lithiation), pbar)
+                          vol, pbar)
         # the confinement pressure is hydrostatic: it does no creep work, and a particle
         # whose volume is used up cannot flatten further (dempack.physics.confinement)
         pbar += ps.confinement
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
                        box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar)
+                       t.hardness_wall, pbar, cyc.creep_flats_recede)
 
     def update_radii(self) -> None:
         """Swelling and volume conservation (see dempack.physics): free

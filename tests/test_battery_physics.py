@@ -86,7 +86,7 @@ def test_contact_creep_follows_norton_law_at_constant_force():
         creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                        sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, L,
                        False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar)
+                       t.hardness_wall, pbar, False)
         times.append((k + 1) * dt)
         delta_flat.append(cl.delta_flat[0])
     ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
@@ -109,7 +109,7 @@ def _creep_increment_at(T_C, dt):
     creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                    sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
                    False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
-                   np.zeros(2))
+                   np.zeros(2), False)
     return cl.delta_flat[0], delta
 
 
@@ -189,11 +189,16 @@ def test_fixed_gap_packing_relaxes_only_by_creep(creep):
     sim.run(steps=3000)
     rows = [r for r in sim.history if r["stage"].startswith("cycle")]
     p = np.array([r["punch_stress_Pa"] for r in rows])
+    vm = np.array([r["stress_vm_mean_Pa:Se"] for r in rows])
+    # Norton flow relaxes the deviatoric stress of the Se at fixed gap, and nothing
+    # else does: the punch stress falls towards the mean pressure, monotonically
     if creep:
-        assert p[-1] < 0.8 * p[0]
+        assert vm[-1] < 0.9 * vm[0]
+        assert p[-1] < 0.95 * p[0]
         assert np.all(np.diff(p) <= 1e-3 * p[0])   # monotone (to servo-free noise)
     else:
         assert abs(p[-1] / p[0] - 1) < 0.03
+        assert abs(vm[-1] / vm[0] - 1) < 0.03
 
 
 def test_removed_volume_counts_intersecting_caps_once():

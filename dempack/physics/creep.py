@@ -1,44 +1,53 @@
-"""Contact creep: the similarity solution for power-law creeping spheres.
+"""Creep of the active material (DESIGN §2, issue 21), two laws (`cycling.creep_model`).
 
-A contact where a side creeps flattens at the rate that the similarity solution of a
-sphere pressed into a Norton solid (σ_e = σ_ref (ε̇/A)^(1/n)) gives for its contact radius
-(Storåkers, Biwa & Larsson, Int. J. Solids Struct. 34 (1997) 3061,
-doi:10.1016/S0020-7683(96)00176-X, eq. 78 with Tabor's constants, pure creep; the same
-form as Bower, Fleck, Needleman & Ogbonna, Proc. R. Soc. A 441 (1993) 97,
+**particle_norton** (default): Norton flow of each particle driven by its von Mises stress,
+the law of the study's FE model (Xiong et al. 2024, doi:10.1038/s41467-024-48174-8):
+
+    ε̇_e = A(T) (σ_e/σ_ref)^n,   ε̇ = 3/2 ε̇_e s/σ_e   (1/s),
+
+σ the particle stress tensor from its elastic normal contact forces (`normal_stress`, Pa),
+s its deviator, σ_e = √(3/2 s:s), A(T) = A_ref exp(−Q/R_gas (1/T − 1/T_ref)). The particle
+changes shape at constant volume: the flat at each contact grows by the particle's
+shortening along the contact normal, Δδ_flat = −n·Δε·n l (l: centre to contact plane), and
+recedes where the particle elongates towards a neighbour; what the caps cut off goes back
+into the sphere through the volume-conserving radius (dempack.physics.volume), i.e. into
+the pores. At a constant imposed strain rate ε̇ (swelling), the stress tends to the plateau
+σ_ss = σ_ref (ε̇/A)^(1/n): for Se at 0.1 C (ε̇ ≈ 7e-6 1/s, A = 1e-5 1/s at 70 °C, n = 6.6)
+95 MPa at 70 °C and 154 MPa at 25 °C (A/23.9); reached in σ_ss/(3Gε̇) ≈ 1,200–1,900 s
+(docs/validation.md). So temperature and C-rate set the stress the Se carries, as in the
+study. Integrated by backward Euler on the relaxing stress (`norton_increment`). A point
+contact on a sphere carries a high local pressure that a volume-averaged stress does not
+see, so this law under-predicts the creep of lightly touching particles; in the pressed
+electrode the Se is 94–99 % enclosed by contacts (docs/validation.md), where it holds.
+
+**contact_similarity**: each contact's flat grows by the similarity solution of a sphere
+pressed into a Norton solid (Storåkers, Biwa & Larsson, Int. J. Solids Struct. 34 (1997)
+3061, doi:10.1016/S0020-7683(96)00176-X, eq. 78 with Tabor's constants, pure creep; the
+form of Bower, Fleck, Needleman & Ogbonna, Proc. R. Soc. A 441 (1993) 97,
 doi:10.1098/rspa.1993.0035):
 
     ȧ = 3 D A(T) (p / (κ σ_ref))^n,   κ = 3 (n + 2)/n,   D = 2 R*,
 
-p = F_n/(π a²) the mean contact pressure (Pa), a the contact radius, D the diameter of the
-equivalent sphere on a flat (m). With dempack's contact radius a² = R* δ (δ = δ_cr + δe the
-whole overlap; the area the plastic limit uses too, dempack.contact.plastic), the flat grows at
+p = F_n/(π a²) the mean contact pressure (Pa), a the contact radius. With dempack's contact
+radius a² = R* δ (δ = δ_cr + δe; the area the plastic limit uses), the flat grows at
 
-    δ̇_cr = 2 a ȧ / R* = 12 a A(T) (p / (κ σ_ref))^n          (m/s),
+    δ̇_cr = 2 a ȧ / R* = 12 a A(T) (p / (κ σ_ref))^n          (m/s).
 
-A(T) = A_ref exp(−Q/R_gas (1/T − 1/T_ref)) (1/s). Scale, for Se (A = 1e-5 1/s at 70 °C,
-n = 6.6, κ = 3.91, σ_ref = 100 MPa) on a flat δ = 0.1 R* (a/δ = 3.2): the contact creeps at
-the rate at which 0.1 C swelling loads it (δ̇/δ ≈ 8e-6 1/s, docs/validation.md) under
-p ≈ 220 MPa at 70 °C and ≈ 350 MPa at 25 °C (A/23.9), against the hardness H = 0.5 GPa;
-at p = H it creeps that flat in ~500 s (70 °C) or ~1.2e4 s (25 °C), against a 3.6e4 s
-half-cycle. So the rate matters at 0.1 C, and the slower the creep, the smaller the contact
-that carries a given force.
-The law is ~700× slower than the plain Norton contact law δ̇ = a A (p/σ_ref)^n used before
-(12/κ^n = 12/8,090 at n = 6.6): that law acted as if instantaneous at 0.1 C.
-(The similarity solution relates a to the approach by a² = c² D h, c² ≈ 1.25 with pile-up;
-dempack's truncated-sphere geometry moves the displaced volume into the radius instead,
-dempack.physics.volume. A's calibration absorbs the difference; see assets/materials.toml.)
+Scale, for Se on a flat δ = 0.1 R*: the contact follows 0.1 C swelling (δ̇/δ ≈ 8e-6 1/s)
+at p ≈ 220 MPa (70 °C) and ≈ 350 MPa (25 °C), below H = 0.5 GPa. The law is ~700× slower
+than the plain Norton contact law δ̇ = a A (p/σ_ref)^n dempack used before (12/κ^n =
+12/8,090 at n = 6.6), which acted as if instantaneous at 0.1 C. (The similarity solution
+has a² = c² D h, c² ≈ 1.25 with pile-up; dempack's truncated spheres move the displaced
+volume into the radius instead.) Driver: p less the particle's reference pressure — its
+confinement pressure, plus its mean pressure p̄ = −tr σ/3 with
+`cycling.creep_driver = "excess_pressure"`; with `creep_flats_recede` a flat whose contact
+is pressed below the reference recedes. Integrated by backward Euler at fixed approach:
+Δ = Δt_phys · rate(δe − Δ), solved by safeguarded Newton (`_creep_increment`).
 
-Driver. Where both sides creep each contributes its own rate. The pressure that drives a
-side is p less its particle's confinement pressure (dempack.physics.confinement: a
-hydrostatic pressure does no creep work, and a particle whose volume is used up cannot
-flatten further), and, with `cycling.creep_driver = "excess_pressure"`, less its mean
-pressure p̄ = −tr σ/3 = (1/(3V)) Σ_c l_c F_n,c as well (only the contacts pressed above the
-particle's mean pressure creep). ⟨x⟩ = max(x, 0).
-
-Integrated by backward Euler over the physical time step (unconditionally stable for the
-stiff n ≈ 5–10 law): solve Δ = Δt_phys · rate(δe − Δ) by Newton. Creep is applied every
-`cycling.volume_update_interval` steps with the physical time accumulated since the last
-application.
+Both are applied every `cycling.volume_update_interval` steps with the physical time
+accumulated since the last application. A's calibration (assets/materials.toml): the Se
+stress plateau near 0.1 GPa at 0.1 C and 70 °C (issue 21), a calibration, not a
+measurement.
 """
 from __future__ import annotations
 
@@ -46,7 +55,9 @@ import math
 
 from numba import njit
 
-from ..geometry import separation, wall_gap
+import numpy as np
+
+from ..geometry import WALL_NORMALS, separation, wall_gap
 
 # δ̇_cr = SIMILARITY_RATE_FACTOR · a A (p/(κ σ_ref))^n: 2 a ȧ/R* with ȧ = 3 (2R*) A (p/κσ_ref)^n
 SIMILARITY_RATE_FACTOR = 12.0
@@ -60,48 +71,64 @@ def similarity_kappa(n):
 
 
 @njit(cache=True)
-def _side_rate(u, P, Ka, n, sigma_ref, pbar):
-    """Creep rate (m/s) of one side at elastic overlap u: Ka ⟨(P u^1.5 − p̄)/σ_flow⟩^n,
-    Ka = 12 a A (0 for a side that does not creep), σ_flow = κ σ_ref."""
+def _side_rate(u, P, Ka, n, sigma_flow, p_ref):
+    """Creep rate (m/s) of one side at elastic overlap u: Ka sgn(x) |x/σ_flow|^n,
+    x = P u^1.5 − p_ref (the flat grows where the contact pressure exceeds the side's
+    reference pressure and recedes where it falls below), Ka = 12 a A (0 for a side
+    that does not creep), σ_flow = κ σ_ref."""
     if Ka <= 0.0:
         return 0.0
-    x = P * u ** 1.5 - pbar
-    return Ka * (x / sigma_ref) ** n if x > 0.0 else 0.0
+    x = P * u ** 1.5 - p_ref
+    if x >= 0.0:
+        return Ka * (x / sigma_flow) ** n
+    return -Ka * (-x / sigma_flow) ** n
 
 
 @njit(cache=True)
-def _creep_increment(de, dt, P, Kai, ni, si, pbi, Kaj, nj, sj, pbj):
-    """Backward-Euler creep increment Δ of the overlap over dt.
-
-    The contact pressure is p = P δe^(3/2); the elastic overlap u = δe − Δ after
-    the step solves  f(u) = δe − u − dt (r_i(u) + r_j(u)) = 0,  0 < u ≤ δe,
-    with r_k = Ka_k ⟨(P u^1.5 − p̄_k)/σ_ref,k⟩^n_k. f is decreasing and concave,
-    so Newton started right of the root — at δe, or where one side alone would
-    creep all of δe — converges monotonically.
-    """
-    if _side_rate(de, P, Kai, ni, si, pbi) + _side_rate(de, P, Kaj, nj, sj, pbj) <= 0.0:
+def _side_slope(u, P, Ka, n, sigma_flow, p_ref):
+    """d(_side_rate)/du (m/s per m), ≥ 0."""
+    if Ka <= 0.0:
         return 0.0
-    u = de
-    if Kai > 0.0:
-        u = min(u, ((si * (de / (dt * Kai)) ** (1.0 / ni) + pbi) / P) ** (2.0 / 3.0))
-    if Kaj > 0.0:
-        u = min(u, ((sj * (de / (dt * Kaj)) ** (1.0 / nj) + pbj) / P) ** (2.0 / 3.0))
-    for _ in range(60):
-        ri = _side_rate(u, P, Kai, ni, si, pbi)
-        rj = _side_rate(u, P, Kaj, nj, sj, pbj)
-        f = de - u - dt * (ri + rj)
-        df = -1.0
-        pu = P * u ** 1.5
-        if ri > 0.0:
-            df -= dt * ri * ni * 1.5 * pu / (u * (pu - pbi))
-        if rj > 0.0:
-            df -= dt * rj * nj * 1.5 * pu / (u * (pu - pbj))
-        step = f / df
-        u -= step
-        if u <= 0.0:
-            u = 1e-30
-        if abs(step) < 1e-12 * de:
+    x = abs(P * u ** 1.5 - p_ref)
+    return Ka * n * (x / sigma_flow) ** (n - 1.0) / sigma_flow * 1.5 * P * math.sqrt(u)
+
+
+@njit(cache=True)
+def _creep_increment(de, delta_flat, dt, P, Kai, ni, si, pri, Kaj, nj, sj, prj):
+    """Backward-Euler creep increment Δ of the flat over dt at fixed approach.
+
+    The contact pressure is p = P u^(3/2) at elastic overlap u; after the step u solves
+        f(u) = δe − u − dt (r_i(u) + r_j(u)) = 0,
+    r_k the sides' signed rates (_side_rate). f decreases strictly in u, f(0) > 0, so the
+    root is unique; the flat cannot recede below zero (u ≤ δe + δ_flat). Safeguarded
+    Newton on the bracket [0, δe + δ_flat]. Δ = δe − u (< 0 where the flat recedes).
+    """
+    r0 = _side_rate(de, P, Kai, ni, si, pri) + _side_rate(de, P, Kaj, nj, sj, prj)
+    if r0 == 0.0:
+        return 0.0
+    if r0 > 0.0:
+        lo, hi = 0.0, de                    # f(lo) > 0 ≥ f(hi)
+    else:
+        lo, hi = de, de + delta_flat
+        if de - hi - dt * (_side_rate(hi, P, Kai, ni, si, pri)
+                           + _side_rate(hi, P, Kaj, nj, sj, prj)) >= 0.0:
+            return -delta_flat              # the whole flat recedes
+    u = 0.5 * (lo + hi)
+    tol = 1e-12 * (de + delta_flat)
+    for _ in range(100):
+        f = de - u - dt * (_side_rate(u, P, Kai, ni, si, pri) + _side_rate(u, P, Kaj, nj, sj, prj))
+        if f > 0.0:
+            lo = u
+        else:
+            hi = u
+        df = -1.0 - dt * (_side_slope(u, P, Kai, ni, si, pri) + _side_slope(u, P, Kaj, nj, sj, prj))
+        un = u - f / df
+        if not (lo < un < hi):
+            un = 0.5 * (lo + hi)
+        if abs(un - u) < tol or hi - lo < tol:
+            u = un
             break
+        u = un
     return de - u
 
 
@@ -152,14 +179,27 @@ def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw):
     return de, a, P, s
 
 
+@njit(cache=True, inline="always")
+def _add_dyad(out, i, c, n0, n1, n2):
+    """out[i] += c n ⊗ n."""
+    out[i, 0, 0] += c * n0 * n0
+    out[i, 0, 1] += c * n0 * n1
+    out[i, 0, 2] += c * n0 * n2
+    out[i, 1, 0] += c * n1 * n0
+    out[i, 1, 1] += c * n1 * n1
+    out[i, 1, 2] += c * n1 * n2
+    out[i, 2, 0] += c * n2 * n0
+    out[i, 2, 1] += c * n2 * n1
+    out[i, 2, 2] += c * n2 * n2
+
+
 @njit(cache=True)
-def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat, wall_pos,
-                  wall_on, Ew, Hw, vol, out):
-    """out[i] = p̄_i = (1/(3V_i)) Σ_c l_c F_n,c (Pa, compressive > 0): the mean
-    pressure −tr σ_i/3 of the particle stress tensor from the elastic normal
-    contact forces F_n = P δe^1.5 π a² (contacts and walls); V_i = vol[i], the
-    particle's true volume V0 (1 + βc). For a particle enclosed by flat faces
-    at one pressure p, Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
+def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
+                  wall_pos, wall_on, Ew, Hw, vol, out):
+    """out[i] = σ_i = −(1/V_i) Σ_c l_c F_n,c n_c ⊗ n_c (Pa, tension > 0, shape (N, 3, 3)):
+    the particle stress tensor of DESIGN §2 from the elastic normal contact forces
+    F_n = P δe^1.5 π a² (pairs and walls), l_c the distance from the centre to the contact
+    plane, n_c the contact normal, V_i = vol[i] the particle's true volume V0 (1 + βc)."""
     out[:] = 0.0
     for p in range(pi.shape[0]):
         i = pi[p]
@@ -169,8 +209,10 @@ def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
         if de <= 0.0:
             continue
         F = P * de ** 1.5 * math.pi * a * a
-        out[i] += li * F
-        out[j] += lj * F
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+        d = li + lj
+        _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
+        _add_dyad(out, j, -lj * F, dx / d, dy / d, dz / d)
     for i in range(x.shape[0]):
         m = mat[i]
         for k in range(6):
@@ -178,19 +220,144 @@ def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
                 continue
             de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de > 0.0:
-                out[i] += s * P * de ** 1.5 * math.pi * a * a
+                _add_dyad(out, i, -s * P * de ** 1.5 * math.pi * a * a, WALL_NORMALS[k, 0],
+                          WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
     for i in range(x.shape[0]):
-        out[i] /= 3.0 * vol[i]
+        out[i] /= vol[i]
+
+
+@njit(cache=True)
+def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat, wall_pos,
+                  wall_on, Ew, Hw, vol, out):
+    """out[i] = p̄_i = −tr σ_i/3 = (1/(3V_i)) Σ_c l_c F_n,c (Pa, compressive > 0), σ_i from
+    `normal_stress`. For a particle enclosed by flat faces at one pressure p,
+    Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
+    sig = np.empty((x.shape[0], 3, 3))
+    normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
+                  wall_pos, wall_on, Ew, Hw, vol, sig)
+    for i in range(x.shape[0]):
+        out[i] = -(sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
+
+
+@njit(cache=True)
+def norton_increment(se, dt, A, n, sigma_ref, stiffness):
+    """Equivalent creep strain Δε of one step (backward Euler on the relaxing stress):
+        Δε = dt A ((σ_e − k Δε)/σ_ref)^n,   0 ≤ Δε ≤ σ_e/k,
+    k = 3G the stiffness that unloads the deviatoric stress as the particle creeps
+    (an upper bound in a packing, whose contacts are softer: the step never overshoots)."""
+    if se <= 0.0 or A <= 0.0:
+        return 0.0
+    lo = 0.0
+    hi = se / stiffness
+    d = min(hi, dt * A * (se / sigma_ref) ** n)     # explicit guess, ≥ the root
+    for _ in range(100):
+        r = se - stiffness * d
+        f = d - dt * A * (r / sigma_ref) ** n if r > 0.0 else d
+        if f > 0.0:
+            hi = d
+        else:
+            lo = d
+        df = 1.0 + dt * A * n * stiffness / sigma_ref * (max(r, 0.0) / sigma_ref) ** (n - 1.0)
+        dn = d - f / df
+        if not (lo < dn < hi):
+            dn = 0.5 * (lo + hi)
+        if abs(dn - d) <= 1e-13 * hi or hi - lo <= 1e-13 * (se / stiffness):
+            return dn
+        d = dn
+    return d
+
+
+@njit(cache=True)
+def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
+                         periodic_xy, sig, A, n_exp, sigma_ref, stiffness, dt_phys, creep_strain,
+                         confinement, bulk, conserving, eps):
+    """Norton flow of each creeping particle driven by its von Mises stress, mapped onto its
+    contacts (see the module docstring). sig: particle stress tensors (N, 3, 3) Pa from
+    `normal_stress`; eps: scratch (N, 3, 3), the step's strain tensors on return.
+    Per particle: s = σ − tr σ/3 I, σ_e = √(3/2 s:s), Δε_e = norton_increment(σ_e, …),
+    Δε = 3/2 Δε_e s/σ_e (trace-free: constant volume); creep_strain += Δε_e.
+    Volume: a volume-conserving particle (`conserving`, per material) whose caps exceed
+    what its radius can restore (confinement pressure c > 0, dempack.physics.confinement)
+    gives the hidden volume back: Δε gets + c/(3K) I, so its flats recede by the excess
+    volumetric strain c/K (Σ_c A_c l_c = 3V for an enclosed particle) and it pushes its
+    neighbours instead of hiding solid in overlaps. This is the volume constraint, not
+    creep: it acts at every creep step whatever A.
+    Per contact: the flat changes by the shortening of each side along the contact normal,
+    Δδ_flat = −(n·Δε_i·n l_i + n·Δε_j·n l_j) (l from the centre to the radical plane),
+    receding (down to zero) where a side elongates towards its neighbour."""
+    n_part = x.shape[0]
+    eps[:] = 0.0
+    moved = np.zeros(n_part, dtype=np.bool_)
+    for i in range(n_part):
+        m = mat[i]
+        if conserving[m] and confinement[i] > 0.0:
+            back = confinement[i] / (3.0 * bulk[m])
+            eps[i, 0, 0] = back
+            eps[i, 1, 1] = back
+            eps[i, 2, 2] = back
+            moved[i] = True
+        if A[m] <= 0.0:
+            continue
+        tr = (sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
+        ss = 0.0
+        for a in range(3):
+            for b in range(3):
+                v = sig[i, a, b] - (tr if a == b else 0.0)
+                ss += v * v
+        se = math.sqrt(1.5 * ss)
+        d = norton_increment(se, dt_phys, A[m], n_exp[m], sigma_ref[m], stiffness[m])
+        if d <= 0.0:
+            continue
+        creep_strain[i] += d
+        moved[i] = True
+        for a in range(3):
+            for b in range(3):
+                eps[i, a, b] += 1.5 * d * (sig[i, a, b] - (tr if a == b else 0.0)) / se
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        if not (moved[i] or moved[j]):
+            continue
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        if d <= 0.0 or R[i] + R[j] - d <= 0.0:
+            continue
+        n0 = dx / d
+        n1 = dy / d
+        n2 = dz / d
+        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
+        change = 0.0
+        for a in range(3):
+            na = n0 if a == 0 else (n1 if a == 1 else n2)
+            for b in range(3):
+                nb = n0 if b == 0 else (n1 if b == 1 else n2)
+                change -= na * nb * (eps[i, a, b] * li + eps[j, a, b] * (d - li))
+        delta_flat[p] = max(delta_flat[p] + change, 0.0)
+    for i in range(n_part):
+        if not moved[i]:
+            continue
+        for k in range(6):
+            if not wall_on[k]:
+                continue
+            s = wall_gap(x, i, k, wall_pos)
+            if R[i] - s <= 0.0:
+                continue
+            enn = 0.0
+            for a in range(3):
+                for b in range(3):
+                    enn += WALL_NORMALS[k, a] * WALL_NORMALS[k, b] * eps[i, a, b]
+            wall_delta_flat[i, k] = max(wall_delta_flat[i, k] - enn * s, 0.0)
 
 
 @njit(cache=True)
 def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
-                   periodic_xy, creep_strain, wall_delta_flat, wall_pos, wall_on, Ew, Hw, pbar):
-    """Advance the creep overlap of every contact with a creeping side by one
-    physical step dt_phys (s), each side driven by ⟨p − pbar[side]⟩ (pbar: the
-    particles' mean pressure from `mean_pressure`, or zeros for the plain contact
-    law); accumulate each particle's flattening strain (its share of Δδ_cr over
-    its diameter). Serial: a pair updates two particles."""
+                   periodic_xy, creep_strain, wall_delta_flat, wall_pos, wall_on, Ew, Hw, p_ref, recede):
+    """Advance the flat of every contact with a creeping side by one physical step
+    dt_phys (s), each side driven by p − p_ref[side] (p_ref: the particles' reference
+    pressures, Pa); with `recede` a flat whose contact is pressed below the reference
+    recedes (down to zero), else flats only grow. Accumulate each particle's creep
+    strain, Σ |Δδ_flat| × (its share of the rate) / (2R). Serial: a pair updates two
+    particles."""
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
@@ -210,22 +377,19 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
         Kaj = SIMILARITY_RATE_FACTOR * a * Aj
         si = similarity_kappa(ni) * sigma_ref[mi]
         sj = similarity_kappa(nj) * sigma_ref[mj]
-        d = _creep_increment(de, dt_phys, P, Kai, ni, si, pbar[i], Kaj, nj, sj, pbar[j])
-        if d <= 0.0:
+        d = _creep_increment(de, delta_flat[p] if recede else 0.0, dt_phys, P, Kai, ni, si,
+                             p_ref[i], Kaj, nj, sj, p_ref[j])
+        if d == 0.0:
             continue
-        delta_flat[p] += d
-        # split the flattening by the two sides' creep rates at the new state
+        delta_flat[p] = max(delta_flat[p] + d, 0.0)
+        # split the creep strain by the two sides' rates at the new state
         u = de - d
-        ri = _side_rate(u, P, Kai, ni, si, pbar[i])
-        rj = _side_rate(u, P, Kaj, nj, sj, pbar[j])
+        ri = abs(_side_rate(u, P, Kai, ni, si, p_ref[i]))
+        rj = abs(_side_rate(u, P, Kaj, nj, sj, p_ref[j]))
         tot = ri + rj
-        if tot > 0.0:
-            creep_strain[i] += d * ri / tot / (2.0 * R[i])
-            creep_strain[j] += d * rj / tot / (2.0 * R[j])
-        elif Kai > 0.0:
-            creep_strain[i] += d / (2.0 * R[i])
-        else:
-            creep_strain[j] += d / (2.0 * R[j])
+        fi = ri / tot if tot > 0.0 else (1.0 if Kai > 0.0 else 0.0)
+        creep_strain[i] += abs(d) * fi / (2.0 * R[i])
+        creep_strain[j] += abs(d) * (1.0 - fi) / (2.0 * R[j])
     for i in range(x.shape[0]):
         m = mat[i]
         if A[m] <= 0.0:
@@ -236,8 +400,9 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
             de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de <= 0.0:
                 continue
-            d = _creep_increment(de, dt_phys, P, SIMILARITY_RATE_FACTOR * a * A[m], n_exp[m],
-                                 similarity_kappa(n_exp[m]) * sigma_ref[m], pbar[i], 0.0, 1.0, 1.0,
-                                 0.0)
-            wall_delta_flat[i, k] += d
-            creep_strain[i] += d / (2.0 * R[i])
+            d = _creep_increment(de, wall_delta_flat[i, k] if recede else 0.0, dt_phys, P,
+                                 SIMILARITY_RATE_FACTOR * a * A[m], n_exp[m],
+                                 similarity_kappa(n_exp[m]) * sigma_ref[m], p_ref[i], 0.0, 1.0,
+                                 1.0, 0.0)
+            wall_delta_flat[i, k] = max(wall_delta_flat[i, k] + d, 0.0)
+            creep_strain[i] += abs(d) / (2.0 * R[i])
