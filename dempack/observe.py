@@ -201,7 +201,9 @@ def observables(sim, a: dict | None = None) -> dict:
     st = sim.stage
     ref = sim.reference_thickness
     punch = sim.punch_stress()
-    target = st.stack_target(sim) if st is not None else math.nan
+    # after the protocol's end the last stage's control is still what holds the punch
+    last = st if st is not None else (sim.stages[-1] if sim.stages else None)
+    target = last.stack_target(sim) if last is not None else math.nan
     row = {
         "step": sim.step_count,
         "time_s": sim.time,

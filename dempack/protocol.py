@@ -8,6 +8,8 @@ punch (and, while cycling, the lithiation) and says when it is done.
 - FixedGapStage: punch held still for a number of steps.
 - SpringStage: spring fixture (stiffness + preload) for a number of steps.
 - CyclingStage: stack held (servo or spring) while the electrode is cycled.
+Each stage says the punch stress its control aims at, `stack_target(sim)` (Pa, NaN where
+it has none): the stack_target_Pa and stack_deviation columns.
 """
 from __future__ import annotations
 
@@ -132,6 +134,10 @@ class SpringStage(Stage):
     def label(self) -> str:
         return f"spring {self.preload / 1e6:g} MPa"
 
+    def stack_target(self, sim) -> float:
+        """The fixture's stress (Pa); before its first step, the preload it starts at."""
+        return self.preload if self.control is None else super().stack_target(sim)
+
     def update(self, sim) -> None:
         if self.control is None:  # the spring is set at the punch height where the stage starts
             self.control = SpringFixture(self.stiffness, self.preload, sim.box.z_top, self.max_speed)
@@ -249,6 +255,13 @@ class CyclingStage(Stage):
             return FixedGap()
         return StackServo(self.target, self.max_speed)
 
+    def stack_target(self, sim) -> float:
+        """The control's target (Pa); before the first step of cycling, the one it will
+        start at (the servo's target, the spring's preload at h = h0); NaN in a fixed gap."""
+        if self.control is None:
+            return self.target if self.stack_mode in ("servo", "spring") else math.nan
+        return super().stack_target(sim)
+
     def _start(self, sim):
         self.control = self._make_control(sim.box.z_top)
         if sim.reference_thickness is None:
@@ -276,18 +289,22 @@ class CyclingStage(Stage):
             return
         end = (self.c >= 1.0) if self.half % 2 == 0 else (self.c <= self.c_res)
         if end:
-            sim.half_cycle_end(self.cycle, self.half_name)
+            self._end_half(sim)
+
+    def _end_half(self, sim) -> None:
+        """The half-cycle's end: its cycles.csv row, then a rest or the next half-cycle."""
+        sim.half_cycle_end(self.cycle, self.half_name)
+        if self.rest_steps > 0:
+            self.rest_left = self.rest_steps
+        else:
+            self.half += 1
+        # the swelling rate reverses (or stops for the rest): so does the punch speed the
+        # stack control has learned (boundary.StackServo)
+        if hasattr(self.control, "integral"):
             if self.rest_steps > 0:
-                self.rest_left = self.rest_steps
+                self.control.integral = 0.0
             else:
-                self.half += 1
-            # the swelling rate reverses (or stops for the rest): so does the punch speed the
-            # stack control has learned (boundary.StackServo)
-            if hasattr(self.control, "integral"):
-                if self.rest_steps > 0:
-                    self.control.integral = 0.0
-                else:
-                    self.control.reverse()
+                self.control.reverse()
 
     def done(self, sim) -> bool:
         return self.half >= 2 * self.cycles
