@@ -200,6 +200,10 @@ def observables(sim, a: dict | None = None) -> dict:
     v_true = float(np.sum(true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]))
     st = sim.stage
     ref = sim.reference_thickness
+    punch = sim.punch_stress()
+    # after the protocol's end the last stage's control is still what holds the punch
+    last = st if st is not None else (sim.stages[-1] if sim.stages else None)
+    target = last.stack_target(sim) if last is not None else math.nan
     row = {
         "step": sim.step_count,
         "time_s": sim.time,
@@ -213,7 +217,11 @@ def observables(sim, a: dict | None = None) -> dict:
         "volume_deficit": 1.0 - a["solid_volume"] / v_true if v_true > 0 else 0.0,
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
-        "punch_stress_Pa": sim.punch_stress(),
+        "punch_stress_Pa": punch,
+        # what the stage's punch control aims at (servo target, spring fixture law
+        # p0 + k (h − h0)), NaN where it has none; deviation = punch stress / target − 1
+        "stack_target_Pa": target,
+        "stack_deviation": punch / target - 1.0 if target > 0.0 else math.nan,
         "wall_stress_Pa": sim.side_wall_stress(),
         "coordination": float(np.mean(a["ncontact"][alive])) if alive.any() else 0.0,
         "kinetic_energy_J": 0.5 * float(np.sum(ps.mass[alive] * np.sum(ps.v[alive] ** 2, 1))),

@@ -8,10 +8,14 @@ punch (and, while cycling, the lithiation) and says when it is done.
 - FixedGapStage: punch held still for a number of steps.
 - SpringStage: spring fixture (stiffness + preload) for a number of steps.
 - CyclingStage: stack held (servo or spring) while the electrode is cycled.
+Each stage says the punch stress its control aims at, `stack_target(sim)` (Pa, NaN where
+it has none): the stack_target_Pa and stack_deviation columns.
 """
 from __future__ import annotations
 
-from .boundary import DisplacementRate, FixedGap, SpringFixture, StressServo
+import math
+
+from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
 
 
 class Stage:
@@ -30,6 +34,12 @@ class Stage:
 
     def reached(self) -> bool:
         return self.steps < self.max_steps
+
+    def stack_target(self, sim) -> float:
+        """The punch stress this stage's control aims at now (Pa), NaN where it has none
+        (displacement rate, fixed gap): the stack_target_Pa column."""
+        c = getattr(self, "control", None)
+        return c.target_at(sim.box.z_top) if hasattr(c, "target_at") else math.nan
 
     def state(self) -> dict:
         return {"steps": self.steps}
@@ -124,6 +134,10 @@ class SpringStage(Stage):
     def label(self) -> str:
         return f"spring {self.preload / 1e6:g} MPa"
 
+    def stack_target(self, sim) -> float:
+        """The fixture's stress (Pa); before its first step, the preload it starts at."""
+        return self.preload if self.control is None else super().stack_target(sim)
+
     def update(self, sim) -> None:
         if self.control is None:  # the spring is set at the punch height where the stage starts
             self.control = SpringFixture(self.stiffness, self.preload, sim.box.z_top, self.max_speed)
@@ -138,13 +152,15 @@ class SpringStage(Stage):
     def state(self):
         c = self.control
         return {"steps": self.steps, "z0": None if c is None else c.z0,
-                "mean": None if c is None else c.mean}
+                "mean": None if c is None else c.mean,
+                "integral": None if c is None else c.integral}
 
     def load_state(self, st):
         self.steps = st["steps"]
         if st["z0"] is not None:
             self.control = SpringFixture(self.stiffness, self.preload, st["z0"], self.max_speed)
             self.control.mean = st["mean"]
+            self.control.integral = st.get("integral") or 0.0
 
 
 def build_stages(scenario) -> list:
@@ -237,7 +253,14 @@ class CyclingStage(Stage):
             return SpringFixture(self.stiffness, self.target, z0, self.max_speed)
         if self.stack_mode == "fixed_gap":
             return FixedGap()
-        return StressServo(self.target, self.max_speed)
+        return StackServo(self.target, self.max_speed)
+
+    def stack_target(self, sim) -> float:
+        """The control's target (Pa); before the first step of cycling, the one it will
+        start at (the servo's target, the spring's preload at h = h0); NaN in a fixed gap."""
+        if self.control is None:
+            return self.target if self.stack_mode in ("servo", "spring") else math.nan
+        return super().stack_target(sim)
 
     def _start(self, sim):
         self.control = self._make_control(sim.box.z_top)
@@ -266,11 +289,22 @@ class CyclingStage(Stage):
             return
         end = (self.c >= 1.0) if self.half % 2 == 0 else (self.c <= self.c_res)
         if end:
-            sim.half_cycle_end(self.cycle, self.half_name)
+            self._end_half(sim)
+
+    def _end_half(self, sim) -> None:
+        """The half-cycle's end: its cycles.csv row, then a rest or the next half-cycle."""
+        sim.half_cycle_end(self.cycle, self.half_name)
+        if self.rest_steps > 0:
+            self.rest_left = self.rest_steps
+        else:
+            self.half += 1
+        # the swelling rate reverses (or stops for the rest): so does the punch speed the
+        # stack control has learned (boundary.StackServo)
+        if hasattr(self.control, "integral"):
             if self.rest_steps > 0:
-                self.rest_left = self.rest_steps
+                self.control.integral = 0.0
             else:
-                self.half += 1
+                self.control.reverse()
 
     def done(self, sim) -> bool:
         return self.half >= 2 * self.cycles
@@ -282,7 +316,7 @@ class CyclingStage(Stage):
         c = self.control
         return {"steps": self.steps, "c": self.c, "half": self.half, "rest_left": self.rest_left,
                 "started": self.started, "mean": getattr(c, "mean", None),
-                "z0": getattr(c, "z0", None)}
+                "z0": getattr(c, "z0", None), "integral": getattr(c, "integral", None)}
 
     def load_state(self, st):
         self.steps, self.c, self.half = st["steps"], st["c"], st["half"]
@@ -290,3 +324,5 @@ class CyclingStage(Stage):
         if self.started:
             self.control = self._make_control(st["z0"])
             self.control.mean = st["mean"]
+            if hasattr(self.control, "integral"):
+                self.control.integral = st.get("integral") or 0.0

@@ -212,15 +212,22 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "stack": {
         "mode": Field(str, "servo", "How the stack is held while cycling: a stress servo on "
-                      "the punch, a spring fixture set at the punch height where cycling "
-                      "starts, or a fixed gap (the stress is then free; a fully lithiated "
+                      "the punch (PI: holds pressure_MPa), a spring fixture set where cycling "
+                      "starts (a screwed cell: σ = p0 + k (h − h0), rising as the electrode "
+                      "thickens), or a fixed gap (the stress is then free; a fully lithiated "
                       "electrode may not fit, see DESIGN §4).",
                       choices=("servo", "spring", "fixed_gap")),
         "pressure_MPa": Field(float, 100.0, "Stack pressure (servo target, or spring preload).",
                               min=0.0, max=5000.0, min_exclusive=True, unit="MPa"),
-        "spring_stiffness_MPa_per_um": Field(float, 1.0, "Spring fixture stiffness per punch "
-                                             "area.", min=0.0, unit="MPa_per_um"),
-        "speed_m_per_s": Field(float, 0.05, "Maximum punch speed of the stack control.",
+        "spring_stiffness_MPa_per_um": Field(float, 1.6, "Spring fixture stiffness per punch "
+                                             "area k: stress change per thickness change of "
+                                             "the electrode. Default: the study's screw-and-nut "
+                                             "lab cell, estimated (screws, pistons and frame in "
+                                             "series; dempack.boundary.SpringFixture).",
+                                             min=0.0, unit="MPa_per_um"),
+        "speed_m_per_s": Field(float, 0.05, "Maximum punch speed of the stack control (servo "
+                               "or spring), in DEM time: above the speed the swelling needs "
+                               "(thickness change / (steps_per_half_cycle × dt)).",
                                min=0.0, max=100.0, min_exclusive=True, unit="m_per_s"),
     },
     "cycling": {

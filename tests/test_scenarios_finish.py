@@ -17,9 +17,11 @@ step limit, no value is NaN where it is defined, and no warning is logged but th
 that shortening itself causes (below).
 
 NaN where a value is defined: a tortuosity is undefined (NaN) where its conduction
-network does not percolate (σ_eff = 0, `transport.tortuosity_factor`), and the inertial
-number where the punch carries no stress; any other NaN in timeseries.csv or cycles.csv
-fails.
+network does not percolate (σ_eff = 0, `transport.tortuosity_factor`), the inertial
+number where the punch carries no stress, and the stack target and deviation where the
+punch has no stress target (a displacement-rate or fixed-gap stage, and the last row
+when such a stage ended the protocol); any other NaN in
+timeseries.csv or cycles.csv fails.
 
 The one warning allowed, the inertial number above 1e-3: I = γ̇ d √(ρ/p) with γ̇ = v/h.
 Shortened, the bed is (400/60)^(1/3) ≈ 1.9 to (2000/60)^(1/3) ≈ 3.2 times thinner at the
@@ -103,6 +105,10 @@ def undefined(row: dict, key: str) -> bool:
     if key.startswith("tortuosity_"):
         s = row.get(f"sigma_eff_{key.split('_', 1)[1]}_S_per_m")
         return s is None or not s > 0.0
+    if key in ("stack_target_Pa", "stack_deviation"):
+        # a punch driven at a speed or held at a gap has no stress target (nor, in the row
+        # after the protocol's end, "done", where such a stage was the last)
+        return str(row.get("stage", "")).startswith(("compress", "fixed gap", "done"))
     if key == "inertial_number":
         p = row.get("punch_stress_Pa")
         return p is None or not p > 0.0
