@@ -434,9 +434,17 @@ def _check_field(where: str, key: str, f: Field, v, errors: list):
             errors.append(bad)
             return v
         item = Field(float, None, f.doc, min=f.min, max=f.max, min_exclusive=f.min_exclusive)
-        n = len(errors)
-        out = [_check_field(where, f"{key}[{k}]", item, x, errors) for k, x in enumerate(v)]
-        return out if len(errors) == n else v
+        out, wrong = [], []
+        for k, x in enumerate(v):
+            mine: list = []
+            out.append(_check_field("", "", item, x, mine))
+            if mine:
+                wrong.append(f"[{k}] = {_show(x)}")
+        if wrong:
+            errors.append(f"{bad} ({', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} "
+                          f"{'is' if len(wrong) == 1 else 'are'} not)")
+            return v
+        return out
     if f.type is float and isinstance(v, int) and not isinstance(v, bool):
         try:
             v = float(v)

@@ -197,8 +197,8 @@ def test_fractions_outside_0_1_are_refused_naming_key_and_file(write_scenario):
     with pytest.raises(ScenarioError) as e:
         dempack.load_scenario(path)
     msg = str(e.value)
-    assert str(path) in msg and "run.snapshot_at_half_cycle_fractions[1] = 1.5" in msg
-    assert ">= 0 and <= 1" in msg
+    assert str(path) in msg and "run.snapshot_at_half_cycle_fractions = [0.0, 1.5]" in msg
+    assert "each >= 0 and <= 1 ([1] = 1.5 is not)" in msg
     path = write_scenario(DEFAULT_SCENARIO.read_text().replace(
         "[run]", '[run]\nsnapshot_at_half_cycle_fractions = "half"'), "b.toml")
     with pytest.raises(ScenarioError, match="snapshot_at_half_cycle_fractions = 'half': must be "
