@@ -9,10 +9,16 @@ Four steps, each a function that can be used alone (a 2D run's disks enter at st
 1. section (`section_of_spheres`): the plane z = z_s, parallel to the current collector,
    cuts each sphere (centre height z_i, radius R_i) with |z_s − z_i| < R_i in a circle of
    radius r_i = √(R_i² − (z_s − z_i)²). The plane stands at a depth d below the top of the
-   bed (a fraction of its thickness h): z_s = (1 − d) h, h = max_i(z_i + R_i) of that
-   snapshot (the punch is within an elastic overlap of it), so the plane follows the
-   electrode as it breathes. In a 2D run the section is the plane itself: make a `Section`
-   of its disks.
+   bed (a fraction of its thickness h): z_s = (1 − d) h, h the punch height at the
+   snapshot's step (timeseries.csv's thickness_m, interpolated between rows; max(z_i + R_i)
+   without rows), so the plane follows the electrode as it breathes. In a 2D run the section
+   is the plane itself: make a `Section` of its disks.
+   The solid is the union of the spheres as the snapshot draws them (radius R, the volume-
+   conserving one). dempack's porosity (`observe`) instead splits each overlap at the
+   contact's flat, shifted toward the particle that flattened, and drops the cap beyond it;
+   the part of that cap outside the neighbour is pore there and solid here, so a section
+   shows less pore than the bulk porosity says (docs/pores.md gives the numbers). The flats
+   are not in the snapshots.
 2. raster (`rasterise`): the box [0, Lx] × [0, Ly] on nx × ny pixels, nx = round(Lx / p),
    ny = round(Ly / p) (pixel sides Lx/nx, Ly/ny), p = d_min / pixels_per_diameter with d_min
    the smallest particle diameter in the analysed snapshots (default 20 pixels across it).
@@ -455,7 +461,9 @@ def pores(run_dir, depth: float = 0.5, pixels_per_diameter: float = DEFAULT_PIXE
         x, arr = read_vtp(s.path)
         R, mat = arr["radius"], arr["material"].astype(np.int32)
         lit = arr.get("lithiation", np.zeros(len(R)))
-        h = float(np.max(x[:, 2] + R)) if len(R) else 0.0
+        h = rf.die(s.step)[2] if rf.rows() else 0.0     # the punch height, between rows
+        if not h > 0.0:
+            h = float(np.max(x[:, 2] + R)) if len(R) else 0.0
         z = (1.0 - depth) * h
         act = active[np.clip(mat, 0, active.size - 1)] if len(R) else np.zeros(0, bool)
         cycle, half = _half_of(s.step, start, ends)
@@ -612,7 +620,12 @@ def write_figures(an: PoreAnalysis, states: list, materials: list, c_res: float,
     ax.set_xticklabels([f"{ROMAN[k] if k < len(ROMAN) else k}\nc={st.lithiation_mean:.2f}"
                         for k, st in enumerate(states)], fontsize=7)
     ax.set_ylabel("relative pore area A / A_I")
-    ax.set_ylim(bottom=0.0)
+    top = 2.0                                  # the study's range; larger values are clipped
+    above = int(np.sum(np.nanmax(rel[:, initial], axis=0, initial=0.0) > top)) if initial.size else 0
+    ax.set_ylim(0.0, top)
+    if above:
+        ax.text(0.99, 0.98, f"{above} pore(s) above {top:g}, clipped", transform=ax.transAxes,
+                ha="right", va="top", fontsize=7, color="0.4")
     ax.legend(fontsize=7)
     ax.set_title("pores in the section (Fig. 3d style)", fontsize=9)
     fig.tight_layout()
