@@ -32,6 +32,13 @@ def resume(out_dir, progress=False, threads=None):
     return _resume(out_dir, progress=progress, threads=threads)
 
 
+def pores(run_dir, **kw):
+    """Virtual in-situ SEM of a run folder: pores in a section of each snapshot, labelled and
+    tracked (pores.csv, pores.json, PNGs) -> PoreResult; see dempack.analysis.pores.pores."""
+    from .analysis.pores import pores as _pores
+    return _pores(run_dir, **kw)
+
+
 def run_sweep(sweep_file, out_dir, scheduler=None, workers=None, progress=False, **kw):
     """Run a parameter sweep on Dask (LocalCluster, or `scheduler`) → SweepResult (rows of
     sweep.csv); see dempack.sweep.run_sweep. (Named run_sweep: `dempack.sweep` is the module.)"""
@@ -41,4 +48,4 @@ def run_sweep(sweep_file, out_dir, scheduler=None, workers=None, progress=False,
 
 
 __all__ = ["__version__", "Scenario", "ScenarioError", "CheckpointError", "load_scenario",
-           "load_materials", "run", "resume", "run_sweep"]
+           "load_materials", "run", "resume", "run_sweep", "pores"]

@@ -1,4 +1,4 @@
-"""Command line: `dempack run | sweep | plot | gui | materials` (a thin layer over the
+"""Command line: `dempack run | sweep | plot | pores | gui | materials` (a thin layer over the
 Python API; runs go through the one driver, `dempack.drive`).
 
 Messages: the engine reports through the `logging` module (loggers under `dempack`,
@@ -153,6 +153,31 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_pores(args) -> int:
+    from .analysis.pores import pores
+    res = pores(args.run_dir, depth=args.depth, pixels_per_diameter=args.pixels_per_diameter,
+                min_area_px=args.min_area_px, out=args.out, images=not args.no_images)
+    s = res.summary
+    sec = s["section"]
+    print(f"{s['pores_tracked']} pores tracked ({s['pores_total']} in all) in {len(res.states)} "
+          f"states; section at depth {sec['depth_fraction']:g} of the thickness, "
+          f"{sec['nx']} x {sec['ny']} pixels of {sec['pixel_m'][0] * 1e6:.3g} um; pores under "
+          f"{sec['min_area_px']} pixels left out")
+    for st in s["states"]:
+        med = st["median_area_rel"]
+        print(f"  {st['name']:>4} step {st['step']:>9}  {st['half'] or 'before cycling':<9} "
+              f"c {st['lithiation_mean']:.3f}  pores {st['pores']:>4}  median A/A_I "
+              + ("-" if med is None else f"{med:.3f}"))
+    for c in s["shrink_during_charge"]:
+        print(f"  cycle {c['cycle']}: {c['shrink']} of {c['pores_compared']} pores shrink "
+              "during the charge")
+    print(f"  below the no-creep line ({s['no_creep_area_rel']:.2f}) at the last state: "
+          f"{s['below_no_creep_at_last_state']} of {s['pores_tracked']}")
+    for f in res.files:
+        print(f"  wrote {f}")
+    return 0
+
+
 def _cmd_gui(args) -> int:
     # the app lives in the top-level `gui` package; imported by name so that the
     # engine never imports Qt (tests/test_engine_is_qt_free.py)
@@ -223,6 +248,19 @@ def main(argv=None) -> int:
     pl.add_argument("results", help="run folder (timeseries.csv) or sweep folder (sweep.csv)")
     pl.add_argument("--out", help="folder for the PNGs (default RESULTS/figures)")
     pl.set_defaults(fn=_cmd_plot)
+    po = sub.add_parser("pores", help="virtual in-situ SEM: pores in a section of each snapshot, "
+                        "tracked (pores.csv, pores.json, PNGs)")
+    po.add_argument("run_dir", metavar="RUN_DIR", help="run folder with VTK snapshots")
+    po.add_argument("--depth", type=float, default=0.5,
+                    help="depth of the section plane below the top of the bed, as a fraction "
+                         "of its thickness, 0 to 1 (default 0.5)")
+    po.add_argument("--pixels-per-diameter", type=float, default=20.0,
+                    help="pixels across the smallest particle diameter (default 20)")
+    po.add_argument("--min-area-px", type=int, default=10,
+                    help="pores of fewer pixels are left out (default 10)")
+    po.add_argument("--out", help="output folder (default RUN_DIR)")
+    po.add_argument("--no-images", action="store_true", help="write no PNG")
+    po.set_defaults(fn=_cmd_pores)
     g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario or a run folder")
     gui_arguments(g)
     g.set_defaults(fn=_cmd_gui)

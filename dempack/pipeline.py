@@ -37,10 +37,12 @@ class Never:
 
 class Operation:
     """An updater or compute: `trigger(step)` says whether `act(sim)` runs after that
-    step; `needs_pair_forces`: it reads the pair forces of that step."""
+    step; `needs_pair_forces`: it reads the pair forces of that step; `at_end`: a compute
+    that also runs after the protocol's last step."""
 
     trigger = Never()
     needs_pair_forces = False
+    at_end = False  # also runs after the step that ends the protocol (the last row)
 
     def act(self, sim) -> None:
         raise NotImplementedError
@@ -86,6 +88,7 @@ class ObserveRow(Operation):
     which runs the writers; the particle stresses come from the pair forces."""
 
     needs_pair_forces = True
+    at_end = True
 
     def __init__(self, sim):
         run = sim.scenario.run
@@ -93,3 +96,26 @@ class ObserveRow(Operation):
 
     def act(self, sim) -> None:
         sim.observe()
+
+
+class SnapshotAtFractions(Operation):
+    """A VTK snapshot (`Simulation.snapshot_observers`) at the step where the cycling
+    protocol first reaches a fraction of a half-cycle listed in
+    `run.snapshot_at_half_cycle_fractions` (0 = the half-cycle's start, 1 = its end; read
+    at each step): the trigger asks the step's `protocol.Progress` records
+    (`Simulation.protocol_events`), so it fires exactly there, whatever the output
+    interval. Its stresses come from forces recomputed at the current state
+    (`Simulation.pair_contact_forces`), so it asks the integrator for nothing."""
+
+    def __init__(self, sim):
+        run = sim.scenario.run
+        self.trigger = lambda step: step == sim.step_count and any(
+            ev.reached(f) for ev in sim.protocol_events
+            for f in run.snapshot_at_half_cycle_fractions)
+
+    def act(self, sim) -> None:
+        from .observe import analyse
+        sim._last_analysis = analyse(sim)
+        sim._connected = None
+        for fn in sim.snapshot_observers:
+            fn(sim)

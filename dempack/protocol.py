@@ -14,8 +14,25 @@ it has none): the stack_target_Pa and stack_deviation columns.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one step did to a half-cycle: its progress fraction went from `lo` (excluded)
+    to `hi` (included); `lo` = -1 marks the state where the half-cycle begins (its fraction
+    0). `half` counts half-cycles from 0 (even: discharge); `tol` is a millionth of one
+    step's fraction, the round-off allowed when asking whether a fraction was reached."""
+    half: int
+    lo: float
+    hi: float
+    tol: float
+
+    def reached(self, f: float) -> bool:
+        """True if fraction f is first reached at this step: lo < f <= hi (within tol)."""
+        return self.lo < f - self.tol <= self.hi
 
 
 class Stage:
@@ -25,6 +42,10 @@ class Stage:
     def __init__(self, max_steps: int):
         self.max_steps = max_steps
         self.steps = 0
+
+    def begin(self, sim) -> None:
+        """Called after the step at which the previous stage ended (the state this stage
+        starts from)."""
 
     def update(self, sim) -> None:
         sim.box.punch_velocity = self.control.velocity(sim.last_punch_stress, sim.box.z_top)
@@ -212,6 +233,12 @@ class CyclingStage(Stage):
     seconds of physical time, so a full 0 → 1 half-cycle takes steps_per_half
     steps; c changes by 1/steps_per_half per step. At each half-cycle end the
     simulation's half-cycle observers run (cycles.csv).
+
+    Each step appends a `Progress` to `sim.protocol_events`: the fraction of the current
+    half-cycle, f = (c - c_start)/(1 - c_start) on discharge (c_start = c0 for the first,
+    the residual lithiation after) and f = (1 - c)/(1 - c_res) on charge, before and after
+    the step; a half-cycle's start (f = 0) is the state after the step that ended the
+    stage or half-cycle (or rest) before it (`dempack.pipeline.SnapshotAtFractions`).
     """
 
     kind = "cycling"
@@ -227,7 +254,9 @@ class CyclingStage(Stage):
         self.stack_mode, self.target, self.stiffness, self.max_speed = (stack_mode, pressure,
                                                                          stiffness, max_speed)
         self.rule = LITHIATION_RULES[rule]()
+        self.c0 = c0
         self.c = c0
+        self._c_before = c0
         self.half = 0          # index of the current half-cycle (0 = first discharge)
         self.rest_left = 0
         self.control = None
@@ -268,17 +297,49 @@ class CyclingStage(Stage):
             sim.reference_thickness = sim.box.z_top
         self.started = True
 
+    def _span(self) -> float:
+        """Lithiation change over the whole current half-cycle."""
+        if self.half % 2 == 0:
+            return 1.0 - (self.c0 if self.half == 0 else self.c_res)
+        return 1.0 - self.c_res
+
+    def fraction(self, c: float) -> float:
+        """Fraction of the current half-cycle done at lithiation c (class docstring)."""
+        span = self._span()
+        if span <= 0.0:
+            return 1.0
+        return (c - (1.0 - span)) / span if self.half % 2 == 0 else (1.0 - c) / span
+
+    def _begins(self, sim) -> None:
+        """The state after this step is the start (fraction 0) of half-cycle self.half."""
+        if not self.done(sim):
+            sim.protocol_events.append(Progress(self.half, -1.0, 0.0, 0.0))
+
+    def begin(self, sim) -> None:
+        self._begins(sim)
+
     def update(self, sim) -> None:
         if not self.started:
             self._start(sim)
         sim.box.punch_velocity = self.control.velocity(sim.last_punch_stress, sim.box.z_top)
         if self.rest_left > 0:
             return
+        self._c_before = self.c
         if self.half % 2 == 0:
             self.c = min(1.0, self.c + self.dc)
         else:
             self.c = max(self.c_res, self.c - self.dc)
         self.rule.apply(sim, self.c)
+
+    def _progress(self, end: bool) -> Progress:
+        """The step's Progress: fraction 1 only at the step that ends the half-cycle (c
+        summed step by step may come within round-off of its bound a step earlier)."""
+        span = self._span()
+        tol = 1e-6 * self.dc / span if span > 0.0 else 0.0
+        below_end = 1.0 - 2.0 * tol
+        lo = min(self.fraction(self._c_before), below_end)
+        hi = 1.0 if end else min(self.fraction(self.c), below_end)
+        return Progress(self.half, lo, hi, tol)
 
     def after_step(self, sim) -> None:
         self.steps += 1
@@ -286,8 +347,10 @@ class CyclingStage(Stage):
             self.rest_left -= 1
             if self.rest_left == 0:
                 self.half += 1
+                self._begins(sim)
             return
         end = (self.c >= 1.0) if self.half % 2 == 0 else (self.c <= self.c_res)
+        sim.protocol_events.append(self._progress(end))
         if end:
             self._end_half(sim)
 
@@ -298,6 +361,7 @@ class CyclingStage(Stage):
             self.rest_left = self.rest_steps
         else:
             self.half += 1
+            self._begins(sim)
         # the swelling rate reverses (or stops for the rest): so does the punch speed the
         # stack control has learned (boundary.StackServo)
         if hasattr(self.control, "integral"):

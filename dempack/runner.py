@@ -117,6 +117,7 @@ class OutputWriters:
         sim.observers.append(Observer(self.write_row, 1))
         if r.snapshot_every_outputs:
             sim.observers.append(Observer(self.write_snapshot, r.snapshot_every_outputs))
+        sim.snapshot_observers.append(self.write_snapshot)  # run.snapshot_at_half_cycle_fractions
         sim.observers.append(Observer(self.write_checkpoint, r.checkpoint_every_outputs))
 
     @staticmethod
@@ -146,7 +147,11 @@ class OutputWriters:
         log.debug("cycle %s %s ends at step %d", row.get("cycle"), row.get("half"), sim.step_count)
 
     def write_snapshot(self, sim, row=None):
+        """The particles as vtk/particles_<step>.vtp, indexed in particles.pvd (once per
+        step: a step that is both a periodic and a triggered snapshot writes one)."""
         name = f"vtk/particles_{sim.step_count:09d}.vtp"
+        if any(f == name for _, f in self.pvd.entries):
+            return
         ps = sim.particles
         write_vtp(self.out / name, ps.x[ps.alive], snapshot_arrays(sim))
         self.pvd.add(sim.time, name)
@@ -159,8 +164,7 @@ class OutputWriters:
 
     def finish(self):
         sim = self.sim
-        name = f"vtk/particles_{sim.step_count:09d}.vtp"
-        if sim.scenario.run.snapshot_every_outputs and not any(f == name for _, f in self.pvd.entries):
+        if sim.scenario.run.snapshot_every_outputs:
             self.write_snapshot(sim)
         self.write_checkpoint(sim)
         write_json(self.out / "summary.json", sim.summary())

@@ -86,7 +86,8 @@ class Field:
     def allowed(self) -> str:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        tname = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[self.type]
+        tname = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+                 list: "an array of numbers, each"}[self.type]
         parts = []
         if self.min is not None:
             parts.append(f"{'>' if self.min_exclusive else '>='} {self.min:g}")
@@ -108,6 +109,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "snapshot_every_outputs": Field(int, 5, "VTK snapshot every k output rows (0 = none).",
                                         min=0),
         "checkpoint_every_outputs": Field(int, 20, "Checkpoint every k output rows.", min=1),
+        "snapshot_at_half_cycle_fractions": Field(
+            list, (), "VTK snapshots at these fractions of every half-cycle of cycling (0 = its "
+            "start, 1 = its end; e.g. [0.0, 0.5, 1.0]), written at the step where the fraction "
+            "is first reached, beside the periodic ones (a fraction f of a discharge is "
+            "lithiation c0 + f (1 - c0), of a charge 1 - f (1 - residual_lithiation)).",
+            min=0.0, max=1.0),
         "max_overlap_ratio": Field(float, 0.5, "Divergence guard: stop when an elastic overlap "
                                    "exceeds this fraction of the smaller radius (dense beds "
                                    "at 100-360 MPa reach 0.1-0.2 with rigid particles, 0.3 where "
@@ -328,7 +335,7 @@ class Section:
         out = {}
         for k, v in self._values.items():
             if isinstance(v, list):
-                out[k] = [s.to_dict() for s in v]
+                out[k] = [s.to_dict() if isinstance(s, Section) else s for s in v]
             elif v is not None:
                 out[k] = v
         return out
@@ -442,6 +449,22 @@ def parse_value(text: str):
 
 def _check_field(where: str, key: str, f: Field, v, errors: list):
     bad = f"{where}{key} = {_show(v)}: must be {f.allowed()}"
+    if f.type is list:  # an array of numbers, each checked as a float field
+        if not isinstance(v, list):
+            errors.append(bad)
+            return v
+        item = Field(float, None, f.doc, min=f.min, max=f.max, min_exclusive=f.min_exclusive)
+        out, wrong = [], []
+        for k, x in enumerate(v):
+            mine: list = []
+            out.append(_check_field("", "", item, x, mine))
+            if mine:
+                wrong.append(f"[{k}] = {_show(x)}")
+        if wrong:
+            errors.append(f"{bad} ({', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} "
+                          f"{'is' if len(wrong) == 1 else 'are'} not)")
+            return v
+        return out
     if f.type is float and isinstance(v, int) and not isinstance(v, bool):
         try:
             v = float(v)
@@ -488,7 +511,7 @@ def _table(schema_name: str, data, where: str, errors: list) -> Section:
         elif f.default is REQUIRED:
             errors.append(f"{where}{key}: missing; must be {f.allowed()} ({f.doc})")
         else:
-            vals[key] = f.default
+            vals[key] = list(f.default) if f.type is list else f.default
     return Section(schema_name, vals)
 
 

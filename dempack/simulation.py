@@ -66,7 +66,7 @@ from .neighbors import build_contact_list
 from .observe import analyse, observables
 from .packing import (SizeDistribution, insert_random, layer_positions, layer_width,
                       particle_counts, volume_fractions)
-from .pipeline import FractureUpdate, ObserveRow, VolumeUpdate
+from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
 from .protocol import build_stages
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
@@ -174,7 +174,10 @@ class Simulation:
         self.fracture = FractureModel(self)
         # the operations after the integrator, in this order (dempack.pipeline)
         self.updaters = [VolumeUpdate(self), FractureUpdate(self)]
-        self.computes = [ObserveRow(self)]
+        # snapshots at half-cycle fractions first: written before a checkpoint of the same step
+        self.computes = [SnapshotAtFractions(self), ObserveRow(self)]
+        self.protocol_events: list = []     # protocol.Progress records of the last step
+        self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
         self.outputs_written = 0
         self.stopped = False
         self.wall_clock = 0.0
@@ -350,6 +353,7 @@ class Simulation:
         """Advance one DEM step (see the module docstring for the order)."""
         ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
         st = self.stage
+        self.protocol_events = []
         if st is not None:
             st.update(self)
         if not (2.0 * self._max_drift <= self.skin):
@@ -407,6 +411,8 @@ class Simulation:
             st.after_step(self)
             if st.done(self):
                 self._finish_stage(st)
+                if self.stage is not None:
+                    self.stage.begin(self)
 
     def _thread_chunks(self, threads: int):
         """(chunk_start, scratch) of `integrate.step_threaded` for the current contact list
@@ -696,7 +702,7 @@ class Simulation:
                     break
                 self.step()
                 for op in self.computes:  # and a last row when the protocol ends
-                    if self.done or op.trigger(self.step_count):
+                    if (self.done and op.at_end) or op.trigger(self.step_count):
                         op.act(self)
         finally:
             numba.set_num_threads(threads_before)

@@ -85,6 +85,9 @@ def test_bases_are_the_shipped_scenarios():
 
 def value_ok(f: Field, v) -> bool:
     """Whether `v` is an allowed value of field `f`, from the schema alone."""
+    if f.type is list:  # an array of numbers, each allowed by f's bounds
+        item = Field(float, None, "", min=f.min, max=f.max, min_exclusive=f.min_exclusive)
+        return type(v) is list and all(value_ok(item, x) for x in v)
     if f.type is bool:
         return type(v) is bool
     if f.type is str:
@@ -179,6 +182,8 @@ def expected_complaints(doc) -> list[tuple[str, ...]]:
 
 
 def coerced(f: Field, v):
+    if f.type is list:
+        return [float(x) for x in v]
     return float(v) if f.type is float else v
 
 
@@ -284,6 +289,9 @@ def field_values(draw, f: Field):
         opts += [inside, inside]
     if f.type is bool:
         opts.append(st.booleans())
+    if f.type is list:
+        item = Field(float, None, "", min=f.min, max=f.max, min_exclusive=f.min_exclusive)
+        opts.append(st.lists(field_values(item), max_size=4))
     if f.type is str and not f.choices:
         opts.append(texts)
     opts.append(garbage)
