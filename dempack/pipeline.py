@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Periodic:
@@ -49,16 +47,17 @@ class Operation:
 
 
 class VolumeUpdate(Operation):
-    """Every `cycling.volume_update_interval` steps: contact creep over the physical
-    time accumulated since the last update (`physics.creep`), then the swelling and
-    volume-conserving radii (`physics.volume`)."""
+    """Every `cycling.volume_update_interval` steps: creep over the physical time
+    accumulated since the last update (`physics.creep`; where a material has a creep law,
+    also with its rate set to zero, as the particle law carries the volume constraint of
+    confined particles), then the swelling and volume-conserving radii (`physics.volume`)."""
 
     def __init__(self, sim):
         cycling = sim.scenario.cycling
         self.trigger = Periodic(lambda: cycling.volume_update_interval)
 
     def act(self, sim) -> None:
-        if sim._creep_time > 0.0 and np.any(sim.creep_A > 0.0):
+        if sim._creep_time > 0.0 and sim.has_creep_law:
             sim.creep_step(sim._creep_time)
         sim._creep_time = 0.0
         sim.update_radii()

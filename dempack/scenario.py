@@ -66,10 +66,17 @@ class _Show(reprlib.Repr):
 _show = _Show().repr
 
 
+KEY_SHOWN_MAX = 200  # characters of a key's repr shown in full in messages
+
+
 def _key(k) -> str:
     """A key as written in messages: itself, or its repr where it would not print on
-    one line as it is (control characters, invisible characters, not a string)."""
-    return k if isinstance(k, str) and k.isprintable() else _show(k)
+    one line as it is (control characters, invisible characters, not a string); a repr
+    longer than KEY_SHOWN_MAX is cut to its first half and an ellipsis."""
+    if isinstance(k, str) and k.isprintable():
+        return k
+    r = repr(k)
+    return r if len(r) <= KEY_SHOWN_MAX else r[:KEY_SHOWN_MAX // 2] + "…"
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ class Simulation:
         T = sc.cycling.si("temperature_C")
         self.temperature = T
         self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
+        self.has_creep_law = any(m.creep is not None for m in mats)
         if sc.cycling.creep_model == "off":
             self.creep_A[:] = 0.0
         self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])

@@ -140,7 +140,10 @@ def tables(doc):
 def shown(key) -> str:
     """How a message writes a key: as it is, or its repr where it would not print on
     one line as it is (control or invisible characters, not a string)."""
-    return key if isinstance(key, str) and key.isprintable() else repr(key)
+    if isinstance(key, str) and key.isprintable():
+        return key
+    r = repr(key)
+    return r if len(r) <= 200 else r[:100]     # long ones: at least their first 100
 
 
 def expected_complaints(doc) -> list[tuple[str, ...]]:
