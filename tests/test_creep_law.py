@@ -5,12 +5,14 @@ The engine's kernel (dempack.physics.creep.creep_contacts) is driven quasi-stati
 outside: each physical step the sphere is put where its elastic overlap carries the
 imposed load (constant force) or left where it is (fixed approach)."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dempack.contact import NO_HARDNESS
 from dempack.geometry import WALL_NORMALS
+from dempack.materials import load_materials
 from dempack.physics.creep import (creep_contacts, normal_stress, particle_norton_flow,
                                     similarity_kappa)
 from dempack.scenario import Scenario
@@ -197,3 +199,38 @@ def test_particle_norton_rates_follow_arrhenius():
     from dempack.materials import R_GAS
     expected = math.exp(-Q / R_GAS * (1 / 343.15 - 1 / 298.15))
     assert made[70.0] / made[25.0] == pytest.approx(expected, rel=0.01)
+
+
+def _discharged_cell(T_C, seed):
+    """A 120-particle Se-60MSe cell (the shipped scenario, shortened) at the end of its first
+    discharge at 0.1 C: (Se mean von Mises stress, Se mean creep strain)."""
+    import dempack
+    sc = dempack.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "cycle_se60mse.toml")
+    sc.set_many({"packing.particles": 120, "cycling.cycles": 1, "cycling.temperature_C": T_C,
+                 "cycling.steps_per_half_cycle": 4000, "run.seed": seed,
+                 "run.snapshot_every_outputs": 0})
+    sim = Simulation(sc)
+    rows = []
+    sim.half_cycle_observers.append(lambda s, row: rows.append(row))
+    while not rows:
+        sim.run(steps=500)
+    assert rows[0]["half"] == "discharge"
+    return rows[0]["stress_vm_mean_Pa:Se"], rows[0]["creep_strain_mean:Se"]
+
+
+def test_hot_cell_creeps_more_and_carries_less_stress():
+    """Same cell and seed at 70 and 25 °C (A smaller by exp(−Q/R (1/298.15 − 1/343.15)) =
+    1/23.9). Norton flow drives the Se stress towards σ_ss = σ_ref (ε̇/A)^(1/n), so the cold
+    cell carries more stress, but by at most the plateau ratio 23.9^(1/n) = 1.62 (n = 6.6),
+    and creeps less: its strain, ∫A (σ/σ_ref)^n dt, is smaller by a factor between 1 (equal
+    rates) and 23.9 (equal stresses). Means over two packings (seeds)."""
+    hot = [_discharged_cell(70.0, s) for s in (1, 2)]
+    cold = [_discharged_cell(25.0, s) for s in (1, 2)]
+    s_hot = np.mean([h[0] for h in hot])
+    s_cold = np.mean([c[0] for c in cold])
+    n = load_materials()["Se"].creep.n
+    assert s_hot < s_cold < 23.9 ** (1 / n) * s_hot
+    for (_, e_hot), (_, e_cold) in zip(hot, cold):
+        assert 1.0 < e_hot / e_cold < 23.9
+    # and the hot stress is at the study's scale, about 0.1 GPa (the calibration of A)
+    assert 50e6 < s_hot < 200e6
