@@ -312,6 +312,11 @@ class SectionPanel(QtWidgets.QWidget):
         self.message = text
         self.status.setText(text)
 
+    @property
+    def busy(self) -> bool:
+        """The pore tracking is running in its thread."""
+        return self._worker is not None and self._worker.is_alive()
+
     def wait(self, timeout: float = 60.0) -> None:
         """Wait for the background tracking (tests, closing the window)."""
         if self._worker is not None:
