@@ -14,6 +14,7 @@ import numpy as np
 
 from .drive import drive
 from .io import CSVWriter, PVDCollection, RowLog, write_json, write_vtp
+from .io.vtk import contacts_name, write_npz
 from .scenario import Scenario, load_scenario
 from .simulation import Observer, Simulation
 
@@ -80,6 +81,25 @@ def snapshot_arrays(sim: Simulation) -> dict:
         con = sim._connected = connectivity(sim)["connected"]
     out["connected"] = con[alive].astype(np.int8)  # 0 none, 1 electron, 2 ion, 3 both
     return out
+
+
+def snapshot_contacts(sim: Simulation) -> dict:
+    """The contacts with an irreversible flat, for a snapshot's contacts_<step>.npz: i, j
+    (int32: rows of the snapshot, i.e. indexes among the alive particles), delta_flat
+    (m, the flat δ_cr), share_i (the share f_i of the flat that i made,
+    `dempack.physics.volume.flattening_share`). With the radius of the .vtp this fixes
+    each contact's separating plane (`dempack.physics.volume.cap_heights`), so a section
+    can cut the particles as the engine's porosity does (dempack.analysis.pores)."""
+    ps, cl = sim.particles, sim.contacts
+    alive = ps.alive
+    row = np.cumsum(alive) - 1
+    i, j = np.asarray(cl.i), np.asarray(cl.j)
+    df = np.asarray(cl.delta_flat, float)
+    keep = (df != 0.0) & alive[i] & alive[j] if len(i) else np.zeros(0, bool)
+    i, j, df = i[keep], j[keep], df[keep]
+    share = sim.flattening_share[ps.material[i], ps.material[j]] if len(i) else np.zeros(0)
+    return {"i": row[i].astype(np.int32), "j": row[j].astype(np.int32), "delta_flat": df,
+            "share_i": np.asarray(share, float)}
 
 
 class OutputWriters:
@@ -154,6 +174,7 @@ class OutputWriters:
             return
         ps = sim.particles
         write_vtp(self.out / name, ps.x[ps.alive], snapshot_arrays(sim))
+        write_npz(self.out / contacts_name(name), snapshot_contacts(sim))
         self.pvd.add(sim.time, name)
         log.debug("snapshot %s", self.out / name)
 

@@ -32,6 +32,7 @@ from .editor import ScenarioEditor, header_comment, scenario_files
 from .plots import PlotPanel
 from .preview import PreviewBuilder, size_laws
 from .replay import ReplayBar, ResultsPanel, space_shortcut
+from .section import SectionPanel
 from .view3d import COLOR_BY, ParticleView
 from .worker import SimWorker
 
@@ -106,9 +107,18 @@ class MainWindow(QtWidgets.QMainWindow):
         tv.setSpacing(0)
         tv.addWidget(self.view, 1)
         tv.addWidget(self.replay_bar)
+        # below the view: the plots, and with a run folder open its section (virtual SEM)
+        self.section_panel = SectionPanel()
+        self.bottom_tabs = QtWidgets.QTabWidget()
+        self.bottom_tabs.setObjectName("bottom_tabs")
+        self.bottom_tabs.addTab(self.plots, "Plots")
+        self.bottom_tabs.addTab(self.section_panel, "Section (virtual SEM)")
+        self.bottom_tabs.setTabEnabled(1, False)
+        self.bottom_tabs.setTabToolTip(1, "open a run folder with snapshots (File → Open "
+                                          "results…) to see a section of its snapshots")
         centre = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         centre.addWidget(top)
-        centre.addWidget(self.plots)
+        centre.addWidget(self.bottom_tabs)
         centre.setStretchFactor(0, 1)
         centre.setStretchFactor(1, 1)
         self.setCentralWidget(centre)
@@ -536,6 +546,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_cache.clear()
         self.shown_frame = None
         n = len(folder.snapshots)
+        self.section_panel.set_folder(folder)
+        self.bottom_tabs.setTabEnabled(1, n > 0)
         self.replay_bar.set_count(n)
         self.replay_bar.show()
         self.results_dock.show()
@@ -590,6 +602,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shown_frame = None
         self.plots.set_cursor(None)
         self._frame_cache.clear()
+        self.section_panel.set_folder(None)
+        self.bottom_tabs.setCurrentIndex(0)
+        self.bottom_tabs.setTabEnabled(1, False)
         self._update_actions()
 
     def close_results(self):
@@ -682,6 +697,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view.set_frame(arrays, status)
         self.shown_frame = k
         self.plots.set_cursor(snap.step, snap.time_s)
+        self.section_panel.set_frame(k)
         stage = self._stage_at(snap.step)
         n = len(folder.snapshots)
         self.replay_bar.label.setText(f"{k + 1}/{n}  ·  t {fmt_time(snap.time_s)}  ·  "
@@ -788,6 +804,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.thread.quit()
             self.thread.wait(10000)
         self.preview.wait(60.0)      # a set-up being built (numba may compile): let it end
+        self.section_panel.wait(60.0)
         super().closeEvent(e)
 
 

@@ -36,6 +36,11 @@ def grab(win) -> QtGui.QPixmap:
 def _ready(win) -> bool:
     """What the window was opened with is drawn: a replay frame, or the set-up."""
     if win.folder is not None:
+        sp = win.section_panel
+        if win.bottom_tabs.currentIndex() == 1 and (
+                sp.busy or sp.depth_timer.isActive() or sp.section is None
+                or (sp.analysis is None and "failed" not in sp.message)):
+            return False                   # the Section tab: its section and pore tracking
         return win.shown_frame is not None or not win.folder.snapshots
     return win.preview_state in ("shown", "failed", "invalid", "skipped")
 
@@ -77,6 +82,10 @@ def main(argv=None) -> int:
                    help="x axis of the plots")
     p.add_argument("--tab", default="Summary", choices=("Summary", "Cycles"),
                    help="with --results: the run folder's tab shown")
+    p.add_argument("--bottom", default="Plots", choices=("Plots", "Section"),
+                   help="with --results: the tab below the 3D view (Section: the virtual SEM)")
+    p.add_argument("--depth", type=float, default=0.5,
+                   help="with --bottom Section: depth of the section (fraction of the bed)")
     args = p.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     if args.results:
@@ -89,6 +98,9 @@ def main(argv=None) -> int:
         if not win.open_results(args.results, frame=args.frame):
             return 1
         win.results_panel.setCurrentIndex(("Summary", "Cycles").index(args.tab))
+        if args.bottom == "Section":
+            win.section_panel.depth_slider.setValue(round(100 * args.depth))
+            win.bottom_tabs.setCurrentIndex(1)
         rc = save_window(app, win, args.out, timeout=args.timeout)
         win.close()
         return rc

@@ -101,6 +101,57 @@ def test_play_advances_and_pause_holds(replay, qtbot):
     assert w.shown_frame == k                          # paused: the frame stays
 
 
+def test_section_view_follows_the_replay_with_pores_and_their_relative_areas(replay, qtbot,
+                                                                             run_dir):
+    """The Section tab (issue 22.4): the plane at the slider's depth through the snapshot the
+    replay shows, particles in their material colours, pores outlined; the relative area of
+    the first snapshot's pores at every snapshot with the no-creep line 1 − c_res."""
+    from dempack.analysis.pores import rasterise, read_run
+    from gui.section import material_lut
+
+    w = replay
+    p = w.section_panel
+    assert w.bottom_tabs.isTabEnabled(1)
+    w.bottom_tabs.setCurrentIndex(1)
+    n = len(_pvd(run_dir))
+    k = n // 2
+    w.replay_bar.slider.setValue(k)
+    qtbot.waitUntil(lambda: w.shown_frame == k and p.frame == k and p.section is not None,
+                    timeout=5000)
+    # the plane: z = (1 − depth) × the bed thickness at the snapshot's step, the punch height
+    # interpolated in timeseries.csv
+    cols = read_csv(run_dir / "timeseries.csv")
+    step = w.folder.snapshots[k].step
+    h = np.interp(step, cols["step"], cols["thickness_m"])
+    for depth in (0.5, 0.3):
+        p.depth_slider.setValue(round(100 * depth))
+        qtbot.waitUntil(lambda: f"z = {(1 - depth) * h * 1e6:.2f} µm" in p.caption.text(),
+                        timeout=5000)
+        # the image: white where the section's raster has pore, else the material's colour
+        run = read_run(run_dir, depth, snapshots=[k])
+        ras = rasterise(run.section(0), p.section.pixel[0])
+        shown = p.image.image.transpose(1, 0, 2)                 # (ny, nx, 3)
+        lut = material_lut(2)
+        np.testing.assert_array_equal(shown, lut[ras.image + 1])
+        assert {tuple(c) for c in shown.reshape(-1, 3)} <= {tuple(c) for c in lut}
+        assert np.all(p.labels[ras.pore] > 0) and np.all(p.labels[~ras.pore] == 0)
+    # the tracking at the last depth arrives from its thread
+    qtbot.waitUntil(lambda: p.analysis is not None and p.states[0].z_m ==
+                    pytest.approx(0.7 * p.states[0].thickness_m, rel=1e-12), timeout=60000)
+    assert len(p.states) == n
+    first = int(np.sum(p.analysis.tracking.status[0] == "open"))
+    x, y = p.pore_curves.getData()
+    assert np.sum(np.isnan(x)) == first                   # one curve per tracked pore
+    if first:
+        assert np.all(y[::n + 1] == 1.0)                  # A/A_I = 1 at the first snapshot
+    assert p.no_creep.isVisible() and p.no_creep.value() == pytest.approx(1 - 0.22)
+    assert p.marker.isVisible() and p.marker.value() == k
+    w.replay_bar.set_frame(1)
+    qtbot.waitUntil(lambda: p.frame == 1 and p.marker.value() == 1, timeout=5000)
+    w.close_results()
+    assert not w.bottom_tabs.isTabEnabled(1) and w.bottom_tabs.currentIndex() == 0
+
+
 def test_cycles_table_and_summary(replay, run_dir):
     w = replay
     cols = read_csv(run_dir / "cycles.csv")

@@ -13,18 +13,23 @@ Four steps, each a function that can be used alone (a 2D run's disks enter at st
    snapshot's step (timeseries.csv's thickness_m, interpolated between rows; max(z_i + R_i)
    without rows), so the plane follows the electrode as it breathes. In a 2D run the section
    is the plane itself: make a `Section` of its disks.
-   The solid is the union of the spheres as the snapshot draws them (radius R, the volume-
-   conserving one). dempack's porosity (`observe`) instead splits each overlap at the
-   contact's flat, shifted toward the particle that flattened, and drops the cap beyond it;
-   the part of that cap outside the neighbour is pore there and solid here, so a section
-   shows less pore than the bulk porosity says (docs/pores.md gives the numbers). The flats
-   are not in the snapshots.
+   Each circle is cut by the separating planes of the sphere's contacts, as the engine's
+   porosity cuts its particles (`dempack.observe`, `dempack.physics.volume.cap_heights`):
+   a point q belongs to sphere i only if n·(q − x_i) ≤ s_i for each overlapping
+   neighbour j (n the unit vector i → j; s_i = R_i − h_i, h_i the cap height at the radical
+   plane of the spheres moved apart by the flat δ_cr, the flat going to the side that made
+   it). The flats are in each snapshot's contacts_<step>.npz; without one (older runs) the
+   planes are the radical ones, whose solid is the union of the spheres (a warning says
+   so): that shows less pore than the engine, since the rim of a flattened cap outside
+   the neighbour is pore in the engine. Averaged over planes through the bed the pore
+   fraction of the cut section is the engine's porosity (`porosity_over_planes`).
 2. raster (`rasterise`): the box [0, Lx] × [0, Ly] on nx × ny pixels, nx = round(Lx / p),
    ny = round(Ly / p) (pixel sides Lx/nx, Ly/ny), p = d_min / pixels_per_diameter with d_min
    the smallest particle diameter in the analysed snapshots (default 20 pixels across it).
    A pixel is solid when its centre lies in a disk; with lateral periodic boundaries the
-   disks wrap across the edges. The image holds the disk's material index (the last disk
-   painted where disks overlap) and −1 (`PORE`) for pore.
+   disks wrap across the edges. The image holds the disk's material index (cut at the
+   separating planes, a pixel belongs to one particle; whole disks (`Section.cells` None)
+   paint over each other in order) and −1 (`PORE`) for pore.
 3. labels (`label_pores`): `scipy.ndimage.label` of the pore pixels with 4-connectivity: two
    pore pixels connect through a shared edge, so the solid is 8-connected and two disks
    that touch (or overlap) separate the pores on either side. With periodic boundaries the
@@ -70,25 +75,115 @@ ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 class Section:
     """Disks in a plane (SI): centres (n, 2) m, radii (n,) m, material index (n,) of the
     particles cut, on the box [0, width[0]] × [0, width[1]] m; periodic: lateral periodic
-    boundaries; z: height of the plane (m; NaN for a 2D run)."""
+    boundaries; z: height of the plane (m; NaN for a 2D run). cells: None (whole disks),
+    or (start (n + 1,), normal (k, 2), offset (k,)): disk m is cut by the half-planes
+    normal[q]·(p − centre_m) ≤ offset[q], q in start[m]:start[m + 1] (its contacts'
+    separating planes, `section_of_spheres`)."""
     centers: np.ndarray
     radii: np.ndarray
     material: np.ndarray
     width: tuple
     periodic: bool
     z: float = float("nan")
+    cells: tuple | None = None
 
 
-def section_of_spheres(x, R, material, width, periodic: bool, z: float) -> Section:
+def overlapping_pairs(x, R, width, periodic: bool):
+    """(i, j, dx (k, 3)) of the overlapping spheres (|x_j − x_i| < R_i + R_j, i < j), dx
+    the vector i → j (nearest lateral image where periodic); a scipy cKDTree."""
+    from scipy.spatial import cKDTree
+
+    x = np.asarray(x, float)
+    R = np.asarray(R, float)
+    if len(R) < 2:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros((0, 3))
+    L = np.array([width[0], width[1]], float)
+    y = x.copy()
+    box = None
+    if periodic:
+        y[:, :2] = np.mod(y[:, :2], L)
+        y[:, :2] = np.where(y[:, :2] >= L, 0.0, y[:, :2])
+        lo = y[:, 2].min()
+        y[:, 2] -= lo
+        box = [L[0], L[1], float(y[:, 2].max()) + 4.0 * float(R.max()) + 1e-300]
+    pairs = cKDTree(y, boxsize=box).query_pairs(2.0 * float(R.max()), output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    dx = x[j] - x[i]
+    if periodic:
+        dx[:, :2] -= L * np.round(dx[:, :2] / L)
+    d = np.sqrt(np.sum(dx * dx, 1))
+    ok = d < R[i] + R[j]
+    return i[ok], j[ok], dx[ok]
+
+
+def _plane_distances(R, i, j, dx, flats):
+    """Distance s_i (from centre i, along i → j) of each overlapping pair's separating
+    plane, as the engine's porosity cuts it (`dempack.physics.volume.cap_heights`):
+    d' = d + δ_cr, l_i' = (d'² + R_i² − R_j²)/(2d'), h_i = min(R_i − l_i' + f_i δ_cr, 2R_i),
+    s_i = R_i − h_i (s_j = d − s_i). flats: None (δ_cr = 0: the radical plane) or the
+    snapshot's contacts {i, j, delta_flat, share_i} (dempack.io.rundir.read_contacts)."""
+    d = np.sqrt(np.sum(dx * dx, 1))
+    df = np.zeros(len(i))
+    fi = np.full(len(i), 0.5)
+    if flats is not None and len(flats["i"]) and len(i):
+        n = len(R)
+        a, b = np.asarray(flats["i"], np.int64), np.asarray(flats["j"], np.int64)
+        sh = np.asarray(flats["share_i"], float)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        share_lo = np.where(a <= b, sh, 1.0 - sh)
+        key = lo * n + hi
+        order = np.argsort(key)
+        key, dfl, share_lo = key[order], np.asarray(flats["delta_flat"], float)[order], \
+            share_lo[order]
+        want = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
+        pos = np.clip(np.searchsorted(key, want), 0, max(len(key) - 1, 0))
+        hit = key[pos] == want
+        df[hit] = dfl[pos[hit]]
+        fi[hit] = np.where(i[hit] <= j[hit], share_lo[pos[hit]], 1.0 - share_lo[pos[hit]])
+    Ri, Rj = R[i], R[j]
+    dp = d + df
+    li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
+    hi_ = np.minimum(Ri - li + fi * df, 2.0 * Ri)
+    return Ri - hi_
+
+
+def section_of_spheres(x, R, material, width, periodic: bool, z: float, flats=None,
+                       cells: bool = True) -> Section:
     """The circles r_i = √(R_i² − (z − z_i)²) of the spheres (x (n, 3) m, R (n,) m) that the
-    plane at height z (m) cuts (|z − z_i| < R_i)."""
+    plane at height z (m) cuts (|z − z_i| < R_i), each cut by its contacts' separating
+    planes (cells=True): a point q of the plane belongs to sphere i only if
+    n·(q − x_i) ≤ s_i for each overlapping neighbour j (n the unit vector i → j, s_i from
+    `_plane_distances`: the radical plane shifted by the flats), i.e. in 2D
+    n_xy·(q_xy − c_i) ≤ s_i − n_z (z − z_i). The solid is then the union of the truncated
+    spheres whose volume the engine's porosity counts (dempack.observe); flats=None
+    cuts at the radical planes, whose solid is the union of the spheres."""
     x = np.asarray(x, float)
     R = np.asarray(R, float)
     d = z - x[:, 2]
     cut = np.abs(d) < R
+    planes = None
+    if cells and cut.any():
+        i, j, dx = overlapping_pairs(x, R, width, periodic)
+        s = _plane_distances(R, i, j, dx, flats)
+        dist = np.sqrt(np.sum(dx * dx, 1))
+        n = dx / dist[:, None] if len(dist) else dx
+        # both sides: i keeps n·(q − x_i) ≤ s_i, j keeps (−n)·(q − x_j) ≤ d − s_i
+        who = np.concatenate([i, j])
+        nn = np.concatenate([n, -n])
+        ss = np.concatenate([s, dist - s])
+        keep = cut[who]
+        who, nn, ss = who[keep], nn[keep], ss[keep]
+        off = ss - nn[:, 2] * (z - x[who, 2])
+        rank = np.cumsum(cut) - 1                       # index of a cut sphere among the disks
+        m = rank[who]
+        order = np.argsort(m, kind="stable")
+        start = np.zeros(int(cut.sum()) + 1, np.int64)
+        np.add.at(start, m + 1, 1)
+        planes = (np.cumsum(start), np.ascontiguousarray(nn[order, :2]),
+                  np.ascontiguousarray(off[order]))
     return Section(x[cut, :2].copy(), np.sqrt(R[cut] ** 2 - d[cut] ** 2),
                    np.asarray(material)[cut].astype(np.int32),
-                   (float(width[0]), float(width[1])), bool(periodic), float(z))
+                   (float(width[0]), float(width[1])), bool(periodic), float(z), planes)
 
 
 # ------------------------------------------------------------------------- 2. raster
@@ -121,13 +216,18 @@ def grid(width, pixel: float) -> tuple[int, int]:
 
 
 @njit(cache=True)
-def _paint(cx, cy, r, mat, px, py, nx, ny, periodic, image):
+def _paint(cx, cy, r, mat, pstart, pn, pb, px, py, nx, ny, periodic, image):
     """Set image[j, i] = mat[k] for every pixel centre ((i + ½) px, (j + ½) py) inside disk
-    k; in a periodic box the pixel indices wrap (modulo nx, ny), else pixels outside the box
-    are skipped. Work ∝ the disks' area in pixels (each disk's bounding box only)."""
+    k and on its side of each of its half-planes pn[q]·(p − c_k) ≤ pb[q], q in
+    pstart[k]:pstart[k + 1] (none when pstart is empty); in a periodic box the pixel
+    indices wrap (modulo nx, ny), else pixels outside the box are skipped. Work ∝ the
+    disks' area in pixels (each disk's bounding box only)."""
+    cells = pstart.shape[0] > 0
     for k in range(cx.shape[0]):
         rk = r[k]
         r2 = rk * rk
+        q0 = pstart[k] if cells else 0
+        q1 = pstart[k + 1] if cells else 0
         i0 = int(math.floor((cx[k] - rk) / px - 0.5))
         i1 = int(math.ceil((cx[k] + rk) / px - 0.5))
         j0 = int(math.floor((cy[k] - rk) / py - 0.5))
@@ -145,6 +245,13 @@ def _paint(cx, cy, r, mat, px, py, nx, ny, periodic, image):
             for i in range(i0, i1 + 1):
                 dx = (i + 0.5) * px - cx[k]
                 if dx * dx + dy * dy <= r2:
+                    inside = True
+                    for q in range(q0, q1):
+                        if pn[q, 0] * dx + pn[q, 1] * dy > pb[q]:
+                            inside = False
+                            break
+                    if not inside:
+                        continue
                     if periodic:
                         image[jj, i % nx] = mat[k]
                     elif 0 <= i < nx:
@@ -157,9 +264,14 @@ def rasterise(section: Section, pixel: float) -> Raster:
     px, py = section.width[0] / nx, section.width[1] / ny
     image = np.full((ny, nx), PORE, np.int16)
     c = np.asarray(section.centers, float).reshape(-1, 2)
+    if section.cells is None:
+        pstart, pn, pb = np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros(0)
+    else:
+        pstart, pn, pb = section.cells
     _paint(np.ascontiguousarray(c[:, 0]), np.ascontiguousarray(c[:, 1]),
            np.asarray(section.radii, float), np.asarray(section.material, np.int16),
-           px, py, nx, ny, bool(section.periodic), image)
+           np.asarray(pstart, np.int64), np.asarray(pn, float).reshape(-1, 2),
+           np.asarray(pb, float), px, py, nx, ny, bool(section.periodic), image)
     return Raster(image, (px, py), bool(section.periodic))
 
 
@@ -382,13 +494,15 @@ def analyse_sections(sections: list, pixel: float, min_area_px: int = DEFAULT_MI
 @dataclass
 class State:
     """One analysed snapshot: step, physical time (s), cycle (0 before cycling), half
-    ('discharge', 'charge' or None), mean lithiation of the active particles, plane z (m)."""
+    ('discharge', 'charge' or None), mean lithiation of the active particles, plane z (m),
+    bed thickness h (m, the punch height)."""
     step: int
     time_s: float
     cycle: int
     half: str | None
     lithiation_mean: float
     z_m: float
+    thickness_m: float = float("nan")
 
     def label(self, k: int) -> str:
         name = ROMAN[k] if k < len(ROMAN) else str(k)
@@ -415,28 +529,50 @@ def _half_of(step: int, start: int | None, ends: list) -> tuple[int, str | None]
     return h // 2 + 1, ("discharge" if h % 2 == 0 else "charge")
 
 
-def pores(run_dir, depth: float = 0.5, pixels_per_diameter: float = DEFAULT_PIXELS_PER_DIAMETER,
-          min_area_px: int = DEFAULT_MIN_AREA_PX, out=None, images: bool = True,
-          snapshots=None) -> PoreResult:
-    """Pore analysis of a run folder's snapshots (module docstring). depth: of the plane
-    below the top of the bed, a fraction of its thickness in [0, 1]; pixels_per_diameter:
-    pixels across the smallest particle diameter (> 0); min_area_px: smaller pores are left
-    out; out: folder of pores.csv, pores.json and the PNGs (default: the run folder);
-    images: write the PNGs; snapshots: indexes of the snapshots to analyse (default all)."""
-    import tomllib
+@dataclass
+class RunStates:
+    """The snapshots of a run folder ready for sectioning (`read_run`): states; particles
+    [(x (n, 3) m, R (n,) m, material (n,), flats or None)] per state (flats: the
+    snapshot's contacts_<step>.npz, `dempack.io.rundir.read_contacts`); the box width
+    (m) and lateral periodicity; residual lithiation c_res; material names; cut_at_flats:
+    every snapshot had its flats (else the section of those is the union of spheres)."""
+    folder: object
+    states: list
+    particles: list
+    width: float
+    periodic: bool
+    c_res: float
+    materials: list
+    depth: float
+    cut_at_flats: bool
 
-    from ..io import write_json, write_table
-    from ..io.rundir import RunFolder, read_vtp
-    from ..materials import load_materials
+    def section(self, k: int, depth: float | None = None) -> Section:
+        """The section of state k at `depth` (default the one read with), as
+        `section_of_spheres` cuts it."""
+        x, R, mat, flats = self.particles[k]
+        z = self.states[k].z_m if depth is None else self.plane_height(k, depth)
+        return section_of_spheres(x, R, mat, (self.width, self.width), self.periodic, z, flats)
 
+    def plane_height(self, k: int, depth: float) -> float:
+        """z_s = (1 − d) h of state k (module docstring, step 1)."""
+        return (1.0 - depth) * self.states[k].thickness_m
+
+
+def _check_depth(depth):
     if not (isinstance(depth, (int, float)) and 0.0 <= depth <= 1.0):
         raise ValueError(f"depth = {depth!r}: must be a fraction of the thickness in [0, 1]")
-    if not (isinstance(pixels_per_diameter, (int, float)) and 0 < pixels_per_diameter <= 1000):
-        raise ValueError(f"pixels_per_diameter = {pixels_per_diameter!r}: must be a number "
-                         "> 0 and <= 1000")
-    if not (isinstance(min_area_px, int) and min_area_px >= 0):
-        raise ValueError(f"min_area_px = {min_area_px!r}: must be an integer >= 0")
-    rf = RunFolder(run_dir)
+
+
+def read_run(run_dir, depth: float = 0.5, snapshots=None) -> RunStates:
+    """Read a run folder's snapshots (indexes `snapshots`, default all) as states for the
+    pore analysis, writing nothing (`pores` writes; the app's section view reads)."""
+    import tomllib
+
+    from ..io.rundir import RunFolder, read_contacts, read_vtp
+    from ..materials import load_materials
+
+    _check_depth(depth)
+    rf = run_dir if hasattr(run_dir, "snapshots") else RunFolder(run_dir)
     snaps = rf.snapshots if snapshots is None else [rf.snapshots[k] for k in snapshots]
     if not snaps:
         raise ValueError(f"{rf.path}: no snapshots (particles.pvd) to analyse; set "
@@ -456,35 +592,96 @@ def pores(run_dir, depth: float = 0.5, pixels_per_diameter: float = DEFAULT_PIXE
     cycling = any(s.get("mode") == "cycling" for s in stages) or bool(rf.cycle_rows())
     start = max(before) if (before and cycling) else None
     ends = [int(r["step"]) for r in rf.cycle_rows()]
-    particles, states = [], []
+    particles, states, missing = [], [], 0
     for s in snaps:
         x, arr = read_vtp(s.path)
         R, mat = arr["radius"], arr["material"].astype(np.int32)
+        flats = read_contacts(s.contacts_path)
+        if flats is None:
+            missing += 1
+        elif len(flats["i"]) and max(flats["i"].max(), flats["j"].max()) >= len(R):
+            raise ValueError(f"{s.contacts_path}: a contact names particle "
+                             f"{max(flats['i'].max(), flats['j'].max())}, the snapshot has "
+                             f"{len(R)}")
         lit = arr.get("lithiation", np.zeros(len(R)))
         h = rf.die(s.step)[2] if rf.rows() else 0.0     # the punch height, between rows
         if not h > 0.0:
             h = float(np.max(x[:, 2] + R)) if len(R) else 0.0
-        z = (1.0 - depth) * h
         act = active[np.clip(mat, 0, active.size - 1)] if len(R) else np.zeros(0, bool)
         cycle, half = _half_of(s.step, start, ends)
         states.append(State(s.step, s.time_s, cycle, half,
-                            float(np.mean(lit[act])) if act.any() else float("nan"), z))
-        particles.append((x, R, mat))
-    d_min = smallest_diameter([p[1] for p in particles])
-    pixel = d_min / pixels_per_diameter
-    sections = [section_of_spheres(x, R, mat, (width, width), periodic, st.z_m)
-                for (x, R, mat), st in zip(particles, states)]
-    an = analyse_sections(sections, pixel, min_area_px)
+                            float(np.mean(lit[act])) if act.any() else float("nan"),
+                            (1.0 - depth) * h, h))
+        particles.append((x, R, mat, flats))
+    if missing:
+        log.warning("%s: %d of %d snapshots have no contacts_<step>.npz (runs before it was "
+                    "written): their section is the union of the spheres, flats not cut, "
+                    "which shows less pore than the engine's porosity", rf.path, missing,
+                    len(snaps))
+    return RunStates(rf, states, particles, width, periodic, c_res, names, float(depth),
+                     missing == 0)
+
+
+def analyse_run(run: RunStates, pixels_per_diameter: float = DEFAULT_PIXELS_PER_DIAMETER,
+                min_area_px: int = DEFAULT_MIN_AREA_PX) -> PoreAnalysis:
+    """Sections of every state of `run` at its depth, rasterised at p = d_min /
+    pixels_per_diameter (d_min over all its states), labelled and tracked."""
+    if not (isinstance(pixels_per_diameter, (int, float)) and 0 < pixels_per_diameter <= 1000):
+        raise ValueError(f"pixels_per_diameter = {pixels_per_diameter!r}: must be a number "
+                         "> 0 and <= 1000")
+    if not (isinstance(min_area_px, int) and min_area_px >= 0):
+        raise ValueError(f"min_area_px = {min_area_px!r}: must be an integer >= 0")
+    d_min = smallest_diameter([p[1] for p in run.particles])
+    sections = [run.section(k) for k in range(len(run.states))]
+    return analyse_sections(sections, d_min / pixels_per_diameter, min_area_px)
+
+
+def porosity_over_planes(x, R, width, periodic: bool, z_top: float, flats=None,
+                         planes: int = 100, pixel: float | None = None,
+                         cells: bool = True) -> float:
+    """Mean pore fraction of `planes` sections at z_k = (k + ½) z_top / planes (the
+    midpoint rule for 1 − V_solid/(Lx Ly z_top), the engine's porosity when the section
+    cuts the flats): pixel default d_min / 20."""
+    R = np.asarray(R, float)
+    pixel = pixel or 2.0 * float(R.min()) / DEFAULT_PIXELS_PER_DIAMETER
+    mat = np.zeros(len(R), np.int32)
+    fr = [rasterise(section_of_spheres(x, R, mat, (width, width), periodic,
+                                       (k + 0.5) * z_top / planes, flats, cells), pixel).pore.mean()
+          for k in range(planes)]
+    return float(np.mean(fr))
+
+
+def pores(run_dir, depth: float = 0.5, pixels_per_diameter: float = DEFAULT_PIXELS_PER_DIAMETER,
+          min_area_px: int = DEFAULT_MIN_AREA_PX, out=None, images: bool = True,
+          snapshots=None) -> PoreResult:
+    """Pore analysis of a run folder's snapshots (module docstring). depth: of the plane
+    below the top of the bed, a fraction of its thickness in [0, 1]; pixels_per_diameter:
+    pixels across the smallest particle diameter (> 0); min_area_px: smaller pores are left
+    out; out: folder of pores.csv, pores.json and the PNGs (default: the run folder);
+    images: write the PNGs; snapshots: indexes of the snapshots to analyse (default all)."""
+    from ..io import write_json, write_table
+
+    _check_depth(depth)
+    if not (isinstance(pixels_per_diameter, (int, float)) and 0 < pixels_per_diameter <= 1000):
+        raise ValueError(f"pixels_per_diameter = {pixels_per_diameter!r}: must be a number "
+                         "> 0 and <= 1000")
+    if not (isinstance(min_area_px, int) and min_area_px >= 0):
+        raise ValueError(f"min_area_px = {min_area_px!r}: must be an integer >= 0")
+    run = read_run(run_dir, depth, snapshots)
+    rf, states, c_res, names = run.folder, run.states, run.c_res, run.materials
+    an = analyse_run(run, pixels_per_diameter, min_area_px)
+    d_min = smallest_diameter([p[1] for p in run.particles])
     rows = pore_rows(an, states)
     summary = pore_summary(an, states, c_res)
     summary["section"] = {"run": str(rf.path), "plane": "z (parallel to the current collector)",
                           "depth_fraction": depth, "z_m": [st.z_m for st in states],
-                          "periodic": periodic, "pixels_per_diameter": pixels_per_diameter,
+                          "periodic": run.periodic, "pixels_per_diameter": pixels_per_diameter,
                           "smallest_diameter_m": d_min,
                           "pixel_m": list(an.rasters[0].pixel),
                           "nx": an.rasters[0].image.shape[1], "ny": an.rasters[0].image.shape[0],
                           "connectivity": 4, "min_area_px": min_area_px,
-                          "min_area_m2": min_area_px * an.pixel_area}
+                          "min_area_m2": min_area_px * an.pixel_area,
+                          "cut_at_flats": run.cut_at_flats}
     out = Path(out) if out is not None else rf.path
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "pores.csv", out / "pores.json"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .tables import read_csv
-from .vtk import PVDCollection
+from .vtk import PVDCollection, contacts_name
 
 _MARKERS = ("timeseries.csv", "checkpoint.npz", "particles.pvd")
 
@@ -32,6 +32,32 @@ class Snapshot:
     time_s: float
     step: int
     path: Path
+
+    @property
+    def contacts_path(self) -> Path:
+        """contacts_<step>.npz beside the .vtp (absent in runs before it was written)."""
+        return Path(contacts_name(str(self.path)))
+
+
+def read_contacts(path) -> dict[str, np.ndarray] | None:
+    """The contacts with a flat of a snapshot (`dempack.runner.snapshot_contacts`): i, j
+    (rows of the snapshot), delta_flat (m), share_i; None where the file is missing
+    (runs written before it existed). Raises ValueError naming the file when it is
+    unreadable or lacks a key."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as z:
+            out = {k: np.array(z[k]) for k in ("i", "j", "delta_flat", "share_i")}
+    except KeyError as e:
+        raise ValueError(f"{path}: no array {e} (expected i, j, delta_flat, share_i)") from None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable contacts file ({e})") from None
+    n = len(out["i"])
+    if any(len(v) != n for v in out.values()):
+        raise ValueError(f"{path}: arrays i, j, delta_flat, share_i differ in length")
+    return out
 
 
 def read_vtp(path) -> tuple[np.ndarray, dict[str, np.ndarray]]:

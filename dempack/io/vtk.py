@@ -46,6 +46,20 @@ def write_vtp(path, points: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
             raise OSError(f"could not write {path}")
 
 
+def contacts_name(vtp_name: str) -> str:
+    """The contacts file beside a snapshot: vtk/particles_<step>.vtp →
+    vtk/contacts_<step>.npz (`dempack.runner.snapshot_contacts`)."""
+    p = Path(vtp_name)
+    return str(p.with_name(p.stem.replace("particles_", "contacts_", 1) + ".npz"))
+
+
+def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """numpy arrays as an uncompressed .npz, written atomically."""
+    with replacing(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{k: np.ascontiguousarray(v) for k, v in arrays.items()})
+
+
 class PVDCollection:
     """A ParaView .pvd file listing (time, file) datasets; rewritten (atomically)
     on each add."""
