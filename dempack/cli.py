@@ -1,4 +1,4 @@
-"""Command line: `dempack run | sweep | plot | pores | gui | materials` (a thin layer over the
+"""Command line: `dempack run | sweep | plot | pores | compare | export | gui | materials` (a thin layer over the
 Python API; runs go through the one driver, `dempack.drive`).
 
 Messages: the engine reports through the `logging` module (loggers under `dempack`,
@@ -178,6 +178,31 @@ def _cmd_pores(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from .compare import compare
+    out = Path(args.out) if args.out else Path(args.run_a).parent / (
+        f"{Path(args.run_a).resolve().name}_vs_{Path(args.run_b).resolve().name}")
+    reference = False if args.no_reference else (args.reference or True)
+    cmp = compare(args.run_a, args.run_b, out=out, reference=reference, dpi=args.dpi)
+    a, b = cmp.runs
+    ends = len({(r["cycle"], r["half"]) for r in cmp.table})
+    print(f"A = {a.name} ({len(a.cycles)} half-cycle ends), B = {b.name} ({len(b.cycles)}): "
+          f"{ends} half-cycle ends compared")
+    last = max(((r["cycle"], r["half"]) for r in cmp.table), default=None,
+               key=lambda k: (k[0], k[1] == "charge"))
+    for r in cmp.table:
+        if (r["cycle"], r["half"]) == last and r["column"] in _DIGEST:
+            print(f"  cycle {r['cycle']} {r['half']:<9} {r['column']:<24} A {r['A']:.6g}  "
+                  f"B {r['B']:.6g}  B-A {r['B_minus_A']:+.4g}")
+    for f in cmp.files:
+        print(f"  wrote {f}")
+    return 0
+
+
+_DIGEST = ("porosity", "thickness_change", "punch_stress_Pa", "contact_ratio:Se-Se",
+           "stress_vm_mean_Pa:Se")
+
+
 def _cmd_gui(args) -> int:
     # the app lives in the top-level `gui` package; imported by name so that the
     # engine never imports Qt (tests/test_engine_is_qt_free.py)
@@ -261,6 +286,17 @@ def main(argv=None) -> int:
     po.add_argument("--out", help="output folder (default RUN_DIR)")
     po.add_argument("--no-images", action="store_true", help="write no PNG")
     po.set_defaults(fn=_cmd_pores)
+    c = sub.add_parser("compare", help="compare two run folders: cycles.csv at each half-cycle "
+                       "end (compare.csv, compare.md), overlay figure (compare.png) with the "
+                       "study's reference values")
+    c.add_argument("run_a", metavar="RUN_A", help="run folder A")
+    c.add_argument("run_b", metavar="RUN_B", help="run folder B (differences are B - A)")
+    c.add_argument("--out", help="output folder (default: RUN_A's parent / A_vs_B)")
+    c.add_argument("--reference", metavar="FILE.toml",
+                   help="study reference values (default assets/study_reference.toml)")
+    c.add_argument("--no-reference", action="store_true", help="no study values")
+    c.add_argument("--dpi", type=int, default=110, help="resolution of compare.png (default 110)")
+    c.set_defaults(fn=_cmd_compare)
     g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario or a run folder")
     gui_arguments(g)
     g.set_defaults(fn=_cmd_gui)
@@ -270,6 +306,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from .io.checkpoint import CheckpointError
     from .materials import MaterialError
+    from .reference import ReferenceError
     from .scenario import ScenarioError
     from .simulation import DivergenceError
     try:
@@ -279,7 +316,8 @@ def main(argv=None) -> int:
         for line in e.lines():
             print(f"dempack: error: {' '.join(line.splitlines())}", file=sys.stderr)
         return 2
-    except (CheckpointError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
+    except (CheckpointError, MaterialError, ReferenceError, DivergenceError, FileNotFoundError,
+            ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
