@@ -129,12 +129,13 @@ def _run_panels(cols: dict, x: np.ndarray, cycles: bool) -> dict:
     return data
 
 
-def _marker_x(v, run: RunData, xkey: str) -> float | None:
-    """Where the end of cycle v.cycle lies on the x axis of run A's rows (None: not reached)."""
+def marker_x(v, rows: list[dict], xkey: str) -> float | None:
+    """Where the end of cycle v.cycle lies on the x axis `xkey` (cycle_x, time_s, step) of a
+    run's timeseries rows (None: the run has not reached it)."""
     if xkey == "cycle_x":
         return float(v.cycle)
-    cx = np.array([_number(r.get("cycle_x")) for r in run.rows], float)
-    xs = np.array([_number(r.get(xkey)) for r in run.rows], float)
+    cx = np.array([_number(r.get("cycle_x")) for r in rows], float)
+    xs = np.array([_number(r.get(xkey)) for r in rows], float)
     ok = np.isfinite(cx) & np.isfinite(xs)
     if not ok.any() or v.cycle > cx[ok].max():
         return None
@@ -185,7 +186,7 @@ def overlay_figure(runs: list[RunData], table: str = "cycles", x: str = "cycle",
             panel, scale = PANEL_OF.get(v.column.split(":")[0], (None, 1.0))
             if panel not in data or panel not in titles or v.cycle > reached:
                 continue
-            xm = _marker_x(v, runs[0], xkey)
+            xm = marker_x(v, runs[0].rows, xkey)
             if xm is None:
                 continue
             label = f"study {v.label()}" + (f" {v.column.split(':', 1)[1]}" if ":" in v.column else "")
