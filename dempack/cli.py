@@ -1,4 +1,4 @@
-"""Command line: `dempack run | sweep | plot | pores | gui | materials` (a thin layer over the
+"""Command line: `dempack run | sweep | plot | pores | compare | export | gui | materials` (a thin layer over the
 Python API; runs go through the one driver, `dempack.drive`).
 
 Messages: the engine reports through the `logging` module (loggers under `dempack`,
@@ -178,6 +178,61 @@ def _cmd_pores(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from .compare import compare
+    out = Path(args.out) if args.out else Path(args.run_a).parent / (
+        f"{Path(args.run_a).resolve().name}_vs_{Path(args.run_b).resolve().name}")
+    reference = False if args.no_reference else (args.reference or True)
+    cmp = compare(args.run_a, args.run_b, out=out, reference=reference, dpi=args.dpi)
+    a, b = cmp.runs
+    ends = len({(r["cycle"], r["half"]) for r in cmp.table})
+    print(f"A = {a.name} ({len(a.cycles)} half-cycle ends), B = {b.name} ({len(b.cycles)}): "
+          f"{ends} half-cycle ends compared")
+    last = max(((r["cycle"], r["half"]) for r in cmp.table), default=None,
+               key=lambda k: (k[0], k[1] == "charge"))
+    for r in cmp.table:
+        if (r["cycle"], r["half"]) == last and r["column"] in _DIGEST:
+            print(f"  cycle {r['cycle']} {r['half']:<9} {r['column']:<24} A {r['A']:.6g}  "
+                  f"B {r['B']:.6g}  B-A {r['B_minus_A']:+.4g}")
+    for f in cmp.files:
+        print(f"  wrote {f}")
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 960x720") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: 16 to 8192 pixels each way")
+    return w, h
+
+
+def _cmd_export(args) -> int:
+    from .export import export_figure, export_movie
+    if not (args.figure or args.movie):
+        print("dempack: error: export: give --figure F.png|.svg and/or --movie M.gif|.mp4",
+              file=sys.stderr)
+        return 2
+    if args.figure:
+        runs = [args.run_dir] + ([args.compare] if args.compare else [])
+        f = export_figure(runs, args.figure, dpi=args.dpi, table=args.table, x=args.x,
+                          reference=args.reference or bool(args.with_reference))
+        print(f"wrote {f} ({args.dpi} dpi)")
+    if args.movie:
+        def progress(k, n):
+            log.debug("frame %d/%d", k, n)
+        f = export_movie(args.run_dir, args.movie, fps=args.fps, size=args.size,
+                         colour=args.colour, clip=args.clip, progress=progress)
+        print(f"wrote {f}")
+    return 0
+
+
+_DIGEST = ("porosity", "thickness_change", "punch_stress_Pa", "contact_ratio:Se-Se",
+           "stress_vm_mean_Pa:Se")
+
+
 def _cmd_gui(args) -> int:
     # the app lives in the top-level `gui` package; imported by name so that the
     # engine never imports Qt (tests/test_engine_is_qt_free.py)
@@ -261,6 +316,42 @@ def main(argv=None) -> int:
     po.add_argument("--out", help="output folder (default RUN_DIR)")
     po.add_argument("--no-images", action="store_true", help="write no PNG")
     po.set_defaults(fn=_cmd_pores)
+    c = sub.add_parser("compare", help="compare two run folders: cycles.csv at each half-cycle "
+                       "end (compare.csv, compare.md), overlay figure (compare.png) with the "
+                       "study's reference values")
+    c.add_argument("run_a", metavar="RUN_A", help="run folder A")
+    c.add_argument("run_b", metavar="RUN_B", help="run folder B (differences are B - A)")
+    c.add_argument("--out", help="output folder (default: RUN_A's parent / A_vs_B)")
+    c.add_argument("--reference", metavar="FILE.toml",
+                   help="study reference values (default assets/study_reference.toml)")
+    c.add_argument("--no-reference", action="store_true", help="no study values")
+    c.add_argument("--dpi", type=int, default=110, help="resolution of compare.png (default 110)")
+    c.set_defaults(fn=_cmd_compare)
+    e = sub.add_parser("export", help="figure (PNG/SVG at a DPI) and movie (GIF/MP4 of the "
+                       "replay, rendered off screen) of a run folder")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="run folder")
+    e.add_argument("--figure", metavar="F.png|F.svg", help="the plots as a PNG or SVG")
+    e.add_argument("--dpi", type=int, default=150, help="figure resolution (default 150)")
+    e.add_argument("--table", choices=("timeseries", "cycles"), default="timeseries",
+                   help="plot every row (timeseries.csv) or the half-cycle ends (cycles.csv)")
+    e.add_argument("--x", choices=("time", "cycle", "step"), default="time",
+                   help="x axis of a timeseries figure (default time)")
+    e.add_argument("--compare", metavar="RUN_B", help="overlay a second run folder")
+    e.add_argument("--with-reference", action="store_true",
+                   help="draw the study's reference values as markers")
+    e.add_argument("--reference", metavar="FILE.toml",
+                   help="with this reference file instead of assets/study_reference.toml")
+    e.add_argument("--movie", metavar="M.gif|M.mp4",
+                   help="one frame per snapshot (GIF needs nothing more; MP4 imageio-ffmpeg)")
+    e.add_argument("--fps", type=float, default=10.0, help="movie frames per second (default 10)")
+    e.add_argument("--size", type=_size, default=(960, 720), metavar="WxH",
+                   help="movie frame size in pixels (default 960x720)")
+    e.add_argument("--colour", "--color", default="material",
+                   help="colour the particles by: material (default), 'von Mises stress', "
+                        "lithiation, 'creep strain', ...")
+    e.add_argument("--clip", action="store_true", help="cut away the front half of the die")
+    e.add_argument("--verbose", "-v", action="store_true", help="a line per movie frame")
+    e.set_defaults(fn=_cmd_export)
     g = sub.add_parser("gui", help="open the desktop app (PySide6) with a scenario or a run folder")
     gui_arguments(g)
     g.set_defaults(fn=_cmd_gui)
@@ -270,6 +361,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from .io.checkpoint import CheckpointError
     from .materials import MaterialError
+    from .reference import ReferenceError
     from .scenario import ScenarioError
     from .simulation import DivergenceError
     try:
@@ -279,7 +371,8 @@ def main(argv=None) -> int:
         for line in e.lines():
             print(f"dempack: error: {' '.join(line.splitlines())}", file=sys.stderr)
         return 2
-    except (CheckpointError, MaterialError, DivergenceError, FileNotFoundError, ValueError) as e:
+    except (CheckpointError, MaterialError, ReferenceError, DivergenceError, FileNotFoundError,
+            ValueError) as e:
         print(f"dempack: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

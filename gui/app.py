@@ -27,6 +27,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from dempack.io.rundir import RunFolder, read_vtp, run_cases
 from dempack.scenario import DEFAULT_SCENARIO, SCENARIO_DIR, ScenarioError
 
+from .compare import CompareController
 from .demos import DEMOS, demo_path
 from .editor import ScenarioEditor, header_comment, scenario_files
 from .plots import PlotPanel
@@ -172,6 +173,7 @@ class MainWindow(QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.status_label)
 
         self._make_actions()
+        self.compare = CompareController(self)    # compare runs, study values, exports
         self.editor.validity_changed.connect(lambda ok: self._update_actions())
         self.editor.edited.connect(self._on_scenario_edited)
         self.view_timer = QtCore.QTimer(self)
@@ -416,6 +418,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _clear_results(self):
         self.plots.clear()
+        if hasattr(self, "compare"):
+            self.compare.detach()
         self.view.clear()
         self._pending_arrays = None
         self.last_status = {}
@@ -556,6 +560,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = "idle"
         self.state_label.setText(f"results: {folder.path.name}")
         self._update_actions()
+        self.compare.attach()
         if n:
             k = min(max(frame if frame >= 0 else n + frame, 0), n - 1)
             self.replay_bar.slider.blockSignals(True)
@@ -605,6 +610,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.section_panel.set_folder(None)
         self.bottom_tabs.setCurrentIndex(0)
         self.bottom_tabs.setTabEnabled(1, False)
+        self.compare.close()
         self._update_actions()
 
     def close_results(self):

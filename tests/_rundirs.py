@@ -19,6 +19,13 @@ def cycling_scenario(tiny_overrides):
     return dempack.load_scenario(DEFAULT_SCENARIO, {**tiny_overrides, **CYCLING})
 
 
+def finished_run(out, tiny_overrides, seed: int = 1):
+    """The tiny cycling run, finished, in `out` (as `dempack run --out`), with run.seed."""
+    dempack.run(dempack.load_scenario(DEFAULT_SCENARIO, {**tiny_overrides, **CYCLING,
+                                                         "run.seed": seed}), out_dir=out)
+    return out
+
+
 def stopped_run(out, tiny_overrides, stop_at: int = STOP_AT):
     """The cycling run stopped at `stop_at` as a stopped run leaves its folder
     (OutputWriters.interrupted: checkpoint and summary, `completed: false`)."""
