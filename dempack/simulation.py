@@ -143,7 +143,8 @@ class Simulation:
             self.creep_A[:] = 0.0
         self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
         self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
-        # 3G: the stiffness against which a particle's deviatoric stress relaxes as it creeps
+        # 3G: the bulk's stiffness against which a particle's deviatoric stress relaxes as it
+        # creeps (in series with its contacts', dempack.physics.creep.particle_norton_flow)
         self.creep_stiffness = np.array([3.0 * m.shear_modulus for m in mats])
         self.reference_thickness = None
         self.half_cycle_observers: list = []
@@ -457,11 +458,12 @@ class Simulation:
         vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
         if cyc.creep_model in ("particle_norton", "off"):
             sig = np.empty((ps.n, 3, 3))
+            kc = np.empty(ps.n)
             normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
                           box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                          t.hardness_wall, vol, sig)
+                          t.hardness_wall, vol, sig, kc)
             particle_norton_flow(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat,
-                                 ps.wall_delta_flat, pos, on, L, box.periodic_xy, sig, self.creep_A,
+                                 ps.wall_delta_flat, pos, on, L, box.periodic_xy, sig, kc, self.creep_A,
                                  self.creep_n, self.creep_sigma_ref, self.creep_stiffness, dt_phys,
                                  ps.creep_strain, ps.confinement, self.bulk_modulus,
                                  self.volume_conserving, np.empty((ps.n, 3, 3)))

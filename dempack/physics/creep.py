@@ -195,12 +195,16 @@ def _add_dyad(out, i, c, n0, n1, n2):
 
 @njit(cache=True)
 def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
-                  wall_pos, wall_on, Ew, Hw, vol, out):
+                  wall_pos, wall_on, Ew, Hw, vol, out, stiff):
     """out[i] = σ_i = −(1/V_i) Σ_c l_c F_n,c n_c ⊗ n_c (Pa, tension > 0, shape (N, 3, 3)):
     the particle stress tensor of DESIGN §2 from the elastic normal contact forces
     F_n = P δe^1.5 π a² (pairs and walls), l_c the distance from the centre to the contact
-    plane, n_c the contact normal, V_i = vol[i] the particle's true volume V0 (1 + βc)."""
+    plane, n_c the contact normal, V_i = vol[i] the particle's true volume V0 (1 + βc).
+    stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = dF_n/dδe = 1.5 F_n/δe the contact's
+    normal stiffness: the stiffness of the particle's stress against a strain of its shape
+    (see `particle_norton_flow`)."""
     out[:] = 0.0
+    stiff[:] = 0.0
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
@@ -213,6 +217,9 @@ def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
         d = li + lj
         _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
         _add_dyad(out, j, -lj * F, dx / d, dy / d, dz / d)
+        S = 1.5 * F / de
+        stiff[i] += S * li * li
+        stiff[j] += S * lj * lj
     for i in range(x.shape[0]):
         m = mat[i]
         for k in range(6):
@@ -220,10 +227,12 @@ def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
                 continue
             de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
             if de > 0.0:
-                _add_dyad(out, i, -s * P * de ** 1.5 * math.pi * a * a, WALL_NORMALS[k, 0],
-                          WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
+                F = P * de ** 1.5 * math.pi * a * a
+                _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
+                stiff[i] += 1.5 * F / de * s * s
     for i in range(x.shape[0]):
         out[i] /= vol[i]
+        stiff[i] /= vol[i]
 
 
 @njit(cache=True)
@@ -234,7 +243,7 @@ def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
     Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
     sig = np.empty((x.shape[0], 3, 3))
     normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
-                  wall_pos, wall_on, Ew, Hw, vol, sig)
+                  wall_pos, wall_on, Ew, Hw, vol, sig, np.empty(x.shape[0]))
     for i in range(x.shape[0]):
         out[i] = -(sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
 
@@ -243,8 +252,8 @@ def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
 def norton_increment(se, dt, A, n, sigma_ref, stiffness):
     """Equivalent creep strain Δε of one step (backward Euler on the relaxing stress):
         Δε = dt A ((σ_e − k Δε)/σ_ref)^n,   0 ≤ Δε ≤ σ_e/k,
-    k = 3G the stiffness that unloads the deviatoric stress as the particle creeps
-    (an upper bound in a packing, whose contacts are softer: the step never overshoots)."""
+    k the stiffness that unloads the particle's von Mises stress as it creeps
+    (`particle_norton_flow`); with k no larger than the true one the step never overshoots."""
     if se <= 0.0 or A <= 0.0:
         return 0.0
     lo = 0.0
@@ -253,15 +262,19 @@ def norton_increment(se, dt, A, n, sigma_ref, stiffness):
     for _ in range(100):
         r = se - stiffness * d
         f = d - dt * A * (r / sigma_ref) ** n if r > 0.0 else d
+        if f == 0.0:
+            return d
         if f > 0.0:
             hi = d
         else:
             lo = d
         df = 1.0 + dt * A * n * stiffness / sigma_ref * (max(r, 0.0) / sigma_ref) ** (n - 1.0)
         dn = d - f / df
+        if abs(dn - d) <= 1e-12 * d:
+            return dn
         if not (lo < dn < hi):
             dn = 0.5 * (lo + hi)
-        if abs(dn - d) <= 1e-13 * hi or hi - lo <= 1e-13 * (se / stiffness):
+        if hi - lo <= 1e-15 * (se / stiffness):
             return dn
         d = dn
     return d
@@ -269,13 +282,18 @@ def norton_increment(se, dt, A, n, sigma_ref, stiffness):
 
 @njit(cache=True)
 def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
-                         periodic_xy, sig, A, n_exp, sigma_ref, stiffness, dt_phys, creep_strain,
-                         confinement, bulk, conserving, eps):
+                         periodic_xy, sig, contact_stiffness, A, n_exp, sigma_ref, shear3,
+                         dt_phys, creep_strain, confinement, bulk, conserving, eps):
     """Norton flow of each creeping particle driven by its von Mises stress, mapped onto its
     contacts (see the module docstring). sig: particle stress tensors (N, 3, 3) Pa from
     `normal_stress`; eps: scratch (N, 3, 3), the step's strain tensors on return.
     Per particle: s = σ − tr σ/3 I, σ_e = √(3/2 s:s), Δε_e = norton_increment(σ_e, …),
-    Δε = 3/2 Δε_e s/σ_e (trace-free: constant volume); creep_strain += Δε_e.
+    Δε = 3/2 Δε_e s/σ_e (trace-free: constant volume); creep_strain += Δε_e. The stiffness
+    that unloads σ_e as the particle creeps is its contacts' in series with its bulk:
+    1/k = 1/(3G) + 5/K_c, K_c = (1/V) Σ_c S_c l_c² (`normal_stress`; a trace-free strain
+    Δε shortens contact c by l n·Δε·n, so Δs = −(1/V) Σ S l² (n·Δε·n) n⊗n, which for
+    contacts spread evenly over the sphere is −(2/15) K_c Δε, i.e. Δσ_e = −(K_c/5) Δε_e;
+    the continuum's 3G plays the same part for the bulk).
     Volume: a volume-conserving particle (`conserving`, per material) whose caps exceed
     what its radius can restore (confinement pressure c > 0, dempack.physics.confinement)
     gives the hidden volume back: Δε gets + c/(3K) I, so its flats recede by the excess
@@ -305,7 +323,9 @@ def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_po
                 v = sig[i, a, b] - (tr if a == b else 0.0)
                 ss += v * v
         se = math.sqrt(1.5 * ss)
-        d = norton_increment(se, dt_phys, A[m], n_exp[m], sigma_ref[m], stiffness[m])
+        k = 1.0 / (1.0 / shear3[m] + 5.0 / contact_stiffness[i]) if contact_stiffness[i] > 0.0 \
+            else shear3[m]
+        d = norton_increment(se, dt_phys, A[m], n_exp[m], sigma_ref[m], k)
         if d <= 0.0:
             continue
         creep_strain[i] += d
