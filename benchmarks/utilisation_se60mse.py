@@ -5,7 +5,7 @@ command line) with cycling.lithiation_rule = "contact_limited", and prints per h
 the utilisation:Se the rule used (V0-weighted mean reachable fraction), the capacity passed
 (capacity_fraction:Se), the Se–Mo6Se8 contact ratio, the contacted fraction of the Se surface
 and, as a sensitivity, the utilisation the contacts at that half-cycle's end would give for
-other diffusivities D (×0.1 … ×100 of the table's value; same contacts, no rerun).
+other diffusivities D (×0.1 … ×10 of the table's value; same contacts, no rerun).
 
     PYTHONPATH=. python benchmarks/utilisation_se60mse.py --particles 500 --cycles 3 \
         --steps 4000 --temperature 70
@@ -23,7 +23,7 @@ from dempack.physics.access import reachable_fractions
 from dempack.simulation import Simulation
 from dempack.drive import drive
 
-FACTORS = (0.1, 1.0, 10.0, 100.0)
+FACTORS = (0.1, 1.0, 2.0, 3.0, 5.0, 10.0)
 
 
 def main(argv=None):

@@ -32,10 +32,10 @@ def _scenario(rule="contact_limited", materials=("Mo6Se8", "Se"), **cyc):
     return Scenario(d, "test")
 
 
-def _se_beside_mse(a, rule="contact_limited", extra_se=None):
-    """A Se sphere (R_S) at mid-height touching a Mo6Se8 sphere (R_M, wired to both plates) with
-    an intersection circle of radius a (a = 0: 1 nm apart, not touching); optionally more Se
-    spheres at `extra_se` (centres) touching nothing conducting. Returns (sim, pid of Se)."""
+def _layout(a, extra_se=None):
+    """(x, radii, material): a Se sphere (R_S, pid 1) at mid-height touching a Mo6Se8 sphere
+    (R_M, pid 0, wired to both plates) with an intersection circle of radius a (a = 0: 1 nm
+    apart, not touching); optionally more Se spheres at `extra_se` (centres)."""
     zc = H / 2
     xm = [W / 2 - 6e-6, W / 2, zc]
     if a > 0:
@@ -49,8 +49,11 @@ def _se_beside_mse(a, rule="contact_limited", extra_se=None):
         x.append(c)
         radii.append(R_S)
         mat.append(1)
-    sim = Simulation.from_particles(_scenario(rule), x, radii, mat, W, H)
-    return sim
+    return x, radii, mat
+
+
+def _se_beside_mse(a, rule="contact_limited", extra_se=None):
+    return Simulation.from_particles(_scenario(rule), *_layout(a, extra_se), W, H)
 
 
 def _idx(sim, pid):
@@ -183,3 +186,28 @@ def test_patch_volume_matches_the_shell_model_for_full_coverage():
     n = 4 * R * R / (a * a)
     shell = 4 / 3 * math.pi * (R ** 3 - (R - L) ** 3)
     assert n * float(patch_volume(a, L)) == pytest.approx(shell, rel=1e-2)
+
+
+def test_refresh_with_unchanged_contacts_changes_nothing():
+    """The rate form c ← c + (e − c)(φ − φ_prev)/(1 − φ_prev) reproduces the linear path when a
+    refresh finds the same reach (contacts unchanged here): no jump, same end state."""
+    base = _half_cycle(_se_beside_mse(1.0e-6))
+    sim = Simulation.from_particles(_scenario(access_update_steps=3), *_layout(1.0e-6), W, H)
+    assert sim.stages[-1].rule.every == 3
+    again = _half_cycle(sim)
+    assert again == pytest.approx(base, rel=1e-12)
+
+
+@pytest.mark.parametrize("plates", ["top", "none"])
+def test_conductor_not_wired_both_ways_gives_no_access(plates):
+    """A Se sphere touching a Mo6Se8 sphere that reaches the separator but not the current
+    collector (no electrons), or neither plate (no ions either), is not reached: f = 0."""
+    Rm, a = 5e-6, 1.0e-6
+    zc = H - Rm + 0.05e-6 if plates == "top" else H / 2
+    xm = [W / 2 - 6e-6, W / 2, zc]
+    d = math.sqrt(Rm ** 2 - a ** 2) + math.sqrt(R_S ** 2 - a ** 2)
+    sim = Simulation.from_particles(_scenario(), [xm, [xm[0] + d, W / 2, zc]], [Rm, R_S], [0, 1],
+                                    W, H)
+    f = reachable_fractions(sim, np.full(2, 0.5e-6))
+    assert f[_idx(sim, 1)] == 0.0 and f[_idx(sim, 0)] == 0.0
+    assert _half_cycle(sim)[-1] == 0.0
