@@ -129,6 +129,9 @@ class Material:
         the excess overlap becomes irreversible plastic flattening), or None (purely elastic)
     rolling_friction : μ_r of the rolling-resistance contact part (dimensionless), or None (no
         rolling resistance; see ``dempack.contact.rolling``)
+    lithium_diffusivity : D (m²/s) of Li through the particle (its lithiated product), for the
+        diffusion length L_D = √(D t_half) of the contact-limited lithiation rule
+        (``dempack.physics.access``), or None
     creep : :class:`CreepLaw` or None; fracture : :class:`FractureLaw` or None
     sources : TOML key name (e.g. ``"youngs_modulus_Pa"``, ``"n"``, ``"sigma0_Pa"``) → citation / "assumed: why"
     """
@@ -152,6 +155,7 @@ class Material:
     fracture: FractureLaw | None
     sources: dict = field(default_factory=dict, compare=False, hash=False)
     rolling_friction: float | None = None
+    lithium_diffusivity: float | None = None
 
     @property
     def shear_modulus(self) -> float:
@@ -198,6 +202,7 @@ _MATERIAL_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     "melting_point_K": ("melting_point", "number", False, (_gt(0),)),
     "hardness_Pa": ("hardness", "number", False, (_gt(0),)),
     "rolling_friction": ("rolling_friction", "number", False, (_ge(0),)),
+    "lithium_diffusivity_m2_s": ("lithium_diffusivity", "number", False, (_gt(0),)),
 }
 
 _CREEP_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {

@@ -250,6 +250,18 @@ def observables(sim, a: dict | None = None) -> dict:
                                             if sel.any() else 0.0)
         row[f"lithiation_mean:{name}"] = (float(np.sum(w * ps.lithiation[sel]) / np.sum(w))
                                           if sel.any() else 0.0)
+        if sim.materials[k].active:
+            # electrochemical access (dempack.physics.access), weighted by V0 (mass):
+            # utilisation = mean reachable fraction of the current half-cycle (1 under the
+            # uniform rule); capacity_fraction = |c − c_start| mean, the charge passed in this
+            # half-cycle so far over the theoretical capacity
+            w0 = ps.R0[sel] ** 3
+            W0 = float(np.sum(w0))
+            row[f"utilisation:{name}"] = (float(np.sum(w0 * ps.reachable[sel]) / W0)
+                                          if W0 > 0 else 0.0)
+            row[f"capacity_fraction:{name}"] = (
+                float(np.sum(w0 * np.abs(ps.lithiation[sel] - ps.lithiation_start[sel])) / W0)
+                if W0 > 0 else 0.0)
         # share of the particles' surface outside all contact caps, i.e. facing a pore
         row[f"pore_surface_fraction:{name}"] = (float(np.sum(w * a["pore_surface"][sel]) / np.sum(w))
                                                 if sel.any() else 0.0)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
 
 
@@ -211,18 +213,103 @@ def build_stages(scenario) -> list:
 
 class UniformLithiation:
     """Baseline lithiation rule: every active particle carries the same c, which
-    moves at the C-rate (c per hour of physical time). A contact-dependent rule
-    would replace `apply`."""
+    moves at the C-rate (c per hour of physical time): the whole particle is reached."""
 
     name = "uniform"
 
-    def apply(self, sim, c_level: float) -> None:
+    def __init__(self, sim=None):
+        pass
+
+    def begin_half(self, sim, stage) -> None:
+        """Called before the first lithiation step of each half-cycle."""
+
+    def apply(self, sim, stage) -> None:
         ps = sim.particles
         act = sim.active_material[ps.material]
-        ps.lithiation[act] = c_level
+        ps.lithiation[act] = stage.c
 
 
-LITHIATION_RULES = {"uniform": UniformLithiation}
+class ContactLimitedLithiation:
+    """Lithiation limited by electrochemical access (dempack.physics.access; issue 16).
+
+    At the start of each half-cycle (and every ``cycling.access_update_steps`` steps of it,
+    0 = only at its start) every active particle i gets its reachable fraction f_i: the share
+    of its volume within L_D = √(D t_half) of its source contacts (a contact-patch model with a
+    closed form; D the material's ``lithium_diffusivity_m2_s``, t_half = 1 / C-rate the duration
+    of a full half-cycle at the protocol's rate, the same on discharge and charge, so that what a
+    discharge lithiated the charge can empty through the same contacts). With s_i its lithiation at the half-cycle's start, it heads for
+        discharge:  e_i = max(s_i, f_i)                 (the reached volume lithiates fully)
+        charge:     e_i = s_i − (1 − c_res) min(s_i, f_i)  (the reached lithiated volume gives
+                                                          back all but the residual c_res)
+    following the protocol's progress φ (0 → 1 over the half-cycle) as
+        c_i ← c_i + (e_i − c_i) (φ − φ_prev) / (1 − φ_prev),
+    i.e. c_i = s_i + φ (e_i − s_i) while e_i is fixed, reaching e_i exactly at φ = 1 and
+    without a jump where a refresh moves e_i. With f_i = 1 this is the uniform rule's 0 → 1 →
+    c_res. What is not reached neither lithiates nor swells (V = V0 (1 + β c_i) with the
+    particle's own c_i). The cell's delivered capacity over theoretical is the V0-weighted mean
+    of |c_i − s_i| (``capacity_fraction:M``); ``utilisation:M`` is the V0-weighted mean f_i.
+    """
+
+    name = "contact_limited"
+
+    def __init__(self, sim):
+        self.D = np.zeros(len(sim.materials))
+        for k, m in enumerate(sim.materials):
+            if not m.active or (m.electron_conductor and m.ion_conductor):
+                continue  # not lithiated, or a mixed conductor: reached through its volume
+            if m.lithium_diffusivity is None:
+                raise ValueError(
+                    f"cycling.lithiation_rule = 'contact_limited': active material {m.name!r} "
+                    "has no lithium_diffusivity_m2_s in the material table "
+                    "(assets/materials.toml): add it with its source, or use "
+                    "lithiation_rule = 'uniform'")
+            self.D[k] = m.lithium_diffusivity
+        self.every = sim.scenario.cycling.access_update_steps
+        self.steps_in_half = 0
+
+    def evaluate(self, sim, stage) -> None:
+        """f_i of every particle for the current half-cycle (ParticleState.reachable)."""
+        from .physics.access import reachable_fractions
+        ps = sim.particles
+        t_half = 3600.0 / stage.c_rate   # a full half-cycle at the C-rate (class docstring)
+        L = np.sqrt(self.D[ps.material] * t_half)
+        f = reachable_fractions(sim, L)
+        act = sim.active_material[ps.material]
+        ps.reachable[act] = f[act]
+
+    def begin_half(self, sim, stage) -> None:
+        self.steps_in_half = 0
+        self.evaluate(sim, stage)
+
+    def apply(self, sim, stage) -> None:
+        ps = sim.particles
+        if self.every and self.steps_in_half and self.steps_in_half % self.every == 0:
+            self.evaluate(sim, stage)
+        self.steps_in_half += 1
+        act = sim.active_material[ps.material]
+        s = ps.lithiation_start[act]
+        f = ps.reachable[act]
+        if stage.half % 2 == 0:
+            e = np.maximum(s, f)
+        else:
+            e = s - (1.0 - stage.c_res) * np.minimum(s, f)
+        lo = stage.fraction(stage._c_before)
+        end = (stage.c >= 1.0) if stage.half % 2 == 0 else (stage.c <= stage.c_res)
+        hi = 1.0 if end else stage.fraction(stage.c)
+        c = ps.lithiation[act]
+        if end or lo >= 1.0:
+            ps.lithiation[act] = e
+        else:
+            ps.lithiation[act] = c + (e - c) * ((hi - lo) / (1.0 - lo))
+
+    def state(self) -> dict:
+        return {"steps_in_half": self.steps_in_half}
+
+    def load_state(self, st: dict) -> None:
+        self.steps_in_half = st.get("steps_in_half", 0)
+
+
+LITHIATION_RULES = {"uniform": UniformLithiation, "contact_limited": ContactLimitedLithiation}
 
 
 class CyclingStage(Stage):
@@ -253,7 +340,9 @@ class CyclingStage(Stage):
         self.rest_steps = int(round(rest_s / self.dt_phys))
         self.stack_mode, self.target, self.stiffness, self.max_speed = (stack_mode, pressure,
                                                                          stiffness, max_speed)
-        self.rule = LITHIATION_RULES[rule]()
+        self.rule_name = rule
+        self.rule = None       # built by bind(sim), which the Simulation calls once built
+        self.rule_half = -1    # the half-cycle whose start the rule has seen (begin_half)
         self.c0 = c0
         self.c = c0
         self._c_before = c0
@@ -283,6 +372,14 @@ class CyclingStage(Stage):
         if self.stack_mode == "fixed_gap":
             return FixedGap()
         return StackServo(self.target, self.max_speed)
+
+    def bind(self, sim) -> None:
+        """Build the lithiation rule for this Simulation (its materials: a rule that needs
+        a material key raises here, before the run starts)."""
+        if self.rule_name not in LITHIATION_RULES:
+            raise ValueError(f"cycling.lithiation_rule = {self.rule_name!r}: must be one of "
+                             f"{', '.join(LITHIATION_RULES)}")
+        self.rule = LITHIATION_RULES[self.rule_name](sim)
 
     def stack_target(self, sim) -> float:
         """The control's target (Pa); before the first step of cycling, the one it will
@@ -324,12 +421,16 @@ class CyclingStage(Stage):
         sim.box.punch_velocity = self.control.velocity(sim.last_punch_stress, sim.box.z_top)
         if self.rest_left > 0:
             return
+        if self.rule_half != self.half:  # the half-cycle's first lithiation step
+            self.rule_half = self.half
+            sim.particles.lithiation_start[:] = sim.particles.lithiation
+            self.rule.begin_half(sim, self)
         self._c_before = self.c
         if self.half % 2 == 0:
             self.c = min(1.0, self.c + self.dc)
         else:
             self.c = max(self.c_res, self.c - self.dc)
-        self.rule.apply(sim, self.c)
+        self.rule.apply(sim, self)
 
     def _progress(self, end: bool) -> Progress:
         """The step's Progress: fraction 1 only at the step that ends the half-cycle (c
@@ -380,11 +481,17 @@ class CyclingStage(Stage):
         c = self.control
         return {"steps": self.steps, "c": self.c, "half": self.half, "rest_left": self.rest_left,
                 "started": self.started, "mean": getattr(c, "mean", None),
-                "z0": getattr(c, "z0", None), "integral": getattr(c, "integral", None)}
+                "z0": getattr(c, "z0", None), "integral": getattr(c, "integral", None),
+                "rule_half": self.rule_half,
+                "rule": self.rule.state() if hasattr(self.rule, "state") else {}}
 
     def load_state(self, st):
         self.steps, self.c, self.half = st["steps"], st["c"], st["half"]
         self.rest_left, self.started = st["rest_left"], st["started"]
+        # older checkpoints: the current half-cycle has begun (its start state is not known)
+        self.rule_half = st.get("rule_half", self.half if self.started else -1)
+        if hasattr(self.rule, "load_state"):
+            self.rule.load_state(st.get("rule") or {})
         if self.started:
             self.control = self._make_control(st["z0"])
             self.control.mean = st["mean"]

@@ -261,8 +261,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "rest_h": Field(float, 0.0, "Rest (open circuit, stack held) after each half-cycle.",
                         min=0.0, unit="h"),
         "lithiation_rule": Field(str, "uniform", "How lithiation is shared among active "
-                                 "particles: uniform (all at the same rate).",
-                                 choices=("uniform",)),
+                                 "particles: uniform (all at the same rate, the whole particle "
+                                 "reached); contact_limited (each particle lithiates only the "
+                                 "share of its volume within a diffusion length of its contacts "
+                                 "with ion conductors: dempack.physics.access).",
+                                 choices=("uniform", "contact_limited")),
+        "access_update_steps": Field(int, 0, "contact_limited rule: steps between two "
+                                     "evaluations of each particle's reachable fraction within "
+                                     "a half-cycle (0: only at its start).", min=0),
         "creep_model": Field(str, "particle_norton", "Creep law (dempack.physics.creep): "
                              "particle_norton, Norton flow of each particle driven by its von "
                              "Mises stress (the study's FE law), mapped onto its contacts; or "

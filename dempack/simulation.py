@@ -173,6 +173,9 @@ class Simulation:
         self._chunks = None
         self._scratch = np.zeros((0, 0))
         self.stages = build_stages(sc)
+        for st in self.stages:  # stages whose parts need the materials (the lithiation rule)
+            if hasattr(st, "bind"):
+                st.bind(self)
         self.fracture = FractureModel(self)
         # the operations after the integrator, in this order (dempack.pipeline)
         self.updaters = [VolumeUpdate(self), FractureUpdate(self)]

@@ -33,7 +33,10 @@ class ParticleState:
     see dempack.physics.fracture); lithiation_max (N) largest lithiation reached so far
     (conversion damage, dempack.physics.fracture);
     confinement (N) Pa hydrostatic pressure of a particle whose caps cut off more
-    than it can restore (dempack.confinement; updated with the radii).
+    than it can restore (dempack.confinement; updated with the radii);
+    lithiation_start (N) lithiation at the start of the current half-cycle;
+    reachable (N) share of the particle's volume the current half-cycle can reach (1: all;
+    set by the contact-limited lithiation rule, dempack.physics.access).
     """
 
     x: np.ndarray
@@ -58,6 +61,8 @@ class ParticleState:
     R0_target: np.ndarray
     lithiation_max: np.ndarray
     confinement: np.ndarray
+    lithiation_start: np.ndarray
+    reachable: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -70,7 +75,7 @@ class ParticleState:
             force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
             wall_delta_flat=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
-            confinement=np.zeros(n),
+            confinement=np.zeros(n), lithiation_start=np.zeros(n), reachable=np.ones(n),
         )
 
     @property

@@ -13,23 +13,27 @@ from _build import scenario
 
 pytestmark = pytest.mark.portability
 
-def _sc():
+def _sc(rule="uniform", access_update_steps=0):
     sc = scenario(("Se", "Mo6Se8"), particles=80,
                   pressing=[{"pressure_MPa": 50, "speed_m_per_s": 2.0, "hold_steps": 200}],
                   run={"output_interval_steps": 250, "max_overlap_ratio": 0.6,
                        "snapshot_every_outputs": 0})
     d = sc.to_dict()
     d["cycling"] = {"cycles": 1, "c_rate": 1.0, "steps_per_half_cycle": 1500,
-                    "volume_update_interval": 5}
+                    "volume_update_interval": 5, "lithiation_rule": rule,
+                    "access_update_steps": access_update_steps}
     d["stack"] = {"mode": "servo", "pressure_MPa": 50, "speed_m_per_s": 2.0}
     return Scenario(d, "test")
 
 
-def test_resume_mid_cycle_is_exact(tmp_path):
-    a = dempack.run(_sc(), out_dir=tmp_path / "a")
+@pytest.mark.parametrize("rule", [("uniform", 0), ("contact_limited", 300)])
+def test_resume_mid_cycle_is_exact(tmp_path, rule):
+    """Also the contact-limited rule, refreshing its reachable fractions every 300 steps: its
+    per-particle start and reach (ParticleState) and its step count (stage state) resume."""
+    a = dempack.run(_sc(*rule), out_dir=tmp_path / "a")
     b_dir = tmp_path / "b"
     b_dir.mkdir()
-    sc = _sc()
+    sc = _sc(*rule)
     sc.save(b_dir / "scenario.toml")
     sim = Simulation(sc, out_dir=b_dir)
     OutputWriters(sim, b_dir)

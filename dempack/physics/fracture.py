@@ -450,6 +450,8 @@ def fragments(ps: ParticleState, idx, sig, n: int, rng) -> ParticleState:
         out.material[sl] = ps.material[k]
         out.lithiation[sl] = ps.lithiation[k]
         out.lithiation_max[sl] = ps.lithiation_max[k]
+        out.lithiation_start[sl] = ps.lithiation_start[k]
+        out.reachable[sl] = ps.reachable[k]
         out.creep_strain[sl] = ps.creep_strain[k]
         out.generation[sl] = ps.generation[k] + 1
     return out
