@@ -33,7 +33,9 @@ class ParticleState:
     see dempack.physics.fracture); lithiation_max (N) largest lithiation reached so far
     (conversion damage, dempack.physics.fracture);
     confinement (N) Pa hydrostatic pressure of a particle whose caps cut off more
-    than it can restore (dempack.confinement; updated with the radii).
+    than it can restore (dempack.confinement; updated with the radii);
+    internal_porosity (N) the internal porosity ε of a porous agglomerate (0 for a dense
+    particle): its solid is (1 − ε) of its envelope (dempack.physics.agglomerate).
     """
 
     x: np.ndarray
@@ -58,6 +60,7 @@ class ParticleState:
     R0_target: np.ndarray
     lithiation_max: np.ndarray
     confinement: np.ndarray
+    internal_porosity: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -70,7 +73,7 @@ class ParticleState:
             force=z3(), torque=z3(), wall_xi=np.zeros((n, N_WALLS, 3)),
             wall_delta_flat=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
-            confinement=np.zeros(n),
+            confinement=np.zeros(n), internal_porosity=np.zeros(n),
         )
 
     @property
