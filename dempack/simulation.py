@@ -131,6 +131,12 @@ class Simulation:
                                           for m in mats])
         self.agglomerate_yield = np.array([m.agglomerate.yield_pressure if m.agglomerate else np.inf
                                            for m in mats])
+        # cap of an agglomerate's confinement: the hardest particle material's hardness less its
+        # own (beyond it the body it is pressed against yields first; physics.agglomerate)
+        h = [m.hardness for m in mats if m.hardness is not None]
+        self.agglomerate_pc_max = np.array([max(max(h) - m.hardness, 0.0)
+                                            if (m.agglomerate and m.hardness is not None) else np.inf
+                                            for m in mats])
         self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
                                            for m in mats])
         self.flattening_share = flattening_share(mats)
@@ -566,7 +572,8 @@ class Simulation:
                     m = ps.material[sel]
                     ps.confinement[sel] = agglomerate_confinement(
                         caps[sel] - allowance[sel], V[sel], ps.internal_porosity[sel],
-                        self.agglomerate_eps0[m], self.agglomerate_yield[m])
+                        self.agglomerate_eps0[m], self.agglomerate_yield[m],
+                        self.agglomerate_pc_max[m])
             R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 

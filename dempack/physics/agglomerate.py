@@ -30,6 +30,10 @@ state variable, its internal porosity ε_i (`ParticleState.internal_porosity`):
   limit is H + p_c. (With the dense solid's bulk modulus, K ≈ 11 GPa for carbon, a small
   Super P sphere wedged between hard electrolyte particles took ~10 GPa of confinement, its
   contacts stayed elastic and their overlap ran past run.max_overlap_ratio at 270–360 MPa.)
+  The confinement is capped at H_hard − H, H_hard the largest hardness among the run's
+  particle materials: beyond it the contact's plastic limit H + p_c would exceed the hardness
+  of the body it is pressed against, which yields first (the kernel's pair limit uses the
+  softer side's hardness, so the cap stands in for that per-particle).
   The porosity observable counts such a particle's solid as min((1 − ε) V, V − e).
 The update runs with the volume update (`pipeline.VolumeUpdate`), before the radii.
 """
@@ -60,13 +64,14 @@ def compact(eps, R0, p, eps0, yield_pressure):
     return new
 
 
-def agglomerate_confinement(excess, V, eps, eps0, yield_pressure):
-    """p_c = P_y ln(ε0 / min(ε, ε_g)) (Pa, ≥ 0): the Heckel pressure that squeezing an
+def agglomerate_confinement(excess, V, eps, eps0, yield_pressure, p_max=np.inf):
+    """p_c = min(P_y ln(ε0 / min(ε, ε_g)), p_max) (Pa, ≥ 0): the Heckel pressure that squeezing an
     agglomerate further needs. excess (n,) m³ the volume its caps cut beyond what it restores
     (≤ 0: none), V (n,) m³ its envelope volume, eps its internal porosity;
-    ε_g = 1 − (1 − ε) V / (V − excess) the porosity its envelope in the cell would have."""
+    ε_g = 1 − (1 − ε) V / (V − excess) the porosity its envelope in the cell would have;
+    p_max (Pa) the cap (module docstring: the harder partner yields first)."""
     solid = (1.0 - eps) * V
     cell = np.maximum(V - np.maximum(excess, 0.0), solid)
     eps_g = 1.0 - solid / np.where(cell > 0.0, cell, 1.0)
     e = np.maximum(np.minimum(eps, eps_g), 1e-9 * np.maximum(eps0, 1e-300))
-    return np.maximum(yield_pressure * np.log(np.maximum(eps0, 1e-300) / e), 0.0)
+    return np.clip(yield_pressure * np.log(np.maximum(eps0, 1e-300) / e), 0.0, p_max)
