@@ -112,8 +112,8 @@ def _pressed_porosity(stem, particles, pressure_MPa):
 
 def test_composite_is_more_porous_than_se60mse_when_pressed():
     """Small beds (150 particles, mass scaling ×4, one stage at 270 MPa): Fig. 2d's order,
-    Se-50SE-10SP more porous than Se-60MSe. Measured 0.37 against 0.30 at 150 particles; the
-    Super P pores alone (internal porosity ~0.56 of a 0.2-0.3 envelope share) are ~0.1."""
+    Se-50SE-10SP more porous than Se-60MSe. Measured at seeds 1, 2, 3: 0.388, 0.394, 0.367
+    against 0.335, 0.327, 0.331 (differences 0.036-0.066); the bound asks only for the order."""
     comp = _pressed_porosity("press_se50se10sp", 150, 270)
     ref = _pressed_porosity("press_se60mse", 150, 270)
-    assert comp > ref + 0.03
+    assert comp > ref
