@@ -16,8 +16,8 @@ Recorded per scenario (benchmarks/results/run_scenarios.json):
 - wall time (s), steps, particles, stages reached;
 - the warnings logged through the `dempack` logger (level WARNING and above), and any
   Python warnings (`warnings.warn`, e.g. numpy's RuntimeWarning) raised during the run;
-- `known_failure`: a failure owned by another issue (press_se50se10sp at 360 MPa: the
-  composite model of issue 16, DESIGN §10 "One owner per fix"); it is still a failure.
+- `known_failure`: a failure owned by another issue (none now: press_se50se10sp's 360 MPa
+  divergence was fixed by the composite model of issue 16); it is still a failure.
 
 NaN "where a value is defined": a tortuosity is undefined (NaN) where its network does not
 percolate (σ_eff = 0, `dempack.transport.tortuosity_factor`), and the inertial number
@@ -60,11 +60,9 @@ from dempack.scenario import SCENARIO_DIR, ScenarioError, parse_value  # noqa: E
 from dempack.simulation import Simulation  # noqa: E402
 
 # failures owned by another issue (DESIGN §10): stem -> (issue, what)
-KNOWN_FAILURES = {
-    "press_se50se10sp": ("16", "overlap divergence at the 360 MPa stage: the soft phase of the "
-                               "Se-50SE-10SP composite; fixed by the composite model of issue 16 "
-                               "(porous Super P, sourced Li6PS5Cl), not tuned here"),
-}
+KNOWN_FAILURES: dict[str, tuple[str, str]] = {}
+# (press_se50se10sp's 360 MPa overlap divergence, owned by issue 16, is fixed by the porous
+# Super P agglomerate model: dempack.physics.agglomerate, docs/validation.md)
 
 
 def undefined_nan(row: dict, key: str) -> bool:

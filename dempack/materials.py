@@ -1,8 +1,9 @@
 """Material table: loading and validation of ``assets/materials.toml`` (DESIGN.md §4).
 
-Every material is one TOML table; its optional ``creep`` and ``fracture`` sub-tables give the Norton creep
-law and the Weibull fracture law, and its ``source`` sub-table gives a citation or ``"assumed: why"`` for
-every numeric key (same key names; the keys of the three tables never collide). Keys carry their unit in
+Every material is one TOML table; its optional ``creep``, ``fracture`` and ``agglomerate`` sub-tables give
+the Norton creep law, the Weibull fracture law and the porous-agglomerate compaction law (Heckel), and its
+``source`` sub-table gives a citation or ``"assumed: why"`` for
+every numeric key (same key names; the keys of the four tables never collide). Keys carry their unit in
 the name (``density_kg_m3``, ``youngs_modulus_Pa`` ...); the :class:`Material` objects hold plain SI values.
 
 The file is validated completely on load: a missing, unknown, mistyped or out-of-range key, or a numeric key
@@ -23,6 +24,7 @@ from typing import Any, Callable
 
 __all__ = [
     "R_GAS",
+    "AgglomerateLaw",
     "CreepLaw",
     "FractureLaw",
     "Material",
@@ -112,6 +114,34 @@ class FractureLaw:
 
 
 @dataclass(frozen=True)
+class AgglomerateLaw:
+    """A porous agglomerate of fine primaries (e.g. Super P carbon black): the particle is the
+    agglomerate's envelope, its material density the skeletal (true) density ρ_s, and its
+    internal porosity ε falls irreversibly with the largest compressive principal stress p
+    it carries, by Heckel's compaction law (Heckel, Trans. Metall. Soc. AIME 221 (1961) 671):
+
+        ln(1/ε) = ln(1/ε0) + p/P_y,   i.e.  ε(p) = ε0 exp(−p/P_y).
+
+    Attributes
+    ----------
+    internal_porosity : ε0, the loose agglomerate's internal porosity (0 <= ε0 < 1)
+    yield_pressure : P_y, Heckel's yield pressure (1/K), Pa
+    """
+
+    internal_porosity: float
+    yield_pressure: float
+
+    def porosity(self, p: float) -> float:
+        """ε(p) = ε0 exp(−max(p, 0)/P_y): the internal porosity at a compressive stress p (Pa)."""
+        return self.internal_porosity * math.exp(-max(p, 0.0) / self.yield_pressure)
+
+    def envelope_density(self, skeletal_density: float, eps: float | None = None) -> float:
+        """ρ_env = ρ_s (1 − ε) (kg/m³), ε default ε0: the density of the agglomerate's envelope."""
+        e = self.internal_porosity if eps is None else eps
+        return skeletal_density * (1.0 - e)
+
+
+@dataclass(frozen=True)
 class Material:
     """One material, all values SI.
 
@@ -133,6 +163,9 @@ class Material:
         diffusion length L_D = √(D t_half) of the contact-limited lithiation rule
         (``dempack.physics.access``), or None
     creep : :class:`CreepLaw` or None; fracture : :class:`FractureLaw` or None
+    agglomerate : :class:`AgglomerateLaw` or None (a dense particle): the particle is a porous
+        agglomerate whose internal pores count in the electrode's porosity; `density` is then
+        the skeletal density and :attr:`envelope_density` the particle's
     sources : TOML key name (e.g. ``"youngs_modulus_Pa"``, ``"n"``, ``"sigma0_Pa"``) → citation / "assumed: why"
     """
 
@@ -156,6 +189,15 @@ class Material:
     sources: dict = field(default_factory=dict, compare=False, hash=False)
     rolling_friction: float | None = None
     lithium_diffusivity: float | None = None
+    agglomerate: AgglomerateLaw | None = None
+
+    @property
+    def envelope_density(self) -> float:
+        """Density of the particle as packed (kg/m³): ρ_s (1 − ε0) for a porous agglomerate, else
+        the density. Weight fractions convert to packed volume fractions with it."""
+        if self.agglomerate is None:
+            return self.density
+        return self.agglomerate.envelope_density(self.density)
 
     @property
     def shear_modulus(self) -> float:
@@ -228,9 +270,15 @@ _FRACTURE_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     "lithiated_strength_factor": ("lithiated_strength_factor", "number", False, (_gt(0), _le(1))),
 }
 
-_SUBTABLES = {"creep": _CREEP_KEYS, "fracture": _FRACTURE_KEYS}
-_ALL_DATA_KEYS = set(_MATERIAL_KEYS) | set(_CREEP_KEYS) | set(_FRACTURE_KEYS)
-assert len(_ALL_DATA_KEYS) == len(_MATERIAL_KEYS) + len(_CREEP_KEYS) + len(_FRACTURE_KEYS), "key collision"
+_AGGLOMERATE_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
+    "internal_porosity": ("internal_porosity", "number", True, (_ge(0), _lt(1))),
+    "heckel_yield_pressure_Pa": ("yield_pressure", "number", True, (_gt(0),)),
+}
+
+_SUBTABLES = {"creep": _CREEP_KEYS, "fracture": _FRACTURE_KEYS, "agglomerate": _AGGLOMERATE_KEYS}
+_ALL_DATA_KEYS = set(_MATERIAL_KEYS) | set(_CREEP_KEYS) | set(_FRACTURE_KEYS) | set(_AGGLOMERATE_KEYS)
+assert len(_ALL_DATA_KEYS) == (len(_MATERIAL_KEYS) + len(_CREEP_KEYS) + len(_FRACTURE_KEYS)
+                               + len(_AGGLOMERATE_KEYS)), "key collision"
 
 _KIND_NAMES = {"number": "a number", "bool": "true or false", "str": "a string"}
 
@@ -351,7 +399,9 @@ def _read_material(name: str, table: Any, file_label: str) -> Material:
 
     creep = CreepLaw(**laws["creep"]) if laws["creep"] is not None else None
     fracture = FractureLaw(**laws["fracture"]) if laws["fracture"] is not None else None
-    return Material(name=name, creep=creep, fracture=fracture, sources=dict(sources), **values)
+    agglomerate = AgglomerateLaw(**laws["agglomerate"]) if laws["agglomerate"] is not None else None
+    return Material(name=name, creep=creep, fracture=fracture, agglomerate=agglomerate,
+                    sources=dict(sources), **values)
 
 
 def load_materials(path: str | Path | None = None) -> dict[str, Material]:

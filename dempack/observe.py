@@ -6,7 +6,11 @@
   contact ratio A–B = Σ π a² over A–B contacts / surface of the A particles.
 - solid volume (porosity) = Σ sphere ∩ power cell: lenses split at their radical
   planes, wall caps cut, multiple overlaps counted once
-  (dempack.physics.volume.removed_volumes).
+  (dempack.physics.volume.removed_volumes); a porous agglomerate (Super P,
+  dempack.physics.agglomerate) counts (1 − ε_i) of its envelope inside its cell, so its
+  internal pores are pores of the electrode:
+      porosity = 1 − Σ_i s_i / V_die,  s_i = V_i − V_cut,i for a dense particle and
+      min((1 − ε_i) V0_i, V_i − V_cut,i) for an agglomerate of envelope V0_i = 4/3 π R0_i³.
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
   doi:10.1115/1.3157599), from the contact forces of the last step
@@ -180,10 +184,18 @@ def analyse(sim) -> dict:
     removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
                     cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
                     removed, free, np.empty(ps.n), np.empty(ps.n), True)
-    solid_volume = float(np.sum((V - removed)[ps.alive]))
+    envelope = (V - removed)[ps.alive]
+    # a porous agglomerate holds the solid (1 − ε) V0 of its true envelope V0; squeezed beyond
+    # what its radius restores, its pores take up the cut, never its solid
+    from .physics.swelling import true_volume
+    eps = ps.internal_porosity[ps.alive]
+    v0 = true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]
+    solid = np.where(eps > 0.0, np.minimum((1.0 - eps) * v0, envelope), envelope)
+    solid_volume = float(np.sum(solid))
     return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
             "pore_surface": free,
-            "solid_volume": solid_volume, "max_overlap_ratio": mr,
+            "solid_volume": solid_volume, "envelope_volume": float(np.sum(envelope)),
+            "max_overlap_ratio": mr,
             "worst_pair": (wi, wj)}
 
 
@@ -214,7 +226,8 @@ def observables(sim, a: dict | None = None) -> dict:
         # 1 - (geometric solid volume)/(true volume V0(1+βc)): what overlaps cut beyond the
         # volume-conserving radius (numerics.max_cap_fraction); with numerics.confinement on
         # it is carried as the particles' elastic volume change p/K (dempack.physics.confinement)
-        "volume_deficit": 1.0 - a["solid_volume"] / v_true if v_true > 0 else 0.0,
+        # (envelope volumes: a porous agglomerate's internal pores are not a deficit)
+        "volume_deficit": 1.0 - a["envelope_volume"] / v_true if v_true > 0 else 0.0,
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
         "punch_stress_Pa": punch,
@@ -269,6 +282,10 @@ def observables(sim, a: dict | None = None) -> dict:
         # growing (dempack.physics.confinement), volume-weighted
         row[f"confinement_mean_Pa:{name}"] = (float(np.sum(w * ps.confinement[sel]) / np.sum(w))
                                               if sel.any() else 0.0)
+        if sim.porous[k]:
+            # envelope-volume mean internal porosity of a porous agglomerate (physics.agglomerate)
+            row[f"internal_porosity_mean:{name}"] = (
+                float(np.sum(w * ps.internal_porosity[sel]) / np.sum(w)) if sel.any() else 0.0)
     from .transport import transport_observables
     t = transport_observables(sim)
     sim._connected = t.pop("_connected")

@@ -50,7 +50,8 @@ class VolumeUpdate(Operation):
     """Every `cycling.volume_update_interval` steps: creep over the physical time
     accumulated since the last update (`physics.creep`; where a material has a creep law,
     also with its rate set to zero, as the particle law carries the volume constraint of
-    confined particles), then the swelling and volume-conserving radii (`physics.volume`)."""
+    confined particles), the compaction of porous agglomerates (`physics.agglomerate`), then
+    the swelling and volume-conserving radii (`physics.volume`)."""
 
     def __init__(self, sim):
         cycling = sim.scenario.cycling
@@ -60,6 +61,7 @@ class VolumeUpdate(Operation):
         if sim._creep_time > 0.0 and sim.has_creep_law:
             sim.creep_step(sim._creep_time)
         sim._creep_time = 0.0
+        sim.compact_agglomerates()  # porous agglomerates (physics.agglomerate), before the radii
         sim.update_radii()
 
 

@@ -57,6 +57,7 @@ from .physics.creep import creep_contacts, mean_pressure, normal_stress, particl
 from .physics.swelling import free_radius, true_volume
 from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_volumes
 from .physics.confinement import bulk_modulus, confinement_pressures
+from .physics.agglomerate import agglomerate_confinement, compact, largest_compressive_stress
 from .contact import ContactTables
 from .physics.fracture import FractureModel
 from .io.tables import RowLog
@@ -123,6 +124,19 @@ class Simulation:
         mats = self.materials
         self.swelling = np.array([m.swelling for m in mats])
         self.active_material = np.array([m.active for m in mats])
+        # porous agglomerates (dempack.physics.agglomerate): initial internal porosity ε0 and
+        # Heckel yield pressure per material (0 and inf for dense materials)
+        self.porous = np.array([m.agglomerate is not None for m in mats])
+        self.agglomerate_eps0 = np.array([m.agglomerate.internal_porosity if m.agglomerate else 0.0
+                                          for m in mats])
+        self.agglomerate_yield = np.array([m.agglomerate.yield_pressure if m.agglomerate else np.inf
+                                           for m in mats])
+        # cap of an agglomerate's confinement: the hardest particle material's hardness less its
+        # own (beyond it the body it is pressed against yields first; physics.agglomerate)
+        h = [m.hardness for m in mats if m.hardness is not None]
+        self.agglomerate_pc_max = np.array([max(max(h) - m.hardness, 0.0)
+                                            if (m.agglomerate and m.hardness is not None) else np.inf
+                                            for m in mats])
         self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
                                            for m in mats])
         self.flattening_share = flattening_share(mats)
@@ -193,7 +207,9 @@ class Simulation:
     def _generate(self):
         sc = self.scenario
         mats = self.materials
-        rho = np.array([m.density for m in mats])
+        # weight -> packed volume fractions by the density of the particles as packed: a porous
+        # agglomerate's envelope density ρ_s (1 − ε0), its skeletal density for the rest
+        rho = np.array([m.envelope_density for m in mats])
         if sc.packing.materials[0].weight_fraction is not None:
             phi = volume_fractions([m.weight_fraction for m in sc.packing.materials], rho)
         else:
@@ -239,6 +255,7 @@ class Simulation:
         ps.R0[:] = R
         ps.R[:] = R
         ps.material[:] = mat
+        ps.internal_porosity[:] = self.agglomerate_eps0[mat]
         self.particles = ps
         self._update_mass()
         self.fracture.start(self)
@@ -263,6 +280,7 @@ class Simulation:
         ps.R0[:] = radii
         ps.R[:] = radii
         ps.material[:] = np.asarray(material, np.int32)
+        ps.internal_porosity[:] = sim.agglomerate_eps0[ps.material]
         if velocity is not None:
             ps.v[:] = velocity
         sim.particles = ps
@@ -282,8 +300,11 @@ class Simulation:
         return sim
 
     def _update_mass(self):
+        """mass = ρ (1 − ε) 4/3 π R³ × density scaling: ρ the material's (skeletal) density,
+        ε the internal porosity of a porous agglomerate (0 for a dense particle)."""
         ps = self.particles
-        rho = np.array([m.density for m in self.materials])[ps.material] * self.density_scaling
+        rho = (np.array([m.density for m in self.materials])[ps.material]
+               * (1.0 - ps.internal_porosity) * self.density_scaling)
         ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
         ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
 
@@ -304,7 +325,14 @@ class Simulation:
         for k, m in enumerate(self.materials):
             sel = ps.material == k
             if sel.any():
-                times.append(rayleigh_time(float(R[sel].min()), m.density * self.density_scaling,
+                if self.porous[k]:
+                    # a porous agglomerate at its envelope density ρ_s (1 − ε): R √ρ per particle
+                    rho = m.density * (1.0 - ps.internal_porosity[sel])
+                    q = int(np.argmin(R[sel] * np.sqrt(rho)))
+                    Rk, rk = float(R[sel][q]), float(rho[q])
+                else:
+                    Rk, rk = float(R[sel].min()), m.density
+                times.append(rayleigh_time(Rk, rk * self.density_scaling,
                                            m.shear_modulus, m.poisson_ratio))
         return self.scenario.numerics.dt_safety * min(times)
 
@@ -484,12 +512,38 @@ class Simulation:
                        box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
                        t.hardness_wall, pbar, cyc.creep_flats_recede)
 
+    def compact_agglomerates(self) -> None:
+        """Heckel compaction of the porous agglomerates (dempack.physics.agglomerate): each one's
+        internal porosity falls to ε0 exp(−p/P_y), p the largest compressive principal stress
+        of its particle stress tensor (elastic normal contact forces, `physics.creep.normal_stress`,
+        over its envelope volume), and its R0 shrinks at constant solid volume."""
+        if not self.porous.any():
+            return
+        ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
+        sel = self.porous[ps.material] & ps.alive
+        if not sel.any():
+            return
+        pos, _, on = box.wall_arrays()
+        vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
+        sig = np.empty((ps.n, 3, 3))
+        normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
+                      np.asarray(box.L[:2], float), box.periodic_xy, ps.wall_delta_flat, pos, on,
+                      t.E_star_wall, t.hardness_wall, vol, sig)
+        p = largest_compressive_stress(sig[sel])
+        m = ps.material[sel]
+        eps = ps.internal_porosity[sel]
+        R0 = ps.R0[sel]
+        compact(eps, R0, p, self.agglomerate_eps0[m], self.agglomerate_yield[m])
+        ps.internal_porosity[sel] = eps
+        ps.R0[sel] = R0
+
     def update_radii(self) -> None:
         """Swelling and volume conservation (see dempack.physics): free
         particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
         sphere minus the union of its contact caps holds V0 (1 + βc)."""
-        if not self.volume_conserving.any() and not np.any(self.swelling != 0.0):
-            return  # nothing swells or conserves volume: radii stay R0
+        if (not self.volume_conserving.any() and not np.any(self.swelling != 0.0)
+                and not self.porous.any()):
+            return  # nothing swells, compacts or conserves volume: radii stay R0
         ps, cl, box = self.particles, self.contacts, self.box
         beta = self.swelling[ps.material]
         R_new = free_radius(ps.R0, beta, ps.lithiation)
@@ -518,6 +572,13 @@ class Simulation:
             if self.scenario.numerics.confinement == "on":
                 confinement_pressures(caps, allowance, V, self.bulk_modulus[ps.material],
                                       ps.confinement)
+                if self.porous.any():
+                    sel = self.porous[ps.material]
+                    m = ps.material[sel]
+                    ps.confinement[sel] = agglomerate_confinement(
+                        caps[sel] - allowance[sel], V[sel], ps.internal_porosity[sel],
+                        self.agglomerate_eps0[m], self.agglomerate_yield[m],
+                        self.agglomerate_pc_max[m])
             R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 

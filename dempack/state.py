@@ -36,7 +36,9 @@ class ParticleState:
     than it can restore (dempack.confinement; updated with the radii);
     lithiation_start (N) lithiation at the start of the current half-cycle;
     reachable (N) share of the particle's volume the current half-cycle can reach (1: all;
-    set by the contact-limited lithiation rule, dempack.physics.access).
+    set by the contact-limited lithiation rule, dempack.physics.access);
+    internal_porosity (N) the internal porosity ε of a porous agglomerate (0 for a dense
+    particle): its solid is (1 − ε) of its envelope (dempack.physics.agglomerate).
     """
 
     x: np.ndarray
@@ -63,6 +65,7 @@ class ParticleState:
     confinement: np.ndarray
     lithiation_start: np.ndarray
     reachable: np.ndarray
+    internal_porosity: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -76,6 +79,7 @@ class ParticleState:
             wall_delta_flat=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
             confinement=np.zeros(n), lithiation_start=np.zeros(n), reachable=np.ones(n),
+            internal_porosity=np.zeros(n),
         )
 
     @property

@@ -756,7 +756,7 @@ PARTICLE_FINITE = ("p_x", "p_v", "p_w", "p_R0", "p_R", "p_mass", "p_inertia", "p
                    "p_creep_strain", "p_force", "p_torque", "p_wall_xi", "p_wall_delta_flat",
                    "p_wall_force", "c_xi", "c_delta_flat", "c_x_ref", "c_R_ref", "box_L")
 OPTIONAL_ARRAYS = ("p_R0_target", "p_lithiation_max", "p_confinement", "p_lithiation_start",
-                   "p_reachable", "c_wall_touch", "cap_correction")
+                   "p_reachable", "p_internal_porosity", "c_wall_touch", "cap_correction")
 REQUIRED_META = ("step_count", "time", "dt", "skin", "z_top", "punch_velocity", "periodic_xy",
                  "stage_index", "stage_state", "stage_results", "last_punch_stress",
                  "max_drift", "outputs_written", "volume_fractions", "rng_state", "wall_clock")

@@ -31,13 +31,9 @@ half-cycle fall (up to ×12 here). A run that is quasi-static at its full size (
 benchmarks/run_scenarios.py checks the shipped defaults) is not once shortened, and says
 so (measured: I = 0.002–0.03 in the shortened runs). Any other warning fails.
 
-press_se50se10sp runs its first two stages only (100 and 270 MPa): its 360 MPa stage
-diverges at the shipped defaults (an overlap above run.max_overlap_ratio in the soft
-phase), which DESIGN §10 assigns to the composite model of issue 16 — not tuned here.
-benchmarks/run_scenarios.py records it as a known failure. (Shortened to 60 particles it
-did reach 360 MPa here, largest overlap 0.31 of the 0.4 allowed; a thin bed has fewer
-extreme contacts, so that says nothing about the full run, and the test does not lean on
-the margin.)
+press_se50se10sp runs all three stages: its 360 MPa divergence (a dense Super P sphere wedged
+between electrolyte particles, held by the bulk modulus of carbon) is gone with the porous
+agglomerate model of issue 16 (dempack.physics.agglomerate).
 
 A sweep file runs one of its cases, the one with the highest pressure and the most Se
 (sweep_se_fraction: 360 MPa, 60 wt% Se; the hardest to press).
@@ -62,7 +58,7 @@ MAX_HOLD = 300
 MAX_STEPS_PER_HALF = 1000
 ALLOWED = ("inertial number I = ",)
 # stages left out (see the module docstring): stem -> number of [[pressing]] stages run
-STAGES_RUN = {"press_se50se10sp": 2}
+STAGES_RUN: dict[str, int] = {}
 
 
 def shorten(sc: Scenario, stem: str) -> Scenario:
