@@ -103,14 +103,17 @@ def movie_frames(run_dir, size=(960, 720), colour: str = "material", clip: bool 
     r = SnapshotRenderer(int(size[0]), int(size[1]), colour=colour, materials=folder.materials,
                          clip=clip, value_range=value_range)
     tallest = max(dies, key=lambda d: d[2])
-    for k, s in enumerate(folder.snapshots):
-        x, arrays = read_vtp(s.path)
-        if r.camera_die is None:
-            die = tallest
-            if die[0] <= 0.0 and len(x):      # no summary.json: the particles' extent
-                die = tuple((x + arrays["radius"][:, None]).max(0))
-            r.set_camera(die)
-        yield r.render(x, arrays, caption=_caption(folder, k, stages))
+    try:
+        for k, s in enumerate(folder.snapshots):
+            x, arrays = read_vtp(s.path)
+            if r.camera_die is None:
+                die = tallest
+                if die[0] <= 0.0 and len(x):      # no summary.json: the particles' extent
+                    die = tuple((x + arrays["radius"][:, None]).max(0))
+                r.set_camera(die)
+            yield r.render(x, arrays, caption=_caption(folder, k, stages))
+    finally:
+        r.close()
 
 
 def export_movie(run_dir, path, fps: float = 10.0, size=(960, 720), colour: str = "material",

@@ -112,6 +112,11 @@ class SnapshotRenderer:
         self.plane.SetNormal(0.0, 1.0, 0.0)
         self.camera_die = None
 
+    def close(self) -> None:
+        """Release the off-screen window's graphics resources now (not whenever Python
+        collects it, which may be while another OpenGL context is current)."""
+        self.window.Finalize()
+
     def set_camera(self, die) -> None:
         """Front view (along +y, z up) framing the die (Lx, Ly, z_top m); kept for later frames."""
         Lx, Ly, zt = (float(v) for v in die[:3])

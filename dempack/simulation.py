@@ -528,7 +528,7 @@ class Simulation:
         sig = np.empty((ps.n, 3, 3))
         normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
                       np.asarray(box.L[:2], float), box.periodic_xy, ps.wall_delta_flat, pos, on,
-                      t.E_star_wall, t.hardness_wall, vol, sig)
+                      t.E_star_wall, t.hardness_wall, vol, sig, np.empty(ps.n))
         p = largest_compressive_stress(sig[sel])
         m = ps.material[sel]
         eps = ps.internal_porosity[sel]

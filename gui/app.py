@@ -811,6 +811,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.thread.wait(10000)
         self.preview.wait(60.0)      # a set-up being built (numba may compile): let it end
         self.section_panel.wait(60.0)
+        self.view.finalize()
         super().closeEvent(e)
 
 

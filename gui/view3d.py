@@ -69,6 +69,30 @@ def widget_backend_available() -> bool:
     return name in ("xcb", "wayland", "windows", "cocoa")
 
 
+_OFFSCREEN = []   # the process's one off-screen render window, made on first use
+
+
+def _offscreen_window(renderer):
+    """One off-screen render window for every off-screen view of the process, with
+    `renderer` as its only renderer. Each window holds an OpenGL context (and Mesa's
+    llvmpipe its own threads); a window per view, dozens of them in one process (the
+    app's tests), crash Mesa under Xvfb. A view renders and reads its image back at once,
+    so one window serves them all."""
+    if not _OFFSCREEN:
+        w = vtkRenderWindow()
+        w.SetOffScreenRendering(1)
+        _OFFSCREEN.append(w)
+    w = _OFFSCREEN[0]
+    rens = w.GetRenderers()
+    if rens.GetNumberOfItems() != 1 or rens.GetFirstRenderer() is not renderer:
+        r = rens.GetFirstRenderer()
+        while r is not None:
+            w.RemoveRenderer(r)
+            r = rens.GetFirstRenderer()
+        w.AddRenderer(renderer)
+    return w
+
+
 class _ImageLabel(QtWidgets.QLabel):
     """Off-screen back end: shows rendered images; drag rotates, wheel zooms."""
 
@@ -219,13 +243,17 @@ class ParticleView(QtWidgets.QWidget):
                 self.interactive = False
                 self.vtk_widget = None
         if not self.interactive:
-            self.render_window = vtkRenderWindow()
-            self.render_window.SetOffScreenRendering(1)
-            self.render_window.AddRenderer(self.renderer)
+            self.render_window = None       # the process's shared off-screen window (_window)
             self.label = _ImageLabel(self)
             self.label.setObjectName("offscreen_view")
             v.addWidget(self.label, 1)
         self._camera_set = False
+
+    def finalize(self) -> None:
+        """Release the render window's OpenGL resources while its context is valid (on
+        close), rather than when Python happens to collect the widget."""
+        if self.vtk_widget is not None:
+            self.vtk_widget.Finalize()
 
     # ------------------------------------------------------------ data
     def set_materials(self, names: list[str]) -> None:
@@ -368,11 +396,18 @@ class ParticleView(QtWidgets.QWidget):
         if not self.isVisible() and self.interactive:
             return
         if self.interactive:
-            self.render_window.Render()
+            # render now only into an exposed native window; otherwise let Qt paint it when
+            # it is (rendering into a window X has not mapped yet crashes Mesa under Xvfb)
+            handle = self.vtk_widget.windowHandle()
+            if handle is not None and handle.isExposed():
+                self.render_window.Render()
+            else:
+                self.vtk_widget.update()
             return
         w, h = max(self.label.width(), 50), max(self.label.height(), 50)
-        self.render_window.SetSize(w, h)
-        self.render_window.Render()
+        win = self._window()
+        win.SetSize(w, h)
+        win.Render()
         img = self.image()
         hgt, wid, _ = img.shape
         q = QtGui.QImage(img.data, wid, hgt, 3 * wid, QtGui.QImage.Format_RGB888).copy()
@@ -381,7 +416,7 @@ class ParticleView(QtWidgets.QWidget):
     def image(self) -> np.ndarray:
         """The current render as an (h, w, 3) uint8 array (top row first)."""
         f = vtkWindowToImageFilter()
-        f.SetInput(self.render_window)
+        f.SetInput(self._window())
         f.ReadFrontBufferOff()
         f.Update()
         out = f.GetOutput()
@@ -389,10 +424,18 @@ class ParticleView(QtWidgets.QWidget):
         a = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, -1)[:, :, :3]
         return np.ascontiguousarray(a[::-1])
 
+    def _window(self):
+        """The render window this view draws into: its widget's, or the shared off-screen one
+        with this view's renderer attached."""
+        if self.interactive:
+            return self.render_window
+        return _offscreen_window(self.renderer)
+
     def export_png(self, path) -> None:
-        self.render_window.Render()
+        win = self._window()
+        win.Render()
         f = vtkWindowToImageFilter()
-        f.SetInput(self.render_window)
+        f.SetInput(win)
         f.ReadFrontBufferOff()
         f.Update()
         w = vtkPNGWriter()

@@ -2,9 +2,16 @@
 tiny end-to-end run, and a writer of scenario files into tmp_path."""
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
+
+# The app tests draw the 3D view off screen (gui.view3d.widget_backend_available): each
+# interactive VTK widget holds an OpenGL context of the X server, and a few dozen app
+# windows in one process crash Mesa under Xvfb. The widget itself is tested on its own
+# (test_gui_app.py::test_interactive_vtk_widget_under_a_display).
+os.environ.setdefault("DEMPACK_GUI_3D", "offscreen")
 
 from dempack.scenario import DEFAULT_SCENARIO
 

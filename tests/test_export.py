@@ -1,6 +1,8 @@
 """Figure and movie export of a run folder (issue 19 item 5), headless: `dempack export
 RUN_DIR --figure F.png --dpi N` writes a PNG of figsize × N pixels that records N dpi (SVG by
 its suffix); `--movie M.gif` renders every snapshot off screen with VTK, one GIF frame each."""
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -42,21 +44,33 @@ def test_figure_png_has_the_dpi_and_size_asked_for(run_dir, tmp_path, capsys):
         export_figure([run_dir], tmp_path / "plots.jpg")
 
 
+def _offscreen(code: str) -> str:
+    """Run `code` in a fresh interpreter and return its stdout. Movies render with VTK's
+    off-screen OpenGL windows; rendered here, in the test process, their contexts pile up
+    beside the app tests' Qt VTK widgets and Mesa crashes under Xvfb. A subprocess is also
+    how a user runs `dempack export`."""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
 def test_movie_gif_has_one_frame_per_snapshot(run_dir, tmp_path):
     import imageio.v3 as iio
     gif = tmp_path / "replay.gif"
-    assert main(["export", str(run_dir), "--movie", str(gif), "--size", "160x120",
-                 "--fps", "20"]) == 0
+    _offscreen("from dempack.cli import main; raise SystemExit(main(['export', "
+               f"{str(run_dir)!r}, '--movie', {str(gif)!r}, '--size', '160x120', '--fps', '20']))")
     frames = iio.imread(gif, index=None)
     n = _snapshots(run_dir)
     assert n > 10 and frames.shape[:3] == (n, 120, 160)
     # the particles are drawn (material colours, not a white page), and frames differ
     assert (frames[-1].astype(int).sum(-1) < 600).mean() > 0.05
     assert not np.array_equal(frames[0], frames[-1])
-    calls = []
-    export_movie(run_dir, tmp_path / "c.gif", size=(64, 48), colour="von Mises stress",
-                 progress=lambda k, m: calls.append((k, m)))
-    assert calls[-1] == (n, n) and len(calls) == n
+    out = _offscreen(
+        "from dempack.export import export_movie; calls = []\n"
+        f"export_movie({str(run_dir)!r}, {str(tmp_path / 'c.gif')!r}, size=(64, 48), "
+        "colour='von Mises stress', progress=lambda k, m: calls.append((k, m)))\n"
+        "print(len(calls), *calls[-1])")
+    assert [int(v) for v in out.split()] == [n, n, n]
     with pytest.raises(ValueError, match="colour 'pink' unknown"):
         export_movie(run_dir, tmp_path / "d.gif", colour="pink")
     assert not (tmp_path / "d.gif").exists()
@@ -64,6 +78,8 @@ def test_movie_gif_has_one_frame_per_snapshot(run_dir, tmp_path):
 
 def test_movie_mp4(run_dir, tmp_path):
     ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    mp4 = export_movie(run_dir, tmp_path / "replay.mp4", size=(95, 71), fps=10)
+    mp4 = tmp_path / "replay.mp4"
+    _offscreen("from dempack.export import export_movie; "
+               f"export_movie({str(run_dir)!r}, {str(mp4)!r}, size=(95, 71), fps=10)")
     frames, secs = ffmpeg.count_frames_and_secs(str(mp4))
     assert frames == _snapshots(run_dir) and secs == pytest.approx(frames / 10, abs=0.15)
