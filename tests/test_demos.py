@@ -55,3 +55,22 @@ def test_se_vs_lco_demo():
     lco = np.array([r["stress_vm_mean_Pa:LiCoO2"] for r in rows])
     assert np.all(se < lco)
     assert np.all(np.array([r["creep_strain_mean:Se"] for r in rows]) > 0.0)
+
+
+def test_pressing_demo():
+    """"Watch the porosity fall step by step while the punch stress climbs … Soft Se particles
+    flatten much more than the rigid Mo6Se8 skeleton": at the end of each stage the porosity
+    is lower than at the end of the one before and the stage reached its pressure; the share
+    of the Se surface covered by contact flats (1 − pore_surface_fraction) ends far above the
+    Mo6Se8's."""
+    res = dempack.run(dempack.load_scenario(SCENARIOS / "demo_pressing.toml"))
+    stages = res.summary["stages"]
+    assert len(stages) == 3 and all(s["reached"] for s in stages)
+    por = [s["porosity"] for s in stages]
+    assert por[0] > por[1] > por[2]
+    p = [s["punch_stress_Pa"] for s in stages]
+    assert p[0] < p[1] < p[2]
+    last = res.table()[-1]
+    covered_se = 1.0 - last["pore_surface_fraction:Se"]
+    covered_mse = 1.0 - last["pore_surface_fraction:Mo6Se8"]
+    assert covered_se > 3.0 * covered_mse
