@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .io.rundir import RunFolder
-from .plot import Series, _panels, _pyplot, _time_axis
+from .plot import Series, _panels, _pyplot, _time_axis, panel_grid
 from .reference import StudyReference, cycles_elapsed, load_reference, reference_rows
 
 KEYS = ("cycle", "half")
@@ -194,12 +194,8 @@ def overlay_figure(runs: list[RunData], table: str = "cycles", x: str = "cycle",
                                       np.array([v.si * scale])))
             styles[panel].append(({"linestyle": "none", "marker": "*", "markersize": 13,
                                    "markeredgecolor": "k"}, "gold"))
-    plt = _pyplot()
     n = len(data)
-    ncol = 3 if n > 4 else 2
-    nrow = max(1, -(-n // ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 3.3 * nrow), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = panel_grid(n, 4.4, 3.3)
     for ax, (panel, series) in zip(axes.flat, data.items()):
         for s, (style, colour) in zip(series, styles[panel]):
             ok = np.isfinite(s.x) & np.isfinite(s.y)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from .io.tomlfile import read_toml
 
 __all__ = [
     "R_GAS",
@@ -422,15 +423,7 @@ def load_materials(path: str | Path | None = None) -> dict[str, Material]:
     """
     p = Path(path) if path is not None else default_materials_file()
     label = _display_path(p)
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise MaterialError(f"{label}: material file not found") from None
-    except OSError as exc:
-        raise MaterialError(f"{label}: cannot read material file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MaterialError(f"{label}: TOML syntax error: {exc}") from None
+    data = read_toml(p, label, "material file", MaterialError)
     if not data:
         raise MaterialError(f"{label}: no material tables found")
     return {name: _read_material(name, table, label) for name, table in data.items()}

@@ -68,13 +68,18 @@ def _panels(cols: dict, x: np.ndarray) -> dict:
     return data
 
 
-def _draw(data: dict, xlabel: str, title: str, marker: str = ""):
+def panel_grid(n: int, width: float = 4.2, height: float = 3.2):
+    """(figure, axes) for n panels: 2 columns (3 beyond 4 panels), width × height inches each."""
     plt = _pyplot()
-    n = len(data)
     ncol = 3 if n > 4 else 2
     nrow = max(1, -(-n // ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False,
-                             constrained_layout=True)
+    return plt.subplots(nrow, ncol, figsize=(width * ncol, height * nrow), squeeze=False,
+                        constrained_layout=True)
+
+
+def _draw(data: dict, xlabel: str, title: str, marker: str = ""):
+    n = len(data)
+    fig, axes = panel_grid(n)
     for ax, (panel, series) in zip(axes.flat, data.items()):
         for s in series:
             if s.yerr is not None:

@@ -16,11 +16,12 @@ the same cycle (used by `dempack compare` and the app's Study tab). No Qt here.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .io.tomlfile import read_toml
 
 DEFAULT_REFERENCE_FILE = Path(__file__).resolve().parents[1] / "assets" / "study_reference.toml"
 
@@ -211,14 +212,7 @@ def load_reference(path=None, materials=None) -> StudyReference:
     `dempack.materials.load_materials`; pass () to skip the check). Raises ReferenceError
     with the file, the value and the key of every problem."""
     p = Path(path) if path is not None else DEFAULT_REFERENCE_FILE
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise ReferenceError(f"{p}: reference file not found") from None
-    except OSError as e:
-        raise ReferenceError(f"{p}: cannot read the reference file: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ReferenceError(f"{p}: TOML syntax error: {e}") from None
+    data = read_toml(p, str(p), "the reference file", ReferenceError)
     unknown = set(data) - {"study", "value"}
     if unknown:
         raise ReferenceError(f"{p}: unknown table(s) {', '.join(sorted(unknown))}; "

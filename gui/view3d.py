@@ -33,28 +33,13 @@ import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers the trackball st
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL back end)
 from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
 
-# label -> (array name, scale, unit)
-COLOR_BY = {
-    "material": ("material", 1.0, ""),
-    "von Mises stress": ("stress_vm", 1e-6, "MPa"),
-    "lithiation": ("lithiation", 1.0, ""),
-    "creep strain": ("creep_strain", 1.0, ""),
-    "confinement pressure": ("confinement", 1e-6, "MPa"),
-    "breakage generation": ("generation", 1.0, ""),
-    "connectivity": ("connected", 1.0, "0 none 1 e- 2 ion 3 both"),
-}
-MATERIAL_RGB = ((0.85, 0.65, 0.13), (0.25, 0.45, 0.75), (0.80, 0.30, 0.30), (0.35, 0.65, 0.35),
-                (0.55, 0.40, 0.70), (0.55, 0.55, 0.55), (0.95, 0.55, 0.75), (0.10, 0.75, 0.75))
-# shade the impostor quad as a lit sphere: normal z = sqrt(1 - r^2)
-SPHERE_SHADER = (
-    "//VTK::Color::Impl\n"
-    "float dist = dot(offsetVCVSOutput.xy, offsetVCVSOutput.xy);\n"
-    "if (dist > 1.0) { discard; }\n"
-    "float nz = sqrt(1.0 - dist);\n"
-    "float shade = 0.35 + 0.65 * nz;\n"
-    "ambientColor *= shade;\n"
-    "diffuseColor *= shade;\n"
-)
+from dempack.render import COLOURS, PALETTE, SHADER
+
+# colour choices, material colours and the sphere shader: one home, shared with the
+# off-screen renderer of movie export (dempack.render)
+COLOR_BY = COLOURS            # label -> (array name, scale, unit)
+MATERIAL_RGB = PALETTE
+SPHERE_SHADER = SHADER
 
 
 def widget_backend_available() -> bool:
