@@ -92,11 +92,12 @@ ULAW_E, ULAW_KT, ULAW_RT, ULAW_MU, ULAW_CB, ULAW_H, ULAW_MUR, ULAW_COLS = (
 
 @njit(cache=True, inline="always")
 def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf,
-                 flat_share, rolling, periodic_xy, Lx, Ly, dt):
+                 flat_share, slots, periodic_xy, Lx, Ly, dt):
     """`contact.law.pair_law` of candidate pair p = (i, j), i's position, velocity and
     angular velocity (3-tuples), radius and mass given, j's read from the flat views; the
     spring xif[3p:3p + 3] and the flat delta_flat[p] updated in place (delta_flat None: elastic, no
-    flat and no confinement; rolling None: no rolling resistance; both pruned at compile
+    flat and no confinement; slots = (rolling, line): rolling None, no rolling resistance;
+    line None, spheres, else the disk thickness of the 2D mode; all pruned at compile
     time). rowi = nm · material of i, law the flat pair-law table.
     Returns (touching, f, c, m, ri, rj) as `pair_law`."""
     pix, piy, piz = pi
@@ -118,12 +119,12 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
         dc = delta_flat[p]
         H = law[r6 + ULAW_H]
         cf = (conf[i], conf[j], flat_share[mat[i], mat[j]])
-    mur = 0.0 if rolling is None else law[r6 + ULAW_MUR]
+    mur = 0.0 if slots[0] is None else law[r6 + ULAW_MUR]
     x0, x1, x2 = load3(xif, p3)
     (touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj, x0, x1, x2, dc) = pair_law(
         dx, dy, dz, Ri, R[j], mi, mass[j], vi, wi, load3(vf, j3), load3(wf, j3), x0, x1, x2, dc,
         (law[r6 + ULAW_E], law[r6 + ULAW_KT], law[r6 + ULAW_RT], law[r6 + ULAW_MU],
-         law[r6 + ULAW_CB], H, mur), cf, rolling, dt)
+         law[r6 + ULAW_CB], H, mur), cf, slots[0], slots[1], dt)
     store3(xif, p3, x0, x1, x2)
     if delta_flat is not None:
         delta_flat[p] = dc
@@ -135,11 +136,10 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
                mass, mat, nm, xif, delta_flat, law, conf, flat_share, fbuf, pbc, slots, dt):
     """The pairs (i, j > i) of row i of the half list (`pair_contact`; i's position,
     velocity and angular velocity as 3-tuples, radius, mass; pbc = (periodic_xy, Lx,
-    Ly); slots = (rolling,), the optional parts): the force on each j is added to
+    Ly); slots = (rolling, line), the optional parts): the force on each j is added to
     fa[fbase + stride·j + k], its torque to ta[tbase + stride·j + k]; fbuf (flat 3P, or
     None: pruned) records the force on i from j of every pair. Returns i's own sums (f, t)."""
     periodic_xy, Lx, Ly = pbc
-    rolling = slots[0]
     rowi = np.uint64(mat[i]) * np.uint64(nm)
     fx = 0.0
     fy = 0.0
@@ -151,7 +151,7 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
         j = np.uint64(pj[p])
         touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
             i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf,
-            flat_share, rolling, periodic_xy, Lx, Ly, dt)
+            flat_share, slots, periodic_xy, Lx, Ly, dt)
         if fbuf is not None:
             store3(fbuf, U3 * p, -ax, -ay, -az)
         if touch:
@@ -177,12 +177,12 @@ def row_forces(i, pi, vi, wi, Ri, mi, fa, ta, fbase, tbase, stride, pj, row_star
 
 @njit(cache=True, inline="always")
 def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                  wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, rolling, dt):
+                  wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots, dt):
     """Contacts of particle i with the walls that are on (`walls`: their slots), springs
     and flats in wall_xi[i] / wall_delta_flat[i] (None: elastic, pruned at compile time), forces
     stored in wall_force[i]; wt the particle's wall_touch bits (a slot whose bit is clear
     is zero and is not touched). m6 = LAW_COLS · material: the particle's row of the
-    flat wall law table wlaw; rolling None: no rolling resistance (pruned). Returns
+    flat wall law table wlaw; slots = (rolling, line) as `pair_contact` (pruned). Returns
     (force, torque on the particle, z force of the top punch slot, updated bits)."""
     fx = 0.0
     fy = 0.0
@@ -213,12 +213,12 @@ def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6
         else:
             dc = wall_delta_flat[i, k]
             H = wlaw[m6 + ULAW_H] + conf[i]
-        mur = 0.0 if rolling is None else wlaw[m6 + ULAW_MUR]
+        mur = 0.0 if slots[0] is None else wlaw[m6 + ULAW_MUR]
         a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
             k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
             wall_xi[i, k, 1], wall_xi[i, k, 2], dc,
             (wlaw[m6 + ULAW_E], wlaw[m6 + ULAW_KT], wlaw[m6 + ULAW_RT], wlaw[m6 + ULAW_MU],
-             wlaw[m6 + ULAW_CB], H, mur), rolling, dt)
+             wlaw[m6 + ULAW_CB], H, mur), slots[0], slots[1], dt)
         wall_xi[i, k, 0] = x0
         wall_xi[i, k, 1] = x1
         wall_xi[i, k, 2] = x2
@@ -394,7 +394,7 @@ def step_serial(x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, delta_
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots[0], dt)
+                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots, dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b
@@ -441,7 +441,7 @@ def pair_forces(x, v, w, R, mass, mat, pi, pj, xi, delta_flat, fbuf, pair_tab, s
         touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj = pair_contact(
             i, j, p, load3(xf, i3), load3(vf, i3), load3(wf, i3), R[i], mass[i],
             np.uint64(mat[i]) * unm, xf, vf, wf, R, mass, mat, xif, delta_flat, law, conf, flat_share,
-            slots[0], periodic_xy, Lx, Ly, dt)
+            slots, periodic_xy, Lx, Ly, dt)
         store3(ff, U3 * p, -ax, -ay, -az)
 
 
@@ -528,7 +528,7 @@ def step_threaded(x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_st
         if wt != 0 or wall_near(pix, piy, piz, Ri, reach):
             a, b, c, d, e, f, fzt, wt = wall_contacts(
                 i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6, walls, wall_pos,
-                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots[0], dt)
+                wall_vel_z, wall_xi, wall_delta_flat, wall_force, wlaw, conf, slots, dt)
             wall_touch[i] = np.uint8(wt)
             fx += a
             fy += b

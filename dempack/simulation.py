@@ -145,8 +145,9 @@ class Simulation:
         self.inelastic = bool(np.any(self.tables.hardness < 1e300)
                               or np.any(self.tables.hardness_wall < 1e300)
                               or any(m.creep is not None for m in mats))
-        # optional contact parts, None where off (compiled out of the kernels): (rolling,)
-        self.contact_slots = (True if self.tables.rolling else None,)
+        # optional contact parts, None where off (compiled out of the kernels): (rolling, line),
+        # line the disk thickness (m) of the 2D mode (contact.line), None for spheres
+        self.contact_slots = (True if self.tables.rolling else None, None)
         self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
                                       for m in mats])
         T = sc.cycling.si("temperature_C")

@@ -19,14 +19,44 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ..geometry import WALL_NORMALS
 from .damping import normal_dashpot
 from .hertz import hertz_normal
+from .line import line_factor, line_plastic
 from .mindlin import mindlin_tangential
 from .plastic import plastic_contact
 from .rolling import rolling_torque
+
+WALL_LINE_FACTOR = 4.0  # `line` law of a disk on a rigid flat: only the disk deforms
+
+
+def normal_part(line, Rs, Es, C, Hc, H, delta, dc):
+    """The normal slot: ((√(R* δe), S_n, elastic force), δe, δ_flat) of a contact of overlap
+    delta and flat dc, effective radius Rs, modulus Es, plastic limit Hc (the hardness H
+    plus the confinement; no limit where H ≥ 1e300). line None: spheres, Hertz with the
+    plastic limit (`hertz`, `plastic`); line = t: disks of thickness t, the line contact
+    with its plastic limit (`line.line_plastic`, factor C). Chosen by the type of `line`
+    when numba compiles the kernel (`_normal_part_impl`), so no contact tests it at run time."""
+    raise NotImplementedError("numba-only: called from the compiled contact kernels")
+
+
+@overload(normal_part, jit_options={"cache": True})
+def _normal_part_impl(line, Rs, Es, C, Hc, H, delta, dc):
+    if isinstance(line, (types.NoneType, types.Omitted)) or line is None:
+        def sphere(line, Rs, Es, C, Hc, H, delta, dc):
+            de = delta - dc
+            if H < 1e300:
+                Rs, de, dc = plastic_contact(Rs, Es, Hc, delta, dc)
+            return hertz_normal(de, Rs, Es), de, dc
+        return sphere
+
+    def disk(line, Rs, Es, C, Hc, H, delta, dc):
+        sq, Sn, Fel, de, dc = line_plastic(Rs, Es, C, Hc if H < 1e300 else H, delta, dc, line)
+        return (sq, Sn, Fel), de, dc
+    return disk
 
 
 @njit(cache=True, inline="always")
@@ -39,7 +69,15 @@ def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2,
     > 0 separating); vt tangential relative velocity; (x0, x1, x2) the spring ξ (m)
     before this step. Returns (F_n, ftx, fty, ftz, ξ0, ξ1, ξ2).
     """
-    sq, Sn, Fel = hertz_normal(de, Rs, Es)
+    return normal_mindlin(hertz_normal(de, Rs, Es), ms, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1,
+                          x2, dt)
+
+
+@njit(cache=True, inline="always")
+def normal_mindlin(normal, ms, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2, dt):
+    """`hertz_mindlin` given the normal part's (√(R* δe), S_n, elastic force): from
+    `hertz.hertz_normal` (spheres) or `line.line_normal` (disks)."""
+    sq, Sn, Fel = normal
     gn = normal_dashpot(cb, Sn, ms)
     Fn = Fel - gn * vn
     if Fn < 0.0:
@@ -50,10 +88,11 @@ def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2,
 
 
 @njit(cache=True, inline="always")
-def resolve_contact(vc, n, xi, de, Rs, ms, lw, dt):
+def resolve_contact(vc, n, xi, normal, ms, lw, dt):
     """The normal, damping and tangential slots at one contact, given the contact-point
     velocity vc of the second body relative to the first, the unit normal n (towards
-    the second body) and the spring ξ (3-tuples); de, Rs, ms as `hertz_mindlin`;
+    the second body) and the spring ξ (3-tuples); normal the normal part's
+    (√(R* δe), S_n, elastic force) and ms as `normal_mindlin`;
     lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β). The spring is first turned into the
     current tangent plane. Returns (F_n, f, c, ξ): f = F_n n + f_t the force on the
     second body, c = n × f_t (the torques are −r c about each centre)."""
@@ -70,8 +109,8 @@ def resolve_contact(vc, n, xi, de, Rs, ms, lw, dt):
     x0 -= xn * nx
     x1 -= xn * ny
     x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = hertz_mindlin(de, Rs, ms, E, kt, rt, mu, cb, vn, vtx, vty,
-                                                  vtz, x0, x1, x2, dt)
+    Fn, ftx, fty, ftz, x0, x1, x2 = normal_mindlin(normal, ms, kt, rt, mu, cb, vn, vtx, vty, vtz,
+                                                   x0, x1, x2, dt)
     cx = ny * ftz - nz * fty
     cy = nz * ftx - nx * ftz
     cz = nx * fty - ny * ftx
@@ -79,13 +118,15 @@ def resolve_contact(vc, n, xi, de, Rs, ms, lw, dt):
 
 
 @njit(cache=True, inline="always")
-def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, rolling, dt):
+def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, rolling, line,
+             dt):
     """Contact of a pair i, j: d = x_j − x_i (minimum image), radii, masses, velocities,
     angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat dc, law constants
     lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r) (`tables.law_table`), confinement
     cf = (p_i, p_j, s_ij): the plastic limit is H + s_ij p_i + (1 − s_ij) p_j
     (dempack.confinement; s_ij the share of the flat i makes); rolling None (the slot
-    is off, compiled out) or anything else (on).
+    is off, compiled out) or anything else (on); line None (spheres: Hertz) or the disk
+    thickness t (m) of the 2D mode (disks in the x–z plane: `line.line_plastic`).
     Returns (touching, f, c, m, ri, rj, ξ, dc): f the force on j (on i: −f),
     c = n × f_t, so the torques are −ri c on i and −rj c on j, m the rolling torque
     on i (on j: −m); ξ and dc updated (ξ zero when not touching). (Fewer than 30
@@ -116,9 +157,9 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
     Rs = Ri * Rj * msum * iq
     ms = mi * mj * rsum * iq
     Rr = Rs  # rolling radius: the geometric R*
-    if H < 1e300:
-        ci, cj, sij = cf
-        Rs, de, dc = plastic_contact(Rs, E, H + sij * ci + (1.0 - sij) * cj, delta, dc)
+    ci, cj, sij = cf
+    normal, de, dc = normal_part(line, Rs, E, line_factor(Ri, Rj, Rs),
+                                 H + sij * ci + (1.0 - sij) * cj, H, delta, dc)
     ri = Ri - 0.5 * delta
     rj = Rj - 0.5 * delta
     # contact-point velocity of j relative to i
@@ -126,7 +167,7 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
     vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri
     vcz = vjz - viz - (wjx * ny - wjy * nx) * rj - (wix * ny - wiy * nx) * ri
     Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
-        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), de, Rs, ms, (E, kt, rt, mu, cb), dt)
+        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), normal, ms, (E, kt, rt, mu, cb), dt)
     mx = 0.0
     my = 0.0
     mz = 0.0
@@ -139,12 +180,12 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
 
 
 @njit(cache=True, inline="always")
-def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, rolling, dt):
+def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, rolling, line, dt):
     """Contact of a particle (radius Ri, mass mi, velocity v, angular velocity w,
     centre at distance s inside wall slot k, inward normal WALL_NORMALS[k]; the wall
     moves at vwz along z) with spring ξ = (x0, x1, x2) and flat dc; lw the wall's law
     constants (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r), H already including the
-    confinement; rolling as in `pair_law`. Returns (force on the particle, torque on it,
+    confinement; rolling and line as in `pair_law` (a disk on a rigid wall: C = 4). Returns (force on the particle, torque on it,
     ξ, dc), all zero but dc when apart."""
     E, kt, rt, mu, cb, H, mur = lw
     delta = Ri - s
@@ -154,16 +195,14 @@ def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, roll
     nx = WALL_NORMALS[k, 0]
     ny = WALL_NORMALS[k, 1]
     nz = WALL_NORMALS[k, 2]
-    Rw = Ri
-    if H < 1e300:
-        Rw, de, dc = plastic_contact(Ri, E, H, delta, dc)
+    normal, de, dc = normal_part(line, Ri, E, WALL_LINE_FACTOR, H, H, delta, dc)
     r = s
     # velocity of the particle's contact point (at -s n) relative to the wall
     vcx = vx - (wy * nz - wz * ny) * r
     vcy = vy - (wz * nx - wx * nz) * r
     vcz = vz - (wx * ny - wy * nx) * r - vwz
     Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
-        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), de, Rw, mi, (E, kt, rt, mu, cb), dt)
+        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), normal, mi, (E, kt, rt, mu, cb), dt)
     tx = -r * cx
     ty = -r * cy
     tz = -r * cz
