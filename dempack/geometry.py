@@ -107,16 +107,40 @@ def cap_volume(R, h):
     return math.pi * h * h * (3.0 * R - h) / 3.0
 
 
+# The 2D mode (plane strain): disks in the x–z plane (x lateral, z through the electrode, as
+# in 3D), all centres at y = 0, of this out-of-plane thickness (m); the box's Ly is it, so
+# areas, volumes and wall stresses keep their 3D formulas (a unit length of a plane-strain body)
+DISK_THICKNESS = 1.0
+
+
+def particle_volume(R, dimension: int = 3):
+    """Volume (m³) of spheres 4/3 π R³, or of disks π R² t (t = DISK_THICKNESS) in 2D."""
+    R = np.asarray(R, float)
+    if dimension == 2:
+        return np.pi * R * R * DISK_THICKNESS
+    return 4.0 / 3.0 * np.pi * R ** 3
+
+
+def particle_surface(R, dimension: int = 3):
+    """Surface (m²) of spheres 4 π R², or the rim 2 π R t of disks in 2D."""
+    R = np.asarray(R, float)
+    if dimension == 2:
+        return 2.0 * np.pi * R * DISK_THICKNESS
+    return 4.0 * np.pi * R * R
+
+
 @dataclass
 class Box:
-    """The die: L (3,) m: Lx, Ly (Lz unused); periodic_xy (lateral periodic
-    boundaries instead of side walls); z_top (m) punch height; punch_velocity (m/s,
-    negative = down)."""
+    """The die: L (3,) m: Lx, Ly (Lz unused; in 2D Ly = DISK_THICKNESS); periodic_xy
+    (lateral periodic boundaries instead of side walls: in 2D x only); z_top (m) punch
+    height; punch_velocity (m/s, negative = down); dimension 3 (spheres) or 2 (disks in the
+    x–z plane: the y walls are off)."""
 
     L: np.ndarray
     periodic_xy: bool
     z_top: float
     punch_velocity: float = 0.0
+    dimension: int = 3
 
     @property
     def area(self) -> float:
@@ -132,4 +156,6 @@ class Box:
         on = np.ones(N_WALLS, np.bool_)
         if self.periodic_xy:
             on[2:] = False
+        if self.dimension == 2:
+            on[4:] = False
         return pos, vel, on

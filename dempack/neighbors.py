@@ -196,7 +196,10 @@ def _grid(x, R, box, skin):
     cs = np.full(3, cs_min)
     nc = np.empty(3, np.int64)
     for d in range(3):
-        if d < 2 and box.periodic_xy:
+        if d == 1 and getattr(box, "dimension", 3) == 2:  # disks at y = 0: one layer of cells
+            lo[d] = 0.0
+            nc[d] = 1
+        elif d < 2 and box.periodic_xy:
             L = box.L[d]
             lo[d] = 0.0
             nc[d] = max(1, int(L // cs_min))
@@ -207,7 +210,9 @@ def _grid(x, R, box, skin):
     while nc[0] * nc[1] * nc[2] > 8 * x.shape[0] + 64:
         cs *= 1.5
         for d in range(3):
-            if d < 2 and box.periodic_xy:
+            if d == 1 and getattr(box, "dimension", 3) == 2:
+                nc[d] = 1
+            elif d < 2 and box.periodic_xy:
                 nc[d] = max(1, int(box.L[d] // cs[d]))
                 cs[d] = box.L[d] / nc[d]
             else:

@@ -110,6 +110,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "run": {
         "name": Field(str, "dempack run", "Name of the run (shown in outputs)."),
         "seed": Field(int, 1, "Seed of the random generator (packing, strengths).", min=0),
+        "dimension": Field(int, 3, "3: spheres in a die; 2: disks in plane strain (the x-z "
+                           "plane, unit out-of-plane thickness: the study's 2D RVE; DESIGN §2).",
+                           min=2, max=3),
         "threads": Field(int, 0, "Numba threads (0 = all cores).", min=0, max=1024),
         "output_interval_steps": Field(int, 500, "Steps between two rows of timeseries.csv.",
                                        min=1),

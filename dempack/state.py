@@ -38,7 +38,9 @@ class ParticleState:
     reachable (N) share of the particle's volume the current half-cycle can reach (1: all;
     set by the contact-limited lithiation rule, dempack.physics.access);
     internal_porosity (N) the internal porosity ε of a porous agglomerate (0 for a dense
-    particle): its solid is (1 − ε) of its envelope (dempack.physics.agglomerate).
+    particle): its solid is (1 − ε) of its envelope (dempack.physics.agglomerate);
+    out_of_plane_creep (N) the out-of-plane creep strain ε_yy^cr of a disk in the 2D mode
+    (plane strain, dempack.physics.plane_strain; 0 in 3D).
     """
 
     x: np.ndarray
@@ -66,6 +68,7 @@ class ParticleState:
     lithiation_start: np.ndarray
     reachable: np.ndarray
     internal_porosity: np.ndarray
+    out_of_plane_creep: np.ndarray
 
     @classmethod
     def allocate(cls, n: int) -> "ParticleState":
@@ -79,7 +82,7 @@ class ParticleState:
             wall_delta_flat=np.zeros((n, N_WALLS)), wall_force=np.zeros((n, N_WALLS, 3)),
             R0_target=np.zeros(n), lithiation_max=np.zeros(n),
             confinement=np.zeros(n), lithiation_start=np.zeros(n), reachable=np.ones(n),
-            internal_porosity=np.zeros(n),
+            internal_porosity=np.zeros(n), out_of_plane_creep=np.zeros(n),
         )
 
     @property

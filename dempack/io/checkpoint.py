@@ -108,7 +108,7 @@ def load_checkpoint(path) -> tuple[dict[str, np.ndarray], dict]:
 # per-particle arrays that older checkpoints lack; ParticleState.from_dict and
 # ContactList.from_dict fill them with safe defaults
 OPTIONAL_PARTICLE = ("R0_target", "lithiation_max", "confinement", "lithiation_start",
-                     "reachable", "internal_porosity")
+                     "reachable", "internal_porosity", "out_of_plane_creep")
 OPTIONAL_CONTACT = ("wall_touch",)
 # float arrays that may hold +inf (strength: an unbreakable particle)
 MAY_BE_INFINITE = ("p_strength",)
