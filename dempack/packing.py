@@ -17,16 +17,21 @@ def volume_fractions(weight_fractions, densities):
     return v / v.sum()
 
 
-def lognormal_mean_volume(d50, gsd, cut=2.5):
-    """Mean sphere volume π/6 <d³> of a log-normal diameter law (median d50,
-    geometric std gsd) truncated at d50·gsd^(±cut), by quadrature."""
+def lognormal_moment(d50, gsd, k, cut=2.5):
+    """<d^k> (m^k) of a log-normal diameter law (median d50, geometric std gsd) truncated
+    at d50·gsd^(±cut), by quadrature."""
     if gsd <= 1.0 + 1e-12:
-        return math.pi / 6.0 * d50 ** 3
+        return d50 ** k
     s = math.log(gsd)
     z = np.linspace(-cut, cut, 2001)
     pdf = np.exp(-0.5 * z * z)
-    d3 = (d50 * np.exp(s * z)) ** 3
-    return math.pi / 6.0 * float(np.trapezoid(pdf * d3, z) / np.trapezoid(pdf, z))
+    dk = (d50 * np.exp(s * z)) ** k
+    return float(np.trapezoid(pdf * dk, z) / np.trapezoid(pdf, z))
+
+
+def lognormal_mean_volume(d50, gsd, cut=2.5):
+    """Mean sphere volume π/6 <d³> of a truncated log-normal diameter law."""
+    return math.pi / 6.0 * lognormal_moment(d50, gsd, 3, cut)
 
 
 def particle_counts(n_total, phi, mean_volumes):
@@ -73,6 +78,15 @@ class SizeDistribution:
     def median(self) -> float:
         return self.d50 if self.kind == "lognormal" else 0.5 * (self.d_min + self.d_max)
 
+    def mean_area(self) -> float:
+        """Mean disk area π/4 <d²> (m²) (the 2D mode)."""
+        if self.kind == "lognormal":
+            return math.pi / 4.0 * lognormal_moment(self.d50, self.gsd, 2)
+        a, b = self.d_min, self.d_max
+        if b - a < 1e-15:
+            return math.pi / 4.0 * a ** 2
+        return math.pi / 4.0 * (b ** 3 - a ** 3) / (3.0 * (b - a))
+
     def mean_volume(self) -> float:
         if self.kind == "lognormal":
             return lognormal_mean_volume(self.d50, self.gsd)
@@ -88,8 +102,9 @@ class SizeDistribution:
 
 
 @njit(cache=True)
-def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
-    """Random sequential insertion (largest first) in [0,Lx]×[0,Ly]×[0,∞).
+def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out, plane=False):
+    """Random sequential insertion (largest first) in [0,Lx]×[0,Ly]×[0,∞), or, with
+    `plane`, of disks in the x–z plane (y = 0; Ly unused).
 
     Trial positions come from numba's generator seeded with `seed`. Particle k
     is put at the first trial position that overlaps nothing; z is drawn in
@@ -101,9 +116,9 @@ def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
     rmax = R.max()
     cs = 2.0 * rmax
     ncx = max(1, int(Lx / cs))
-    ncy = max(1, int(Ly / cs))
+    ncy = 1 if plane else max(1, int(Ly / cs))
     csx = Lx / ncx
-    csy = Ly / ncy
+    csy = 1.0 if plane else Ly / ncy
     zmax = z0
     ncz = int(zmax / cs) + 2
     cap = 64
@@ -126,6 +141,8 @@ def _rsa(R, Lx, Ly, periodic, z0, tries_per_particle, seed, x_out):
             else:
                 px = r + u0 * (Lx - 2 * r)
                 py = r + u1 * (Ly - 2 * r)
+            if plane:
+                py = 0.0
             pz = r + u2 * max(zmax - 2 * r, 0.0)
             attempt += 1
             cx = min(int(px / csx), ncx - 1)
@@ -192,6 +209,24 @@ def insert_random(rng, radii, Lx, Ly, periodic, solid_fraction):
     placed = _rsa(R, Lx, Ly, periodic, z0, tries, int(rng.integers(2**31 - 1)), x)
     if placed < n:
         raise RuntimeError(f"random insertion placed only {placed} of {n} particles; lower "
+                           "packing.insertion_solid_fraction")
+    out = np.empty_like(x)
+    out[order] = x
+    return out
+
+
+def insert_random_disks(rng, radii, Lx, periodic, solid_fraction):
+    """Non-overlapping random positions for disks `radii` in the x–z plane (y = 0) of a die
+    of width Lx (the 2D mode), at about `solid_fraction` of its area. Returns (n,3) in the
+    input order."""
+    n = radii.size
+    order = np.argsort(-radii, kind="stable")
+    R = np.ascontiguousarray(radii[order])
+    z0 = math.pi * float(np.sum(R ** 2)) / (solid_fraction * Lx)
+    x = np.zeros((n, 3))
+    placed = _rsa(R, Lx, 1.0, periodic, z0, 200, int(rng.integers(2**31 - 1)), x, True)
+    if placed < n:
+        raise RuntimeError(f"random insertion placed only {placed} of {n} disks; lower "
                            "packing.insertion_solid_fraction")
     out = np.empty_like(x)
     out[order] = x

@@ -109,19 +109,24 @@ class ServoStage(Stage):
 class DisplacementRateStage(Stage):
     kind = "displacement_rate"
 
-    def __init__(self, speed, until_pressure, steps, max_steps):
+    def __init__(self, speed, until_pressure, steps, max_steps, until_porosity=0.0):
         super().__init__(max_steps)
         self.control = DisplacementRate(speed)
         self.target = until_pressure
+        self.porosity = until_porosity
         self.n = steps
 
     @property
     def label(self) -> str:
+        if self.porosity:
+            return f"compress to porosity {self.porosity:g}"
         return (f"compress to {self.target / 1e6:g} MPa" if self.target
                 else f"compress {self.control.speed:g} m/s")
 
     def done(self, sim) -> bool:
         if self.steps >= self.max_steps or (self.n and self.steps >= self.n):
+            return True
+        if self.porosity and self.steps % 50 == 0 and sim.true_porosity() <= self.porosity:
             return True
         return bool(self.target) and sim.last_punch_stress >= self.target
 
@@ -142,6 +147,58 @@ class FixedGapStage(Stage):
 
     def reached(self) -> bool:
         return True
+
+
+class GrowStage(Stage):
+    """Grow every particle at a fixed die (punch held) until the porosity falls to a target:
+    the packing of a fixed box at a given solid fraction without a pressing gradient (the
+    study's RVE, 24.7 % pores; Lubachevsky & Stillinger 1990, doi:10.1007/BF01025983).
+    The scale s of the radii (R0 and R alike) rises linearly from 1 to
+    s_end = ((1 − p_target)/(1 − p_start))^(1/d) (d = 2 for disks, 3 for spheres) over
+    `steps` steps, p = `Simulation.true_porosity`; then the stage holds until `hold_steps`
+    more steps have passed (the packing settles)."""
+
+    kind = "grow"
+
+    def __init__(self, until_porosity, steps, hold_steps):
+        super().__init__(steps + hold_steps)
+        self.control = FixedGap()
+        self.porosity = until_porosity
+        self.grow_steps = max(int(steps), 1)
+        self.s_end = None
+        self.scale = 1.0
+
+    @property
+    def label(self) -> str:
+        return f"grow to porosity {self.porosity:g}"
+
+    def update(self, sim) -> None:
+        super().update(sim)
+        if self.s_end is None:
+            solid = 1.0 - sim.true_porosity()
+            self.s_end = ((1.0 - self.porosity) / solid) ** (1.0 / sim.dimension)
+        if self.steps < self.grow_steps:
+            s = 1.0 + (self.s_end - 1.0) * (self.steps + 1) / self.grow_steps
+            f = s / self.scale
+            self.scale = s
+            ps = sim.particles
+            ps.R0 *= f
+            ps.R *= f
+            sim._update_mass()
+
+    def done(self, sim) -> bool:
+        return self.steps >= self.max_steps
+
+    def reached(self) -> bool:
+        return self.s_end is not None and self.steps >= self.grow_steps
+
+    def state(self):
+        return {"steps": self.steps, "s_end": self.s_end, "scale": self.scale}
+
+    def load_state(self, st):
+        self.steps = st["steps"]
+        self.s_end = st.get("s_end")
+        self.scale = st.get("scale", 1.0)
 
 
 class SpringStage(Stage):
@@ -195,9 +252,11 @@ def build_stages(scenario) -> list:
                                   s.tolerance, s.max_steps))
         elif s.mode == "displacement_rate":
             out.append(DisplacementRateStage(s.si("speed_m_per_s"), s.si("pressure_MPa"), s.steps,
-                                             s.max_steps))
+                                             s.max_steps, s.porosity))
         elif s.mode == "fixed_gap":
             out.append(FixedGapStage(s.steps))
+        elif s.mode == "grow":
+            out.append(GrowStage(s.porosity, s.steps, s.hold_steps))
         else:
             out.append(SpringStage(s.si("spring_stiffness_MPa_per_um"), s.si("spring_preload_MPa"),
                                    s.si("speed_m_per_s"), s.steps))
@@ -207,7 +266,7 @@ def build_stages(scenario) -> list:
                                 cy.initial_lithiation, cy.steps_per_half_cycle, cy.si("rest_h"),
                                 st.mode, st.si("pressure_MPa"),
                                 st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s"),
-                                cy.lithiation_rule))
+                                cy.lithiation_rule, st.stress_free_start))
     return out
 
 
@@ -331,8 +390,9 @@ class CyclingStage(Stage):
     kind = "cycling"
 
     def __init__(self, cycles, c_rate, c_res, c0, steps_per_half, rest_s, stack_mode,
-                 pressure, stiffness, max_speed, rule="uniform"):
+                 pressure, stiffness, max_speed, rule="uniform", stress_free_start=False):
         super().__init__(max_steps=0)
+        self.stress_free_start = stress_free_start
         self.cycles, self.c_rate, self.c_res = cycles, c_rate, c_res
         self.steps_per_half = steps_per_half
         self.dt_phys = 3600.0 / (c_rate * steps_per_half)
@@ -369,7 +429,7 @@ class CyclingStage(Stage):
     def _make_control(self, z0):
         if self.stack_mode == "spring":
             return SpringFixture(self.stiffness, self.target, z0, self.max_speed)
-        if self.stack_mode == "fixed_gap":
+        if self.stack_mode in ("fixed_gap", "fixed_box"):
             return FixedGap()
         return StackServo(self.target, self.max_speed)
 
@@ -390,6 +450,8 @@ class CyclingStage(Stage):
 
     def _start(self, sim):
         self.control = self._make_control(sim.box.z_top)
+        if self.stress_free_start:
+            sim.make_stress_free()
         if sim.reference_thickness is None:
             sim.reference_thickness = sim.box.z_top
         self.started = True

@@ -166,6 +166,10 @@ SCHEMA: dict[str, dict[str, Field]] = {
                           min_exclusive=True, unit="um"),
         "d_max_um": Field(float, None, "Largest diameter (uniform).", min=0.0, max=1e4,
                           min_exclusive=True, unit="um"),
+        "lithiates": Field(str, "default", "Whether this material lithiates while cycling: as the "
+                           "materials table says (electrochemically_active), or off (e.g. the "
+                           "Mo6Se8 framework of the study's 2D RVE, whose model lithiates only "
+                           "the active phase).", choices=("default", "off")),
         "fracture": Field(str, "default", "Fracture of this material: as the materials table "
                           "says (its fracture table and `enabled` flag), on (needs a fracture "
                           "table) or off.", choices=("default", "on", "off")),
@@ -208,14 +212,21 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "pressing": {  # [[pressing]]
         "mode": Field(str, "servo", "Punch control: servo to pressure_MPa; displacement_rate at "
                       "speed_m_per_s until pressure_MPa (or for steps); fixed_gap for steps; "
-                      "spring fixture (spring_stiffness_MPa_per_um, spring_preload_MPa) for steps.",
-                      choices=("servo", "displacement_rate", "fixed_gap", "spring")),
+                      "spring fixture (spring_stiffness_MPa_per_um, spring_preload_MPa) for steps; "
+                      "grow: the punch held, every particle grows over steps until the porosity "
+                      "is `porosity`, then hold_steps to settle (a fixed box at a given solid "
+                      "fraction, e.g. the study's 2D RVE).",
+                      choices=("servo", "displacement_rate", "fixed_gap", "spring", "grow")),
         "pressure_MPa": Field(float, 0.0, "Target punch pressure (servo), or the pressure that "
                               "ends a displacement_rate stage (0 = none).", min=0.0, max=5000.0,
                               unit="MPa"),
         "speed_m_per_s": Field(float, 0.5, "Punch speed (displacement_rate), or its maximum "
                                "(servo, spring).", min=0.0, max=100.0, min_exclusive=True,
                                unit="m_per_s"),
+        "porosity": Field(float, 0.0, "A displacement_rate stage ends once the porosity, 1 - (true "
+                          "solid volume)/(die volume), falls to this (0 = not used; checked "
+                          "every 50 steps); a grow stage grows the particles to it.",
+                          min=0.0, max=0.95),
         "hold_steps": Field(int, 2000, "Servo: steps to hold the target once reached, before the "
                             "stage is recorded.", min=0),
         "tolerance": Field(float, 0.02, "Servo: relative stress error at which the target counts "
@@ -232,8 +243,15 @@ SCHEMA: dict[str, dict[str, Field]] = {
                       "the punch (PI: holds pressure_MPa), a spring fixture set where cycling "
                       "starts (a screwed cell: σ = p0 + k (h − h0), rising as the electrode "
                       "thickens), or a fixed gap (the stress is then free; a fully lithiated "
-                      "electrode may not fit, see DESIGN §4).",
-                      choices=("servo", "spring", "fixed_gap")),
+                      "electrode may not fit, see DESIGN §4); fixed_box: the punch and the "
+                      "side walls all held (the study's symmetric boundary of its RVE; needs "
+                      "die.lateral = \"walls\"; make them frictionless with die.wall_friction = 0).",
+                      choices=("servo", "spring", "fixed_gap", "fixed_box")),
+        "stress_free_start": Field(bool, False, "When cycling starts, every contact's elastic "
+                                   "overlap becomes flat (the contact forces, hence the particle "
+                                   "stresses, go to zero at the pressed shape) and the particles "
+                                   "stop: the study's RVE starts stress-free. Needs contacts that "
+                                   "can flatten (a hardness or creep)."),
         "pressure_MPa": Field(float, 100.0, "Stack pressure (servo target, or spring preload).",
                               min=0.0, max=5000.0, min_exclusive=True, unit="MPa"),
         "spring_stiffness_MPa_per_um": Field(float, 1.6, "Spring fixture stiffness per punch "
@@ -610,10 +628,14 @@ def _validate(sc: Scenario, data: dict, source: str):
         v, w = st._values, f"pressing[{k}]."
         if v.get("mode") == "servo" and not v.get("pressure_MPa"):
             errors.append(f"{w}pressure_MPa: a servo stage needs pressure_MPa > 0")
+        if v.get("mode") == "grow" and not (v.get("steps") and v.get("porosity")):
+            errors.append(f"{w[:-1]}: a grow stage needs steps > 0 and porosity > 0")
         if v.get("mode") in ("fixed_gap", "spring") and not v.get("steps"):
             errors.append(f"{w}steps: a {v['mode']} stage needs steps > 0")
-        if v.get("mode") == "displacement_rate" and not (v.get("steps") or v.get("pressure_MPa")):
-            errors.append(f"{w[:-1]}: a displacement_rate stage needs steps > 0 or pressure_MPa > 0")
+        if v.get("mode") == "displacement_rate" and not (v.get("steps") or v.get("pressure_MPa")
+                                                          or v.get("porosity")):
+            errors.append(f"{w[:-1]}: a displacement_rate stage needs steps > 0, pressure_MPa > 0 "
+                          "or porosity > 0")
         if v.get("mode") == "spring" and not v.get("spring_preload_MPa"):
             errors.append(f"{w}spring_preload_MPa: a spring stage needs a preload > 0")
     if not sc.pressing:

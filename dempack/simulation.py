@@ -52,7 +52,7 @@ import numpy as np
 from numba import get_num_threads
 
 from . import __version__
-from .geometry import Box
+from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
 from .physics.creep import creep_contacts, mean_pressure, normal_stress, particle_norton_flow
 from .physics.swelling import free_radius, true_volume
 from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_volumes
@@ -65,8 +65,8 @@ from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables
-from .packing import (SizeDistribution, insert_random, layer_positions, layer_width,
-                      particle_counts, volume_fractions)
+from .packing import (SizeDistribution, insert_random, insert_random_disks, layer_positions,
+                      layer_width, particle_counts, volume_fractions)
 from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
 from .protocol import build_stages
 from .scenario import Scenario
@@ -123,7 +123,10 @@ class Simulation:
         self.tables = ContactTables(self.materials, wall)
         mats = self.materials
         self.swelling = np.array([m.swelling for m in mats])
-        self.active_material = np.array([m.active for m in mats])
+        # packing.materials[k].lithiates = "off" keeps an active material out of the cycling
+        # (the study's 2D RVE lithiates only the active phase, not the Mo6Se8: DESIGN §10)
+        self.active_material = np.array([m.active and pm.lithiates != "off"
+                                         for m, pm in zip(mats, sc.packing.materials)])
         # porous agglomerates (dempack.physics.agglomerate): initial internal porosity ε0 and
         # Heckel yield pressure per material (0 and inf for dense materials)
         self.porous = np.array([m.agglomerate is not None for m in mats])
@@ -147,7 +150,12 @@ class Simulation:
                               or any(m.creep is not None for m in mats))
         # optional contact parts, None where off (compiled out of the kernels): (rolling, line),
         # line the disk thickness (m) of the 2D mode (contact.line), None for spheres
-        self.contact_slots = (True if self.tables.rolling else None, None)
+        self.dimension = int(sc.run.dimension)
+        if sc.stack.mode == "fixed_box" and sc.die.lateral != "walls":
+            raise ValueError(f"{sc.source}: stack.mode = 'fixed_box' holds the side walls: it "
+                             "needs die.lateral = 'walls' (found 'periodic')")
+        self.contact_slots = (True if self.tables.rolling else None,
+                              DISK_THICKNESS if self.dimension == 2 else None)
         self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
                                       for m in mats])
         T = sc.cycling.si("temperature_C")
@@ -218,7 +226,9 @@ class Simulation:
         self.volume_fractions = phi
         dists = [SizeDistribution.from_scenario(m) for m in sc.packing.materials]
         d50 = np.array([d.median for d in dists])
-        counts = particle_counts(sc.packing.particles, phi, [d.mean_volume() for d in dists])
+        plane = self.dimension == 2
+        counts = particle_counts(sc.packing.particles, phi,
+                                 [d.mean_area() if plane else d.mean_volume() for d in dists])
         diam, mat = [], []
         for k, n in enumerate(counts):
             diam.append(dists[k].sample(self.rng, n))
@@ -226,13 +236,19 @@ class Simulation:
         diam = np.concatenate(diam)
         mat = np.concatenate(mat)
         R = 0.5 * diam
-        vs = 4.0 / 3.0 * np.pi * np.sum(R ** 3)
+        vs = float(np.sum(particle_volume(R, self.dimension)))
         width = sc.die.si("width_um")
         layer = sc.packing.layout == "layer"
         pitch = sc.packing.layer_spacing * 2.0 * float(R.max())
+        if layer and plane:
+            raise ValueError(f"{sc.source}: packing.layout = 'layer' is a 3D layout; use "
+                             "'random' with run.dimension = 2")
         if width == 0.0:
-            width = (layer_width(R.size, pitch) if layer
-                     else (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0))
+            if plane:  # the disks' area at a packed fraction 0.8, over aspect_ratio·width
+                width = math.sqrt(vs / DISK_THICKNESS / (0.8 * sc.packing.aspect_ratio))
+            else:
+                width = (layer_width(R.size, pitch) if layer
+                         else (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0))
         self.skin = sc.numerics.si("skin_um") or 0.1 * float(d50.min())
         periodic = sc.die.lateral == "periodic"
         if periodic and width <= 2.0 * (2.0 * R.max() + self.skin):
@@ -248,6 +264,9 @@ class Simulation:
                 x = layer_positions(R, pitch, width)
             except ValueError as e:
                 raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: {e}") from None
+        elif plane:
+            x = insert_random_disks(self.rng, R, width, periodic,
+                                    sc.packing.insertion_solid_fraction)
         else:
             x = insert_random(self.rng, R, width, width, periodic,
                               sc.packing.insertion_solid_fraction)
@@ -261,7 +280,7 @@ class Simulation:
         self._update_mass()
         self.fracture.start(self)
         z_top = float(np.max(x[:, 2] + R)) * 1.001
-        self.box = Box(L=np.array([width, width, 0.0]), periodic_xy=periodic, z_top=z_top)
+        self.box = self._make_box(width, periodic, z_top)
         self.dt = self._time_step()
         self.contacts = build_contact_list(ps, None, self.box, self.skin)
         self._set_drift_limit()
@@ -287,11 +306,11 @@ class Simulation:
         sim.particles = ps
         sim._update_mass()
         sim.fracture.start(sim)
-        sim.box = Box(L=np.array([width, width, 0.0]), periodic_xy=scenario.die.lateral == "periodic",
-                      z_top=float(z_top))
+        sim.box = sim._make_box(width, scenario.die.lateral == "periodic", float(z_top))
         sim.skin = scenario.numerics.si("skin_um") or 0.1 * float(2 * np.min(radii))
         sim.dt = sim._time_step()
-        sim.volume_fractions = np.array([np.sum(ps.R[ps.material == k] ** 3)
+        sim.volume_fractions = np.array([np.sum(particle_volume(ps.R[ps.material == k],
+                                                                sim.dimension))
                                          for k in range(len(sim.materials))])
         sim.volume_fractions /= sim.volume_fractions.sum()
         sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
@@ -300,12 +319,24 @@ class Simulation:
         sim.apply_thread_count()
         return sim
 
+    def _make_box(self, width: float, periodic: bool, z_top: float) -> Box:
+        """The die of side `width` (m), punch at z_top; in 2D its Ly is the disks' thickness."""
+        Ly = DISK_THICKNESS if self.dimension == 2 else width
+        return Box(L=np.array([width, Ly, 0.0]), periodic_xy=periodic, z_top=z_top,
+                   dimension=self.dimension)
+
     def _update_mass(self):
-        """mass = ρ (1 − ε) 4/3 π R³ × density scaling: ρ the material's (skeletal) density,
-        ε the internal porosity of a porous agglomerate (0 for a dense particle)."""
+        """mass = ρ (1 − ε) V × density scaling: ρ the material's (skeletal) density,
+        ε the internal porosity of a porous agglomerate (0 for a dense particle), V the
+        sphere's 4/3 π R³ (the disk's π R² t in 2D); moment of inertia 2/5 m R² (sphere),
+        1/2 m R² (disk, about its axis)."""
         ps = self.particles
         rho = (np.array([m.density for m in self.materials])[ps.material]
                * (1.0 - ps.internal_porosity) * self.density_scaling)
+        if self.dimension == 2:
+            ps.mass[:] = rho * particle_volume(ps.R, 2)
+            ps.inertia[:] = 0.5 * ps.mass * ps.R ** 2
+            return
         ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
         ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
 
@@ -377,8 +408,7 @@ class Simulation:
         if p <= 0.0:
             return float("nan")
         ps = self.particles
-        V = ps.R ** 3
-        rho = float(np.sum(ps.mass) / np.sum(4.0 / 3.0 * np.pi * V))
+        rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, self.dimension)))
         gamma = abs(self.box.punch_velocity) / self.box.z_top
         return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
 
@@ -512,6 +542,48 @@ class Simulation:
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
                        box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
                        t.hardness_wall, pbar, cyc.creep_flats_recede)
+
+    def true_porosity(self) -> float:
+        """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
+        (V_true = V0 (1 + β c) (1 − ε_internal); the overlaps that volume conservation hides are
+        not counted twice). Cheap: a pressing stage ends on it (pressing.porosity)."""
+        ps = self.particles
+        beta = self.swelling[ps.material]
+        if self.dimension == 2:
+            V = particle_volume(ps.R0, 2) * (1.0 + beta * ps.lithiation)
+        else:
+            V = true_volume(ps.R0, beta, ps.lithiation)
+        solid = float(np.sum(V[ps.alive] * (1.0 - ps.internal_porosity[ps.alive])))
+        return 1.0 - solid / (self.box.area * self.box.z_top)
+
+    def make_stress_free(self, sweeps: int = 5) -> None:
+        """Zero every contact force at the present shape (stack.stress_free_start; the study's
+        RVE starts stress-free): each pair's and wall contact's flat becomes its whole overlap
+        (δe = 0), the springs and velocities are cleared. The radius update that follows moves
+        the overlaps a little (the flats go to the side that makes them), so set and update
+        `sweeps` times."""
+        if not self.inelastic:
+            raise ValueError(f"{self.scenario.source}: stack.stress_free_start needs contacts that "
+                             "can flatten (a material with a hardness or creep)")
+        ps, box = self.particles, self.box
+        pos, _, on = box.wall_arrays()
+        for _ in range(sweeps):
+            cl = self.contacts
+            d = ps.x[cl.j] - ps.x[cl.i]
+            minimum_image(d, box)
+            overlap = ps.R[cl.i] + ps.R[cl.j] - np.sqrt(np.sum(d * d, axis=1))
+            cl.delta_flat[:] = np.where(overlap > 0.0, np.maximum(overlap, 0.0), cl.delta_flat)
+            gaps = np.stack([ps.x[:, 2] - pos[0], pos[1] - ps.x[:, 2], ps.x[:, 0] - pos[2],
+                             pos[3] - ps.x[:, 0], ps.x[:, 1] - pos[4], pos[5] - ps.x[:, 1]],
+                            axis=1)
+            wall_overlap = ps.R[:, None] - gaps
+            touching = (wall_overlap > 0.0) & on[None, :]
+            ps.wall_delta_flat[:] = np.where(touching, wall_overlap, ps.wall_delta_flat)
+            self.update_radii()
+        self.contacts.xi[:] = 0.0
+        ps.wall_xi[:] = 0.0
+        ps.v[:] = 0.0
+        ps.w[:] = 0.0
 
     def compact_agglomerates(self) -> None:
         """Heckel compaction of the porous agglomerates (dempack.physics.agglomerate): each one's
@@ -878,7 +950,7 @@ class Simulation:
         sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
         sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
         sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
-                      punch_velocity=meta["punch_velocity"])
+                      punch_velocity=meta["punch_velocity"], dimension=sim.dimension)
         sim.step_count = meta["step_count"]
         sim.time = meta["time"]
         sim.dt = meta["dt"]
