@@ -107,6 +107,18 @@ def cap_volume(R, h):
     return math.pi * h * h * (3.0 * R - h) / 3.0
 
 
+@njit(cache=True, inline="always")
+def segment_area(R, l):
+    """Area (m²) of the circular segment cut from a disk of radius R by a chord at signed
+    distance l from its centre (the part beyond the chord): R² acos(l/R) − l √(R² − l²),
+    l clipped to [−R, R] (0 for l ≥ R, the whole disk π R² for l ≤ −R)."""
+    if l >= R:
+        return 0.0
+    if l <= -R:
+        return math.pi * R * R
+    return R * R * math.acos(l / R) - l * math.sqrt(R * R - l * l)
+
+
 # The 2D mode (plane strain): disks in the x–z plane (x lateral, z through the electrode, as
 # in 3D), all centres at y = 0, of this out-of-plane thickness (m); the box's Ly is it, so
 # areas, volumes and wall stresses keep their 3D formulas (a unit length of a plane-strain body)
@@ -126,7 +138,7 @@ def particle_surface(R, dimension: int = 3):
     R = np.asarray(R, float)
     if dimension == 2:
         return 2.0 * np.pi * R * DISK_THICKNESS
-    return 4.0 * np.pi * R * R
+    return 4.0 * np.pi * R ** 2  # the observables' expression (bit-identical 3D columns)
 
 
 @dataclass
