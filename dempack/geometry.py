@@ -110,13 +110,16 @@ def cap_volume(R, h):
 @njit(cache=True, inline="always")
 def segment_area(R, l):
     """Area (m²) of the circular segment cut from a disk of radius R by a chord at signed
-    distance l from its centre (the part beyond the chord): R² acos(l/R) − l √(R² − l²),
-    l clipped to [−R, R] (0 for l ≥ R, the whole disk π R² for l ≤ −R)."""
+    distance l from its centre (the part beyond the chord): R² θ − l w, half-chord
+    w = √((R − l)(R + l)), half-angle θ = atan2(w, l) (= acos(l/R), but consistent with w
+    for l → R, where acos of a rounded l/R loses half the digits); l clipped to [−R, R]
+    (0 for l ≥ R, the whole disk π R² for l ≤ −R)."""
     if l >= R:
         return 0.0
     if l <= -R:
         return math.pi * R * R
-    return R * R * math.acos(l / R) - l * math.sqrt(R * R - l * l)
+    w = math.sqrt((R - l) * (R + l))
+    return R * R * math.atan2(w, l) - l * w
 
 
 # The 2D mode (plane strain): disks in the x–z plane (x lateral, z through the electrode, as

@@ -98,7 +98,62 @@ def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat, thicknes
     return ncontact, area, max_ratio, wi, wj
 
 
-ARC_DIRECTIONS = 720  # polar quadrature of removed_areas' shared-segment correction
+@njit(cache=True, inline="always")
+def _wrap_angle(a):
+    """Angle (rad) into (−π, π]."""
+    a = a % (2.0 * math.pi)
+    return a - 2.0 * math.pi if a > math.pi else a
+
+
+@njit(cache=True)
+def _kept_area(R, phi, ll, k):
+    """Area (m²) of a disk of radius R (centre at the origin) inside all the half-planes
+    u_k·r ≤ l_k, u_k = (cos φ_k, sin φ_k), l_k > 0: in polar form ½ ∫ ρ(φ)² dφ,
+    ρ = min(R, min_k l_k / cos(φ − φ_k) over cos > 0), exact piece by piece between the
+    angles where a chord meets the circle (φ_k ± acos(l_k/R)) or two chords' lines cross:
+    ½ R² Δφ on the circle, ½ l_k² Δ tan(φ − φ_k) on chord k."""
+    nb = 2 * k + k * (k - 1) + 1
+    br = np.empty(nb)
+    m = 0
+    for a in range(k):
+        th = math.acos(min(1.0, ll[a] / R))
+        br[m] = (phi[a] - th) % (2.0 * math.pi)
+        br[m + 1] = (phi[a] + th) % (2.0 * math.pi)
+        m += 2
+        for b in range(a + 1, k):
+            # l_a cos(φ − φ_b) = l_b cos(φ − φ_a): c cos φ + s sin φ = 0
+            c = ll[a] * math.cos(phi[b]) - ll[b] * math.cos(phi[a])
+            sn = ll[a] * math.sin(phi[b]) - ll[b] * math.sin(phi[a])
+            f0 = math.atan2(c, -sn)
+            br[m] = f0 % (2.0 * math.pi)
+            br[m + 1] = (f0 + math.pi) % (2.0 * math.pi)
+            m += 2
+    br[:m].sort()
+    br[m] = br[0] + 2.0 * math.pi  # close the circle
+    m += 1
+    kept = 0.0
+    for q in range(m - 1):
+        f1 = br[q]
+        f2 = br[q + 1]
+        if f2 - f1 <= 0.0:
+            continue
+        fm = 0.5 * (f1 + f2)
+        best = -1
+        rmin = R
+        for a in range(k):
+            u = math.cos(fm - phi[a])
+            if u * R > ll[a]:
+                r = ll[a] / u
+                if r < rmin:
+                    rmin = r
+                    best = a
+        if best < 0:
+            kept += 0.5 * R * R * (f2 - f1)
+        else:
+            la = ll[best]
+            kept += 0.5 * la * la * (math.tan(_wrap_angle(f2 - phi[best]))
+                                     - math.tan(_wrap_angle(f1 - phi[best])))
+    return kept
 
 
 @njit(cache=True)
@@ -148,13 +203,11 @@ def removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, 
     l_i = (d² + R_i² − R_j²)/(2d) from its centre (the common chord: the two segments of a
     pair make its lens exactly, so Σ_i (π R_i² − out[i]) is the area of the union of the
     disks), and beyond the walls (slots 0–3 where on, l = the centre's distance to the wall).
-    Σ_k segment_area(R, l_k) (`geometry.segment_area`), exact while no two segments of i
-    meet (their arcs are disjoint); where they meet, the doubly removed area
-        C = ½ ∫ [Σ_k (R² − r_k²) − (R² − min_k r_k²)] dφ,
-        r_k(φ) = min(R, l_k / cos(φ − φ_k)) where cos(φ − φ_k) > 0,
-    is added back by the midpoint rule over ARC_DIRECTIONS directions (l_k ≥ 10⁻³ R there,
-    as in the 3D `physics.volume.removed_volumes`); the union is never below the largest
-    segment. free[i] = the fraction of i's perimeter outside all its segments (bordering
+    Σ_k segment_area(R, l_k) (`geometry.segment_area`) while no two segments of i meet
+    (their arcs are disjoint); where they meet, π R² less the area inside all the chords,
+    integrated exactly in polar form (`_kept_area`; a chord past the centre, l_k ≤ 0, a
+    disk more than half inside a bigger one, is taken at l_k = 10⁻³ R there, as in the 3D
+    `physics.volume.removed_volumes`); the union is never below the largest segment. free[i] = the fraction of i's perimeter outside all its segments (bordering
     a pore), 1 − |∪ arcs|/(2π), exact (arc k spans φ_k ± acos(l_k/R))."""
     n = x.shape[0]
     for i in range(n):
@@ -194,31 +247,14 @@ def removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, 
             sa = segment_area(Ri, ll[a])
             tot += sa
             big = max(big, sa)
-            theta[a] = math.acos(ll[a] / Ri)
+            theta[a] = math.atan2(math.sqrt((Ri - ll[a]) * (Ri + ll[a])), ll[a])  # acos(l/R)
             arcs += 2.0 * theta[a]
         union = _arc_union(phi, theta, k) if k > 0 else 0.0
-        corr = 0.0
-        if k > 1 and arcs - union > 1e-12:  # two segments meet
-            m = ARC_DIRECTIONS
-            R2 = Ri * Ri
-            for t in range(m):
-                ph = 2.0 * math.pi * (t + 0.5) / m
-                ncut = 0
-                s_k = 0.0
-                rmin = Ri
-                for a in range(k):
-                    u = math.cos(ph - phi[a])
-                    la = max(ll[a], 1e-3 * Ri)
-                    if u * Ri > la:
-                        r = la / u
-                        ncut += 1
-                        s_k += R2 - r * r
-                        if r < rmin:
-                            rmin = r
-                if ncut > 1:
-                    corr += s_k - (R2 - rmin * rmin)
-            corr *= math.pi / m  # ½ Δφ, Δφ = 2π/m
-        out[i] = max(tot - corr, big)
+        if k > 1 and arcs - union > 1e-12:  # two segments meet: the kept area exactly
+            for a in range(k):
+                ll[a] = max(ll[a], 1e-3 * Ri)
+            tot = math.pi * Ri * Ri - _kept_area(Ri, phi, ll, k)
+        out[i] = max(tot, big)
         free[i] = 1.0 - union / (2.0 * math.pi)
 
 
