@@ -16,7 +16,7 @@ In 3D (spheres):
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
   doi:10.1115/1.3157599), from the contact forces of the last step
-  (`particle_stress`, also the fracture criterion's stress);
+  (`particle_stress`, also the fracture criterion's stress; in 2D with σ_yy, below);
   von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I; mean pressure p = −tr(σ)/3.
 
 In 2D (`Box.dimension == 2`: disks in the x–z plane, plane strain, thickness
@@ -35,8 +35,13 @@ quantities per unit thickness, volumes V = π R² t, surfaces 2 π R t
   radical lines of its overlaps (the common chord; the two segments of a pair make its lens
   exactly, R² acos(l/R) − l √(R² − l²) each, `geometry.segment_area`) and beyond the walls
   (slots 0–3; the y slots are off); where two segments of one disk meet (three disks share
-  a point), the doubly removed area is added back by polar quadrature (`removed_areas`);
-  porosity = 1 − Σ solid_i t / (Lx t z_top).
+  a point), the disk keeps exactly the area inside all its chords (`removed_areas`), so
+  multiple overlaps are removed once; porosity = 1 − Σ solid_i t / (Lx t z_top). The
+  split at the radical line ignores which side made a flat (the 3D cells give the flat to
+  the softer side): the total is the union either way, only the per-disk share (a porous
+  agglomerate's envelope) differs. The free perimeter (pore_surface) is the exact
+  complement of the union of the segments' arcs. Lithiation-dependent true volume in 2D:
+  `true_volumes` (spec2d.md).
 - particle stress: the contact part σ = (1/V) Σ sym(l ⊗ f) (in-plane) plus the
   out-of-plane stress of plane strain (total ε_yy = 0),
       σ_yy = ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr),  e_sw = ln(1 + β c)/3
