@@ -107,6 +107,21 @@ def cap_volume(R, h):
     return math.pi * h * h * (3.0 * R - h) / 3.0
 
 
+@njit(cache=True, inline="always")
+def segment_area(R, l):
+    """Area (m²) of the circular segment cut from a disk of radius R by a chord at signed
+    distance l from its centre (the part beyond the chord): R² θ − l w, half-chord
+    w = √((R − l)(R + l)), half-angle θ = atan2(w, l) (= acos(l/R), but consistent with w
+    for l → R, where acos of a rounded l/R loses half the digits); l clipped to [−R, R]
+    (0 for l ≥ R, the whole disk π R² for l ≤ −R)."""
+    if l >= R:
+        return 0.0
+    if l <= -R:
+        return math.pi * R * R
+    w = math.sqrt((R - l) * (R + l))
+    return R * R * math.atan2(w, l) - l * w
+
+
 # The 2D mode (plane strain): disks in the x–z plane (x lateral, z through the electrode, as
 # in 3D), all centres at y = 0, of this out-of-plane thickness (m); the box's Ly is it, so
 # areas, volumes and wall stresses keep their 3D formulas (a unit length of a plane-strain body)
@@ -126,7 +141,7 @@ def particle_surface(R, dimension: int = 3):
     R = np.asarray(R, float)
     if dimension == 2:
         return 2.0 * np.pi * R * DISK_THICKNESS
-    return 4.0 * np.pi * R * R
+    return 4.0 * np.pi * R ** 2  # the observables' expression (bit-identical 3D columns)
 
 
 @dataclass

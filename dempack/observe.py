@@ -1,5 +1,7 @@
 """Observables (DESIGN §3): porosity, contacts, contact ratio, particle stress.
 
+In 3D (spheres):
+
 - contact radius = radius of the intersection circle of two spheres of radii
   R1, R2 at centre distance d < R1+R2:
   a² = R1² − x², x = (d² + R1² − R2²)/(2d)      (a² ≈ R*δ for δ ≪ R);
@@ -14,8 +16,38 @@
 - particle stress tensor σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c) (l branch vector centre →
   contact point, f contact force on i; Christoffersen et al. 1981,
   doi:10.1115/1.3157599), from the contact forces of the last step
-  (`particle_stress`, also the fracture criterion's stress);
-  von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I.
+  (`particle_stress`, also the fracture criterion's stress; in 2D with σ_yy, below);
+  von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I; mean pressure p = −tr(σ)/3.
+
+In 2D (`Box.dimension == 2`: disks in the x–z plane, plane strain, thickness
+t = DISK_THICKNESS; DESIGN §2 "2D mode", §10 "2D RVE set-up", notes spec2d.md), the same
+quantities per unit thickness, volumes V = π R² t, surfaces 2 π R t
+(`geometry.particle_volume` / `particle_surface`):
+- contact "area" = the flat's length across the contact times t, 2 a t, with a the
+  half-chord of the two circles' intersection, a² = R_i² − l_i²,
+  l_i = (d² + R_i² − R_j²)/(2d) (the 3D intersection-circle formula, exact): like the 3D
+  radius it is the size of the flat that creep and plasticity make (a truncated disk's flat
+  is that chord), not the elastic line-contact half-width a² = 4 P R*/(π E*), which misses
+  the flats. Contact ratio A–B = Σ 2a over A–B contacts / Σ 2π R of the A disks: the
+  contacted perimeter over the perimeter (issue 15). Contacts with walls are not counted,
+  in 2D and 3D alike (the RVE's symmetry walls, DESIGN §10).
+- solid area = union of the disks: each disk loses the circular segments beyond the
+  radical lines of its overlaps (the common chord; the two segments of a pair make its lens
+  exactly, R² acos(l/R) − l √(R² − l²) each, `geometry.segment_area`) and beyond the walls
+  (slots 0–3; the y slots are off); where two segments of one disk meet (three disks share
+  a point), the disk keeps exactly the area inside all its chords (`removed_areas`), so
+  multiple overlaps are removed once; porosity = 1 − Σ solid_i t / (Lx t z_top). The
+  split at the radical line ignores which side made a flat (the 3D cells give the flat to
+  the softer side): the total is the union either way, only the per-disk share (a porous
+  agglomerate's envelope) differs. The free perimeter (pore_surface) is the exact
+  complement of the union of the segments' arcs. Lithiation-dependent true volume in 2D:
+  `true_volumes` (spec2d.md).
+- particle stress: the contact part σ = (1/V) Σ sym(l ⊗ f) (in-plane) plus the
+  out-of-plane stress of plane strain (total ε_yy = 0),
+      σ_yy = ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr),  e_sw = ln(1 + β c)/3
+  (`out_of_plane_stress`; E, ν, β the material's, c the lithiation, ε_yy^cr
+  ParticleState.out_of_plane_creep): a free elastic disk carries σ_yy = −E e_sw when it
+  swells. Von Mises and pressure are of the full 3×3 tensor.
 """
 from __future__ import annotations
 
@@ -24,14 +56,16 @@ import math
 import numpy as np
 from numba import njit
 
-from .geometry import WALL_NORMALS, separation, wall_gap
+from .geometry import (DISK_THICKNESS, WALL_NORMALS, particle_surface, particle_volume,
+                       segment_area, separation, wall_gap)
 from .state import N_WALLS
 
 
 @njit(cache=True)
-def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat):
+def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat, thickness):
     """Per particle contact count, contact area (nm,nm) of A touching B (m², π a²
-    per contact) and the largest elastic overlap (δ − δ_cr)/min(R1, R2) with its pair."""
+    per contact; with thickness t > 0, disks: 2 a t, the flat's length times t) and the
+    largest elastic overlap (δ − δ_cr)/min(R1, R2) with its pair."""
     n = x.shape[0]
     ncontact = np.zeros(n, np.int64)
     area = np.zeros((nm, nm))
@@ -63,9 +97,170 @@ def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat):
             a2 = max(R1 * R1 - xx * xx, 0.0)
         else:
             a2 = 0.0
-        area[mat[i], mat[j]] += math.pi * a2
-        area[mat[j], mat[i]] += math.pi * a2
+        c = 2.0 * math.sqrt(a2) * thickness if thickness > 0.0 else math.pi * a2
+        area[mat[i], mat[j]] += c
+        area[mat[j], mat[i]] += c
     return ncontact, area, max_ratio, wi, wj
+
+
+@njit(cache=True, inline="always")
+def _wrap_angle(a):
+    """Angle (rad) into (−π, π]."""
+    a = a % (2.0 * math.pi)
+    return a - 2.0 * math.pi if a > math.pi else a
+
+
+@njit(cache=True)
+def _kept_area(R, phi, ll, k):
+    """Area (m²) of a disk of radius R (centre at the origin) inside all the half-planes
+    u_k·r ≤ l_k, u_k = (cos φ_k, sin φ_k), l_k > 0: in polar form ½ ∫ ρ(φ)² dφ,
+    ρ = min(R, min_k l_k / cos(φ − φ_k) over cos > 0), exact piece by piece between the
+    angles where a chord meets the circle (φ_k ± acos(l_k/R)) or two chords' lines cross:
+    ½ R² Δφ on the circle, ½ l_k² Δ tan(φ − φ_k) on chord k."""
+    nb = 2 * k + k * (k - 1) + 1
+    br = np.empty(nb)
+    m = 0
+    for a in range(k):
+        th = math.acos(min(1.0, ll[a] / R))
+        br[m] = (phi[a] - th) % (2.0 * math.pi)
+        br[m + 1] = (phi[a] + th) % (2.0 * math.pi)
+        m += 2
+        for b in range(a + 1, k):
+            # l_a cos(φ − φ_b) = l_b cos(φ − φ_a): c cos φ + s sin φ = 0
+            c = ll[a] * math.cos(phi[b]) - ll[b] * math.cos(phi[a])
+            sn = ll[a] * math.sin(phi[b]) - ll[b] * math.sin(phi[a])
+            f0 = math.atan2(c, -sn)
+            br[m] = f0 % (2.0 * math.pi)
+            br[m + 1] = (f0 + math.pi) % (2.0 * math.pi)
+            m += 2
+    br[:m].sort()
+    br[m] = br[0] + 2.0 * math.pi  # close the circle
+    m += 1
+    kept = 0.0
+    for q in range(m - 1):
+        f1 = br[q]
+        f2 = br[q + 1]
+        if f2 - f1 <= 0.0:
+            continue
+        fm = 0.5 * (f1 + f2)
+        best = -1
+        rmin = R
+        for a in range(k):
+            u = math.cos(fm - phi[a])
+            if u * R > ll[a]:
+                r = ll[a] / u
+                if r < rmin:
+                    rmin = r
+                    best = a
+        if best < 0:
+            kept += 0.5 * R * R * (f2 - f1)
+        else:
+            la = ll[best]
+            kept += 0.5 * la * la * (math.tan(_wrap_angle(f2 - phi[best]))
+                                     - math.tan(_wrap_angle(f1 - phi[best])))
+    return kept
+
+
+@njit(cache=True)
+def _arc_union(phi, theta, k):
+    """Length (rad) of the union of the arcs [φ_a − θ_a, φ_a + θ_a], a < k, of a circle."""
+    two_pi = 2.0 * math.pi
+    st = np.empty(2 * k)
+    en = np.empty(2 * k)
+    m = 0
+    for a in range(k):
+        if theta[a] >= math.pi:
+            return two_pi
+        s0 = (phi[a] - theta[a]) % two_pi
+        e0 = s0 + 2.0 * theta[a]
+        if e0 > two_pi:  # wraps past 2π: two pieces
+            st[m] = s0
+            en[m] = two_pi
+            m += 1
+            st[m] = 0.0
+            en[m] = e0 - two_pi
+        else:
+            st[m] = s0
+            en[m] = e0
+        m += 1
+    order = np.argsort(st[:m])
+    tot = 0.0
+    cs = -1.0
+    ce = -1.0
+    for q in order:
+        if st[q] > ce:
+            if ce > cs:
+                tot += ce - cs
+            cs = st[q]
+            ce = en[q]
+        elif en[q] > ce:
+            ce = en[q]
+    if ce > cs:
+        tot += ce - cs
+    return min(tot, two_pi)
+
+
+@njit(cache=True)
+def removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos, wall_on,
+                  out, free):
+    """2D (disks in the x–z plane): out[i] = area (m²) of disk i outside its cell, the union
+    of the circular segments beyond the radical lines of its overlaps, at
+    l_i = (d² + R_i² − R_j²)/(2d) from its centre (the common chord: the two segments of a
+    pair make its lens exactly, so Σ_i (π R_i² − out[i]) is the area of the union of the
+    disks), and beyond the walls (slots 0–3 where on, l = the centre's distance to the wall).
+    Σ_k segment_area(R, l_k) (`geometry.segment_area`) while no two segments of i meet
+    (their arcs are disjoint); where they meet, π R² less the area inside all the chords,
+    integrated exactly in polar form (`_kept_area`; a chord past the centre, l_k ≤ 0, a
+    disk more than half inside a bigger one, is taken at l_k = 10⁻³ R there, as in the 3D
+    `physics.volume.removed_volumes`); the union is never below the largest segment. free[i] = the fraction of i's perimeter outside all its segments (bordering
+    a pore), 1 − |∪ arcs|/(2π), exact (arc k spans φ_k ± acos(l_k/R))."""
+    n = x.shape[0]
+    for i in range(n):
+        Ri = R[i]
+        cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 4
+        phi = np.empty(cnt)
+        ll = np.empty(cnt)
+        theta = np.empty(cnt)
+        k = 0
+        for side in range(2):
+            lo = row_start[i] if side == 0 else col_start[i]
+            hi = row_start[i + 1] if side == 0 else col_start[i + 1]
+            for q in range(lo, hi):
+                p = q if side == 0 else col_pair[q]
+                j = pj[p] if side == 0 else pi[p]
+                dx, dy, dz = separation(x, i, j, L, periodic_xy)
+                d = math.sqrt(dx * dx + dy * dy + dz * dz)
+                if d >= Ri + R[j] or d <= 0.0:
+                    continue
+                li = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
+                if li >= Ri:  # j lies inside i: no segment
+                    continue
+                phi[k] = math.atan2(dz, dx)
+                ll[k] = max(li, -Ri)
+                k += 1
+        for wk in range(4):
+            if wall_on[wk]:
+                sgap = wall_gap(x, i, wk, wall_pos)
+                if sgap < Ri:
+                    phi[k] = math.atan2(-WALL_NORMALS[wk, 2], -WALL_NORMALS[wk, 0])
+                    ll[k] = max(sgap, -Ri)
+                    k += 1
+        tot = 0.0
+        big = 0.0
+        arcs = 0.0
+        for a in range(k):
+            sa = segment_area(Ri, ll[a])
+            tot += sa
+            big = max(big, sa)
+            theta[a] = math.atan2(math.sqrt((Ri - ll[a]) * (Ri + ll[a])), ll[a])  # acos(l/R)
+            arcs += 2.0 * theta[a]
+        union = _arc_union(phi, theta, k) if k > 0 else 0.0
+        if k > 1 and arcs - union > 1e-12:  # two segments meet: the kept area exactly
+            for a in range(k):
+                ll[a] = max(ll[a], 1e-3 * Ri)
+            tot = math.pi * Ri * Ri - _kept_area(Ri, phi, ll, k)
+        out[i] = max(tot, big)
+        free[i] = 1.0 - union / (2.0 * math.pi)
 
 
 @njit(cache=True)
@@ -130,19 +325,61 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
     return S, fmax
 
 
+def dimension(sim) -> int:
+    """3 (spheres) or 2 (disks in the x–z plane), from the box (3 where it does not say)."""
+    return getattr(sim.box, "dimension", 3)
+
+
+def swelling_strain(beta, c):
+    """Free linear swelling (log) strain e_sw = ln(1 + β c)/3 (spec2d.md)."""
+    return np.log1p(np.asarray(beta, float) * c) / 3.0
+
+
+def out_of_plane_stress(sxx, szz, E, nu, beta, c, creep_yy):
+    """σ_yy (Pa, tension > 0) of a plane-strain disk (total ε_yy = 0 = elastic + swelling +
+    creep): ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr), e_sw = ln(1 + β c)/3 (`swelling_strain`);
+    σ_xx, σ_zz (Pa) its in-plane contact stress, E (Pa), ν, β its material's, c its
+    lithiation, ε_yy^cr its out-of-plane creep strain (notes spec2d.md, issue 15)."""
+    return nu * (sxx + szz) - E * (swelling_strain(beta, c) + creep_yy)
+
+
+def true_volumes(sim):
+    """True (target) volume of each particle (m³): V0 (1 + β c) of a sphere
+    (physics.swelling.true_volume); in 2D the disk's true in-plane area times t,
+    π R0² (1 + β c) exp(−(1 − 2ν)(e_sw + ε_yy^cr)) t (spec2d.md: the elastic disk takes
+    (1 + ν)·2/3 of the volumetric swelling in-plane, a fully relaxed one all of it)."""
+    ps = sim.particles
+    beta = sim.swelling[ps.material]
+    if dimension(sim) == 2:
+        nu = np.array([m.poisson_ratio for m in sim.materials])[ps.material]
+        e = swelling_strain(beta, ps.lithiation) + ps.out_of_plane_creep
+        return particle_volume(ps.R0, 2) * (1.0 + beta * ps.lithiation) * np.exp(-(1.0 - 2.0 * nu) * e)
+    from .physics.swelling import true_volume
+    return true_volume(ps.R0, beta, ps.lithiation)
+
+
 def particle_stress(sim):
     """(σ (N,3,3) Pa symmetric particle stress tensors σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c),
     max normal contact force (N,) N) from the contact forces of the last step (pairs:
     `Simulation.pair_contact_forces`, recomputed from the current state where the step
-    did not record them; walls: the last step's wall forces)."""
+    did not record them; walls: the last step's wall forces). V_i = `particle_volume`;
+    in 2D σ_yy is the plane-strain out-of-plane stress (`out_of_plane_stress`)."""
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
     S, fmax = contact_stress_sums(ps.x, ps.R, ps.alive, cl.i, cl.j, sim.pair_contact_forces(),
                                   ps.wall_force, pos, on, np.asarray(box.L[:2], float),
                                   box.periodic_xy)
-    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    dim = dimension(sim)
+    V = particle_volume(ps.R, dim)
     sig = S / V[:, None, None]
-    return 0.5 * (sig + np.swapaxes(sig, 1, 2)), fmax
+    sig = 0.5 * (sig + np.swapaxes(sig, 1, 2))
+    if dim == 2:
+        mats = sim.materials
+        E = np.array([m.youngs_modulus for m in mats])[ps.material]
+        nu = np.array([m.poisson_ratio for m in mats])[ps.material]
+        sig[:, 1, 1] = out_of_plane_stress(sig[:, 0, 0], sig[:, 2, 2], E, nu, sim.swelling[ps.material],
+                                           ps.lithiation, ps.out_of_plane_creep)
+    return sig, fmax
 
 
 def deviator_sq(sig):
@@ -158,41 +395,56 @@ def von_mises(sig):
     return np.sqrt(1.5 * deviator_sq(sig))
 
 
+def mean_pressure(sig):
+    """p = −tr(σ)/3 (Pa, compression > 0) of stress tensors (…,3,3)."""
+    return -np.trace(sig, axis1=-2, axis2=-1) / 3.0
+
+
 def analyse(sim) -> dict:
     """Per-particle and aggregate contact quantities of the current state.
 
     Returns a dict with 'ncontact' (N), 'stress' (N,3,3) Pa, 'stress_vm' (N) Pa,
-    'area' (nm,nm) m² contact area of A touching B, 'pore_surface' (N) share of
-    each sphere's surface outside its contact caps, 'solid_volume' m³ (lenses
+    'pressure' (N) Pa (−tr σ/3), 'area' (nm,nm) m² contact area of A touching B (2D:
+    2 a t per contact), 'pore_surface' (N) share of each sphere's surface (disk's
+    perimeter) outside its contact caps (segments), 'solid_volume' m³ (lenses
     split at their radical planes and wall caps removed, multiple overlaps counted
-    once: dempack.physics.volume.removed_volumes), 'max_overlap_ratio' and the worst pair.
+    once: dempack.physics.volume.removed_volumes; 2D: `removed_areas` × t),
+    'max_overlap_ratio' and the worst pair.
     """
     ps, cl, box = sim.particles, sim.contacts, sim.box
     pos, _, on = box.wall_arrays()
     nm = len(sim.materials)
+    dim = dimension(sim)
     L = np.asarray(box.L[:2], float)
     nc, area, mr, wi, wj = _contacts(ps.x, ps.R, ps.material, ps.alive, cl.i, cl.j, L,
-                                     box.periodic_xy, nm, cl.delta_flat)
+                                     box.periodic_xy, nm, cl.delta_flat,
+                                     DISK_THICKNESS if dim == 2 else 0.0)
     sig, _ = particle_stress(sim)
-    V = 4.0 / 3.0 * np.pi * ps.R ** 3
-    # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
-    # plane, flats to the side that made them), wall caps cut, and what triple
-    # overlaps would remove twice counted once
-    from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
+    V = particle_volume(ps.R, dim)
     removed = np.empty(ps.n)
     free = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
-                    cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on, QUADRATURE_DIRECTIONS,
-                    removed, free, np.empty(ps.n), np.empty(ps.n), True)
+    if dim == 2:
+        # solid = union of the disks: segments beyond the radical lines (lenses exact) and walls
+        removed_areas(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, L,
+                      box.periodic_xy, pos, on, removed, free)
+        removed *= DISK_THICKNESS
+    else:
+        # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
+        # plane, flats to the side that made them), wall caps cut, and what triple
+        # overlaps would remove twice counted once
+        from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
+        removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
+                        cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on,
+                        QUADRATURE_DIRECTIONS, removed, free, np.empty(ps.n), np.empty(ps.n), True)
     envelope = (V - removed)[ps.alive]
     # a porous agglomerate holds the solid (1 − ε) V0 of its true envelope V0; squeezed beyond
     # what its radius restores, its pores take up the cut, never its solid
-    from .physics.swelling import true_volume
     eps = ps.internal_porosity[ps.alive]
-    v0 = true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]
+    v0 = true_volumes(sim)[ps.alive]
     solid = np.where(eps > 0.0, np.minimum((1.0 - eps) * v0, envelope), envelope)
     solid_volume = float(np.sum(solid))
-    return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig), "area": area,
+    return {"ncontact": nc, "stress": sig, "stress_vm": von_mises(sig),
+            "pressure": mean_pressure(sig), "area": area,
             "pore_surface": free,
             "solid_volume": solid_volume, "envelope_volume": float(np.sum(envelope)),
             "max_overlap_ratio": mr,
@@ -208,8 +460,7 @@ def observables(sim, a: dict | None = None) -> dict:
     thickness = box.z_top
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
-    from .physics.swelling import true_volume
-    v_true = float(np.sum(true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation)[ps.alive]))
+    v_true = float(np.sum(true_volumes(sim)[ps.alive]))
     st = sim.stage
     ref = sim.reference_thickness
     punch = sim.punch_stress()
@@ -241,8 +492,9 @@ def observables(sim, a: dict | None = None) -> dict:
         "max_overlap_ratio": a["max_overlap_ratio"],
         "inertial_number": sim.inertial_number(),
     }
-    surf = 4.0 * np.pi * ps.R ** 2
-    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    dim = dimension(sim)
+    surf = particle_surface(ps.R, dim)
+    V = particle_volume(ps.R, dim)
     for k, name in enumerate(names):
         sel = alive & (ps.material == k)
         row[f"coordination:{name}"] = float(np.mean(a["ncontact"][sel])) if sel.any() else 0.0
@@ -251,11 +503,18 @@ def observables(sim, a: dict | None = None) -> dict:
         sA = float(np.sum(surf[sel]))
         for q, B in enumerate(names):
             row[f"contact_ratio:{A}-{B}"] = float(a["area"][k, q] / sA) if sA > 0 else 0.0
+        # the contacted fraction of A's surface (2D: perimeter), Σ_B of the ratios (DESIGN §10)
+        row[f"contacted_fraction:{A}"] = float(np.sum(a["area"][k]) / sA) if sA > 0 else 0.0
     for k, name in enumerate(names):
         sel = alive & (ps.material == k)
         w = V[sel]
         row[f"stress_vm_mean_Pa:{name}"] = (float(np.sum(w * a["stress_vm"][sel]) / np.sum(w))
                                             if sel.any() else 0.0)
+        # beside the von Mises stress: the largest one, and the volume-weighted mean pressure
+        # −tr σ/3 (2D: with σ_yy; a fixed box builds pressure as creep relaxes the deviator)
+        row[f"stress_vm_max_Pa:{name}"] = float(np.max(a["stress_vm"][sel])) if sel.any() else 0.0
+        row[f"pressure_mean_Pa:{name}"] = (float(np.sum(w * a["pressure"][sel]) / np.sum(w))
+                                           if sel.any() else 0.0)
     for k, name in enumerate(names):
         sel = alive & (ps.material == k)
         w = V[sel]
