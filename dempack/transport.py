@@ -62,7 +62,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as spla
 
-from .geometry import minimum_image
+from .geometry import minimum_image, particle_volume
 
 KINDS = ("electronic", "ionic")
 
@@ -196,7 +196,7 @@ def connectivity(sim, graph=None) -> dict:
     ion = _connected(sim, "ionic", i, j)
     flag = (e.astype(np.int8) + 2 * ion.astype(np.int8)) * ps.alive
     out = {"connected": flag.astype(np.int8)}
-    V = 4.0 / 3.0 * np.pi * ps.R ** 3
+    V = particle_volume(ps.R, getattr(sim, "dimension", 3))
     for k, m in enumerate(sim.materials):
         if not m.active:
             continue
@@ -292,17 +292,23 @@ def tortuosity_factor(sigma_eff, sigma_bulk, eps) -> float:
 def transport_observables(sim) -> dict:
     """One time-series row fragment: ``active_fraction:M`` per active material, ``sigma_eff_e_S_per_m``,
     ``sigma_eff_ion_S_per_m`` (S/m), ``tortuosity_e``, ``tortuosity_ion`` (–) and ``_connected`` (N,)
-    int8 flags (keys starting with '_' are not written to CSV)."""
+    int8 flags (keys starting with '_' are not written to CSV). In the 2D mode only the
+    connectivity (active_fraction): the conductance law is a 3D one."""
     pair = _pair_geometry(sim)
     plate = _plate_geometry(sim)
     graph = (np.concatenate([pair[0], plate[0]]), np.concatenate([pair[1], plate[1]]),
              np.concatenate([pair[2], plate[2]]))
     con = connectivity(sim, graph)
     out = {k: v for k, v in con.items() if k.startswith("active_fraction:")}
+    out["_connected"] = con["connected"]
+    if getattr(sim, "dimension", 3) == 2:
+        # the resistor network's contact conductance 2aσ and the lens volumes are those of
+        # spheres (Holm's constriction); a strip contact between disks has another (logarithmic)
+        # law: the 2D mode reports the connectivity only, no conductivity or tortuosity
+        return out
     for kind, tag in (("electronic", "e"), ("ionic", "ion")):
         s = effective_conductivity(sim, kind, graph=graph)
         eps, sb = phase_volume_fraction(sim, kind, pair, plate)
         out[f"sigma_eff_{tag}_S_per_m"] = s
         out[f"tortuosity_{tag}"] = tortuosity_factor(s, sb, eps)
-    out["_connected"] = con["connected"]
     return out
