@@ -403,13 +403,20 @@ class Simulation:
 
     def inertial_number(self) -> float:
         """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
-        density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0)."""
+        density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
+        Where the punch is held while the particles swell (a fixed gap or box: no punch
+        speed), γ̇ is the free linear swelling rate of the fastest-swelling active material in
+        DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
         p = self.punch_stress()
         if p <= 0.0:
             return float("nan")
         ps = self.particles
         rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, self.dimension)))
         gamma = abs(self.box.punch_velocity) / self.box.z_top
+        st = self.stage
+        if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
+            beta = float(np.max(self.swelling * self.active_material, initial=0.0))
+            gamma = beta / 3.0 * st.dc / self.dt
         return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
 
     # ------------------------------------------------------------------ loop

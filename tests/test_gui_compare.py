@@ -91,10 +91,10 @@ def test_study_markers_and_study_tab(win):
     assert {v.name for v, _ in marks} == {"stress_vm_se_cycle1", "stress_vm_se_cycle20"}
     shown = {v.name: item.getData() for v, item in marks}
     x, y = shown["stress_vm_se_cycle1"]
-    assert list(x) == [1.0] and list(y) == [pytest.approx(100.0)]   # 0.1 GPa in MPa, cycle 1
+    assert list(x) == [1.0] and list(y) == [pytest.approx(99.0)]    # 0.099 GPa in MPa, cycle 1
     assert len(shown["stress_vm_se_cycle20"][0]) == 0               # a one-cycle run: not drawn
     names = [item.text for _s, item in win.plots.plots[k].legend.items]
-    assert any(n.startswith("study Fig. 4e: 0.1 GPa (approx.)") for n in names)
+    assert any(n.startswith("study Fig. 4e: 0.099 GPa") for n in names)
     # no LiCoO2 in this run: no LiCoO2 marker
     assert not any("lco" in v.name for _k, v, _i in c.markers)
     # on the step axis the cycle-1 marker sits at the step where cycle 1 ends
