@@ -107,6 +107,17 @@ def cap_volume(R, h):
     return math.pi * h * h * (3.0 * R - h) / 3.0
 
 
+@njit(cache=True, inline="always")
+def segment_area(R, h):
+    """Area (m²) of the circular segment of height h cut from a disk of radius R by a chord:
+    R² acos((R − h)/R) − (R − h) √(2Rh − h²), h clipped to [0, 2R] (the 2D `cap_volume`)."""
+    if h <= 0.0:
+        return 0.0
+    if h > 2.0 * R:
+        h = 2.0 * R
+    return R * R * math.acos((R - h) / R) - (R - h) * math.sqrt(max(2.0 * R * h - h * h, 0.0))
+
+
 # The 2D mode (plane strain): disks in the x–z plane (x lateral, z through the electrode, as
 # in 3D), all centres at y = 0, of this out-of-plane thickness (m); the box's Ly is it, so
 # areas, volumes and wall stresses keep their 3D formulas (a unit length of a plane-strain body)
