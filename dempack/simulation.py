@@ -485,7 +485,9 @@ class Simulation:
         """Advance creep by dt_phys (s) of physical time (dempack.physics.creep), by the
         law of cycling.creep_model: Norton flow of each particle driven by its von Mises
         stress, or the similarity-solution contact law driven by the contact pressure less
-        the particle's reference pressure (cycling.creep_driver)."""
+        the particle's reference pressure (cycling.creep_driver). 2D (box.dimension 2): the
+        plane-strain particle Norton law only (creep.normal_stress_2d, particle_norton_flow_2d;
+        V = π R² t, the disk's out-of-plane creep advanced)."""
         ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
         pos, _, on = box.wall_arrays()
         L = np.asarray(box.L[:2], float)
