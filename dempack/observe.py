@@ -20,7 +20,7 @@ In 3D (spheres):
   von Mises σ_e = √(3/2 s:s), s = σ − tr(σ)/3 I; mean pressure p = −tr(σ)/3.
 
 In 2D (`Box.dimension == 2`: disks in the x–z plane, plane strain, thickness
-t = DISK_THICKNESS; DESIGN §2 "2D mode", §10 "2D RVE set-up", notes spec2d.md), the same
+t = DISK_THICKNESS; DESIGN §2 "2D mode", §10 "2D RVE set-up", DESIGN §2), the same
 quantities per unit thickness, volumes V = π R² t, surfaces 2 π R t
 (`geometry.particle_volume` / `particle_surface`):
 - contact "area" = the flat's length across the contact times t, 2 a t, with a the
@@ -35,13 +35,13 @@ quantities per unit thickness, volumes V = π R² t, surfaces 2 π R t
   radical lines of its overlaps (the common chord; the two segments of a pair make its lens
   exactly, R² acos(l/R) − l √(R² − l²) each, `geometry.segment_area`) and beyond the walls
   (slots 0–3; the y slots are off); where two segments of one disk meet (three disks share
-  a point), the disk keeps exactly the area inside all its chords (`removed_areas`), so
+  a point), the disk keeps exactly the area inside all its chords (`exact_removed_areas`), so
   multiple overlaps are removed once; porosity = 1 − Σ solid_i t / (Lx t z_top). The
   split at the radical line ignores which side made a flat (the 3D cells give the flat to
   the softer side): the total is the union either way, only the per-disk share (a porous
   agglomerate's envelope) differs. The free perimeter (pore_surface) is the exact
   complement of the union of the segments' arcs. Lithiation-dependent true volume in 2D:
-  `true_volumes` (spec2d.md).
+  `true_volumes` (DESIGN §2).
 - particle stress: the contact part σ = (1/V) Σ sym(l ⊗ f) (in-plane) plus the
   out-of-plane stress of plane strain (total ε_yy = 0),
       σ_yy = ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr),  e_sw = ln(1 + β c)/3
@@ -59,6 +59,7 @@ from numba import njit
 from .geometry import (DISK_THICKNESS, WALL_NORMALS, particle_surface, particle_volume,
                        segment_area, separation, wall_gap)
 from .state import N_WALLS
+from .physics.plane_strain import out_of_plane_stress, true_area
 
 
 @njit(cache=True)
@@ -201,13 +202,16 @@ def _arc_union(phi, theta, k):
 
 
 @njit(cache=True)
-def removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos, wall_on,
-                  out, free):
+def exact_removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
+                        wall_on, out, free):
     """2D (disks in the x–z plane): out[i] = area (m²) of disk i outside its cell, the union
     of the circular segments beyond the radical lines of its overlaps, at
     l_i = (d² + R_i² − R_j²)/(2d) from its centre (the common chord: the two segments of a
     pair make its lens exactly, so Σ_i (π R_i² − out[i]) is the area of the union of the
     disks), and beyond the walls (slots 0–3 where on, l = the centre's distance to the wall).
+    The exact counterpart, for the porosity, of `physics.volume.removed_areas` (which splits
+    each flat to the side that made it, for the volume-conserving radius, and corrects
+    meeting segments by quadrature): the union's total does not depend on the split.
     Σ_k segment_area(R, l_k) (`geometry.segment_area`) while no two segments of i meet
     (their arcs are disjoint); where they meet, π R² less the area inside all the chords,
     integrated exactly in polar form (`_kept_area`; a chord past the centre, l_k ≤ 0, a
@@ -330,30 +334,16 @@ def dimension(sim) -> int:
     return getattr(sim.box, "dimension", 3)
 
 
-def swelling_strain(beta, c):
-    """Free linear swelling (log) strain e_sw = ln(1 + β c)/3 (spec2d.md)."""
-    return np.log1p(np.asarray(beta, float) * c) / 3.0
-
-
-def out_of_plane_stress(sxx, szz, E, nu, beta, c, creep_yy):
-    """σ_yy (Pa, tension > 0) of a plane-strain disk (total ε_yy = 0 = elastic + swelling +
-    creep): ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr), e_sw = ln(1 + β c)/3 (`swelling_strain`);
-    σ_xx, σ_zz (Pa) its in-plane contact stress, E (Pa), ν, β its material's, c its
-    lithiation, ε_yy^cr its out-of-plane creep strain (notes spec2d.md, issue 15)."""
-    return nu * (sxx + szz) - E * (swelling_strain(beta, c) + creep_yy)
-
-
 def true_volumes(sim):
     """True (target) volume of each particle (m³): V0 (1 + β c) of a sphere
     (physics.swelling.true_volume); in 2D the disk's true in-plane area times t,
-    π R0² (1 + β c) exp(−(1 − 2ν)(e_sw + ε_yy^cr)) t (spec2d.md: the elastic disk takes
-    (1 + ν)·2/3 of the volumetric swelling in-plane, a fully relaxed one all of it)."""
+    π R0² (1 + β c) exp(−(1 − 2ν)(e_sw + ε_yy^cr)) t (physics.plane_strain.true_area: the
+    elastic disk takes (1 + ν)·2/3 of the volumetric swelling in-plane, a relaxed one all of it)."""
     ps = sim.particles
     beta = sim.swelling[ps.material]
     if dimension(sim) == 2:
         nu = np.array([m.poisson_ratio for m in sim.materials])[ps.material]
-        e = swelling_strain(beta, ps.lithiation) + ps.out_of_plane_creep
-        return particle_volume(ps.R0, 2) * (1.0 + beta * ps.lithiation) * np.exp(-(1.0 - 2.0 * nu) * e)
+        return true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep)
     from .physics.swelling import true_volume
     return true_volume(ps.R0, beta, ps.lithiation)
 
@@ -408,7 +398,7 @@ def analyse(sim) -> dict:
     2 a t per contact), 'pore_surface' (N) share of each sphere's surface (disk's
     perimeter) outside its contact caps (segments), 'solid_volume' m³ (lenses
     split at their radical planes and wall caps removed, multiple overlaps counted
-    once: dempack.physics.volume.removed_volumes; 2D: `removed_areas` × t),
+    once: dempack.physics.volume.removed_volumes; 2D: `exact_removed_areas` × t),
     'max_overlap_ratio' and the worst pair.
     """
     ps, cl, box = sim.particles, sim.contacts, sim.box
@@ -425,7 +415,7 @@ def analyse(sim) -> dict:
     free = np.empty(ps.n)
     if dim == 2:
         # solid = union of the disks: segments beyond the radical lines (lenses exact) and walls
-        removed_areas(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, L,
+        exact_removed_areas(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, L,
                       box.periodic_xy, pos, on, removed, free)
         removed *= DISK_THICKNESS
     else:

@@ -53,9 +53,12 @@ from numba import get_num_threads
 
 from . import __version__
 from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
-from .physics.creep import creep_contacts, mean_pressure, normal_stress, particle_norton_flow
+from .physics.creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
+                            particle_norton_flow, particle_norton_flow_2d)
+from .physics.plane_strain import free_radius_2d, plane_strain_bulk_modulus, true_area
 from .physics.swelling import free_radius, true_volume
-from .physics.volume import QUADRATURE_DIRECTIONS, flattening_share, removed_volumes
+from .physics.volume import (CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, flattening_share,
+                             removed_areas, removed_volumes)
 from .physics.confinement import bulk_modulus, confinement_pressures
 from .physics.agglomerate import agglomerate_confinement, compact, largest_compressive_stress
 from .contact import ContactTables
@@ -519,11 +522,34 @@ class Simulation:
         """Advance creep by dt_phys (s) of physical time (dempack.physics.creep), by the
         law of cycling.creep_model: Norton flow of each particle driven by its von Mises
         stress, or the similarity-solution contact law driven by the contact pressure less
-        the particle's reference pressure (cycling.creep_driver)."""
+        the particle's reference pressure (cycling.creep_driver). 2D (box.dimension 2): the
+        plane-strain particle Norton law only (creep.normal_stress_2d, particle_norton_flow_2d;
+        V = π R² t, the disk's out-of-plane creep advanced)."""
         ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
         pos, _, on = box.wall_arrays()
         L = np.asarray(box.L[:2], float)
         cyc = self.scenario.cycling
+        if getattr(box, "dimension", 3) == 2:
+            # plane-strain disks (physics.plane_strain): the particle Norton law only
+            if cyc.creep_model not in ("particle_norton", "off"):
+                raise NotImplementedError(f"cycling.creep_model = {cyc.creep_model!r}: the 2D mode "
+                                          "has only 'particle_norton' (or 'off')")
+            m = ps.material
+            E = np.array([mt.youngs_modulus for mt in self.materials])
+            nu = np.array([mt.poisson_ratio for mt in self.materials])
+            sig = np.empty((ps.n, 3, 3))
+            kc = np.empty(ps.n)
+            normal_stress_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+                             box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
+                             t.hardness_wall, particle_volume(ps.R, 2), E[m], nu[m], self.swelling[m],
+                             ps.lithiation, ps.out_of_plane_creep, sig, kc)
+            particle_norton_flow_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat, pos,
+                                    on, L, box.periodic_xy, sig, kc, self.creep_A, self.creep_n,
+                                    self.creep_sigma_ref, self.creep_stiffness, dt_phys,
+                                    ps.creep_strain, ps.out_of_plane_creep, ps.confinement,
+                                    plane_strain_bulk_modulus(E, nu), self.volume_conserving,
+                                    np.empty((ps.n, 3, 3)))
+            return
         vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
         if cyc.creep_model in ("particle_norton", "off"):
             sig = np.empty((ps.n, 3, 3))
@@ -620,13 +646,22 @@ class Simulation:
     def update_radii(self) -> None:
         """Swelling and volume conservation (see dempack.physics): free
         particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
-        sphere minus the union of its contact caps holds V0 (1 + βc)."""
+        sphere minus the union of its contact caps holds V0 (1 + βc). 2D (box.dimension 2):
+        disks of thickness t, free R = √(A_true/π) and the area-conserving
+        R = √((A_true t + allowance)/(π t)), A_true the plane-strain true area
+        (physics.plane_strain.true_area, with the disk's out-of-plane creep), the caps the
+        circular segments of volume.removed_areas."""
         if (not self.volume_conserving.any() and not np.any(self.swelling != 0.0)
                 and not self.porous.any()):
             return  # nothing swells, compacts or conserves volume: radii stay R0
         ps, cl, box = self.particles, self.contacts, self.box
         beta = self.swelling[ps.material]
-        R_new = free_radius(ps.R0, beta, ps.lithiation)
+        disk = getattr(box, "dimension", 3) == 2
+        if disk:  # plane-strain disks: areas × t (physics.plane_strain, volume.removed_areas)
+            nu = np.array([m.poisson_ratio for m in self.materials])[ps.material]
+            R_new = free_radius_2d(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep)
+        else:
+            R_new = free_radius(ps.R0, beta, ps.lithiation)
         cons = self.volume_conserving[ps.material]
         if cons.any():
             pos, _, on = box.wall_arrays()
@@ -639,19 +674,24 @@ class Simulation:
                 self._radius_updates = 0
             self._cap_correction_list = cl
             every = self.scenario.numerics.cap_correction_every
-            removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, self.flattening_share,
-                            cl.row_start, cl.col_start, cl.col_pair, np.asarray(box.L[:2], float), box.periodic_xy, pos, on,
-                            QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), self.cap_correction[0],
-                            self.cap_correction[1], self._radius_updates % every == 0)
+            (removed_areas if disk else removed_volumes)(
+                ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, self.flattening_share,
+                cl.row_start, cl.col_start, cl.col_pair, np.asarray(box.L[:2], float), box.periodic_xy,
+                pos, on, CIRCLE_DIRECTIONS if disk else QUADRATURE_DIRECTIONS, caps, np.empty(ps.n),
+                self.cap_correction[0], self.cap_correction[1], self._radius_updates % every == 0)
             self._radius_updates += 1
-            V = true_volume(ps.R0, beta, ps.lithiation)
+            V = (true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep) if disk
+                 else true_volume(ps.R0, beta, ps.lithiation))
             # a particle enclosed by its neighbours cannot get its volume back by
             # growing (the fixed point stops contracting): bound the cut-off volume
             allowance = np.where(cons, np.minimum(caps, self.scenario.numerics.max_cap_fraction * V),
                                  0.0)
             if self.scenario.numerics.confinement == "on":
-                confinement_pressures(caps, allowance, V, self.bulk_modulus[ps.material],
-                                      ps.confinement)
+                # a disk's excess is an area strain: the plane-strain in-plane bulk modulus
+                K = (plane_strain_bulk_modulus(np.array([m.youngs_modulus for m in self.materials]),
+                                               np.array([m.poisson_ratio for m in self.materials]))
+                     if disk else self.bulk_modulus)
+                confinement_pressures(caps, allowance, V, K[ps.material], ps.confinement)
                 if self.porous.any():
                     sel = self.porous[ps.material]
                     m = ps.material[sel]
@@ -659,7 +699,10 @@ class Simulation:
                         caps[sel] - allowance[sel], V[sel], ps.internal_porosity[sel],
                         self.agglomerate_eps0[m], self.agglomerate_yield[m],
                         self.agglomerate_pc_max[m])
-            R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
+            if disk:  # π R² t = A_true t + allowance
+                R_new[cons] = np.sqrt((V[cons] + allowance[cons]) / (np.pi * DISK_THICKNESS))
+            else:
+                R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 
     def pair_forces_wanted(self, step: int) -> bool:

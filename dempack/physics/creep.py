@@ -48,6 +48,16 @@ Both are applied every `cycling.volume_update_interval` steps with the physical 
 accumulated since the last application. A's calibration (assets/materials.toml): the Se
 stress plateau near 0.1 GPa at 0.1 C and 70 °C (issue 21), a calibration, not a
 measurement.
+
+**2D mode** (disks of thickness t in the x–z plane, plane strain; DESIGN §2,
+dempack.physics.plane_strain): `normal_stress_2d` is `normal_stress` with the line contact
+(dempack.contact.line, its plastic limit included) and V = π R² t, and fills σ_yy with the
+plane-strain out-of-plane stress ν (σ_xx + σ_zz) − E (e_sw + ε_yy^cr). `particle_norton_flow_2d`
+runs the same Norton law on the full 3×3 deviator; Δε_yy accumulates into the disk's
+out-of-plane creep ε_yy^cr (it relaxes σ_yy and moves swelling in-plane through
+`plane_strain.true_area`), and only the in-plane deviator of Δε goes onto the flats (the
+in-plane isotropic part, −Δε_yy/2, is already in the true area). Only `particle_norton`
+exists in 2D.
 """
 from __future__ import annotations
 
@@ -57,7 +67,10 @@ from numba import njit
 
 import numpy as np
 
-from ..geometry import WALL_NORMALS, separation, wall_gap
+from ..contact.law import WALL_LINE_FACTOR
+from ..contact.line import line_factor, line_plastic
+from ..geometry import DISK_THICKNESS, WALL_NORMALS, separation, wall_gap
+from .plane_strain import out_of_plane_stress
 
 # δ̇_cr = SIMILARITY_RATE_FACTOR · a A (p/(κ σ_ref))^n: 2 a ȧ/R* with ȧ = 3 (2R*) A (p/κσ_ref)^n
 SIMILARITY_RATE_FACTOR = 12.0
@@ -280,6 +293,113 @@ def norton_increment(se, dt, A, n, sigma_ref, stiffness):
     return d
 
 
+@njit(cache=True, inline="always")
+def _mean_and_von_mises(sig, i):
+    """(tr σ/3, σ_e) of particle i's stress tensor sig[i] (Pa): σ_e = √(3/2 s:s),
+    s = σ − tr σ/3 I."""
+    tr = (sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
+    ss = 0.0
+    for a in range(3):
+        for b in range(3):
+            v = sig[i, a, b] - (tr if a == b else 0.0)
+            ss += v * v
+    return tr, math.sqrt(1.5 * ss)
+
+
+@njit(cache=True)
+def _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L, periodic_xy,
+                         eps, moved):
+    """The flats follow the particles' strain steps eps (N, 3, 3) (those with `moved`):
+    Δδ_flat = −(n·Δε_i·n l_i + n·Δε_j·n l_j) at a pair (l from the centre to the radical
+    plane), −n·Δε·n s at a wall (s the centre–wall gap), receding down to zero."""
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        if not (moved[i] or moved[j]):
+            continue
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        if d <= 0.0 or R[i] + R[j] - d <= 0.0:
+            continue
+        n0 = dx / d
+        n1 = dy / d
+        n2 = dz / d
+        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
+        change = 0.0
+        for a in range(3):
+            na = n0 if a == 0 else (n1 if a == 1 else n2)
+            for b in range(3):
+                nb = n0 if b == 0 else (n1 if b == 1 else n2)
+                change -= na * nb * (eps[i, a, b] * li + eps[j, a, b] * (d - li))
+        delta_flat[p] = max(delta_flat[p] + change, 0.0)
+    for i in range(x.shape[0]):
+        if not moved[i]:
+            continue
+        for k in range(6):
+            if not wall_on[k]:
+                continue
+            s = wall_gap(x, i, k, wall_pos)
+            if R[i] - s <= 0.0:
+                continue
+            enn = 0.0
+            for a in range(3):
+                for b in range(3):
+                    enn += WALL_NORMALS[k, a] * WALL_NORMALS[k, b] * eps[i, a, b]
+            wall_delta_flat[i, k] = max(wall_delta_flat[i, k] - enn * s, 0.0)
+
+
+@njit(cache=True)
+def _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys, creep_strain,
+                         out_of_plane_creep, confinement, bulk, conserving, eps, disk):
+    """The per-particle half of `particle_norton_flow` (spheres) and `particle_norton_flow_2d`
+    (`disk`): fills eps (N, 3, 3) with each particle's strain step for its flats (the
+    confinement give-back, c/(3K) I on a sphere, c/(2K_ps) in-plane on a disk, plus the Norton
+    step 3/2 Δε_e s/σ_e, of which a disk keeps the in-plane deviator and adds Δε_yy to
+    out_of_plane_creep), adds Δε_e to creep_strain, and returns which particles moved.
+    Unloading stiffness 1/k = 1/(3G) + 5/K_c (sphere) or 8/(3K_c) (disk): see the callers."""
+    n_part = mat.shape[0]
+    eps[:] = 0.0
+    moved = np.zeros(n_part, dtype=np.bool_)
+    for i in range(n_part):
+        m = mat[i]
+        if conserving[m] and confinement[i] > 0.0:
+            if disk:
+                back = confinement[i] / (2.0 * bulk[m])
+            else:
+                back = confinement[i] / (3.0 * bulk[m])
+                eps[i, 1, 1] = back
+            eps[i, 0, 0] = back
+            eps[i, 2, 2] = back
+            moved[i] = True
+        if A[m] <= 0.0:
+            continue
+        tr, se = _mean_and_von_mises(sig, i)
+        if contact_stiffness[i] > 0.0:
+            cc = 8.0 / (3.0 * contact_stiffness[i]) if disk else 5.0 / contact_stiffness[i]
+            k = 1.0 / (1.0 / shear3[m] + cc)
+        else:
+            k = shear3[m]
+        d = norton_increment(se, dt_phys, A[m], n_exp[m], sigma_ref[m], k)
+        if d <= 0.0:
+            continue
+        creep_strain[i] += d
+        moved[i] = True
+        if disk:
+            f = 1.5 * d / se
+            exx = f * (sig[i, 0, 0] - tr)
+            ezz = f * (sig[i, 2, 2] - tr)
+            out_of_plane_creep[i] += f * (sig[i, 1, 1] - tr)
+            eps[i, 0, 0] += 0.5 * (exx - ezz)
+            eps[i, 2, 2] += 0.5 * (ezz - exx)
+            eps[i, 0, 2] += f * sig[i, 0, 2]
+            eps[i, 2, 0] += f * sig[i, 2, 0]
+        else:
+            for a in range(3):
+                for b in range(3):
+                    eps[i, a, b] += 1.5 * d * (sig[i, a, b] - (tr if a == b else 0.0)) / se
+    return moved
+
+
 @njit(cache=True)
 def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
                          periodic_xy, sig, contact_stiffness, A, n_exp, sigma_ref, shear3,
@@ -303,70 +423,10 @@ def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_po
     Per contact: the flat changes by the shortening of each side along the contact normal,
     Δδ_flat = −(n·Δε_i·n l_i + n·Δε_j·n l_j) (l from the centre to the radical plane),
     receding (down to zero) where a side elongates towards its neighbour."""
-    n_part = x.shape[0]
-    eps[:] = 0.0
-    moved = np.zeros(n_part, dtype=np.bool_)
-    for i in range(n_part):
-        m = mat[i]
-        if conserving[m] and confinement[i] > 0.0:
-            back = confinement[i] / (3.0 * bulk[m])
-            eps[i, 0, 0] = back
-            eps[i, 1, 1] = back
-            eps[i, 2, 2] = back
-            moved[i] = True
-        if A[m] <= 0.0:
-            continue
-        tr = (sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
-        ss = 0.0
-        for a in range(3):
-            for b in range(3):
-                v = sig[i, a, b] - (tr if a == b else 0.0)
-                ss += v * v
-        se = math.sqrt(1.5 * ss)
-        k = 1.0 / (1.0 / shear3[m] + 5.0 / contact_stiffness[i]) if contact_stiffness[i] > 0.0 \
-            else shear3[m]
-        d = norton_increment(se, dt_phys, A[m], n_exp[m], sigma_ref[m], k)
-        if d <= 0.0:
-            continue
-        creep_strain[i] += d
-        moved[i] = True
-        for a in range(3):
-            for b in range(3):
-                eps[i, a, b] += 1.5 * d * (sig[i, a, b] - (tr if a == b else 0.0)) / se
-    for p in range(pi.shape[0]):
-        i = pi[p]
-        j = pj[p]
-        if not (moved[i] or moved[j]):
-            continue
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        if d <= 0.0 or R[i] + R[j] - d <= 0.0:
-            continue
-        n0 = dx / d
-        n1 = dy / d
-        n2 = dz / d
-        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
-        change = 0.0
-        for a in range(3):
-            na = n0 if a == 0 else (n1 if a == 1 else n2)
-            for b in range(3):
-                nb = n0 if b == 0 else (n1 if b == 1 else n2)
-                change -= na * nb * (eps[i, a, b] * li + eps[j, a, b] * (d - li))
-        delta_flat[p] = max(delta_flat[p] + change, 0.0)
-    for i in range(n_part):
-        if not moved[i]:
-            continue
-        for k in range(6):
-            if not wall_on[k]:
-                continue
-            s = wall_gap(x, i, k, wall_pos)
-            if R[i] - s <= 0.0:
-                continue
-            enn = 0.0
-            for a in range(3):
-                for b in range(3):
-                    enn += WALL_NORMALS[k, a] * WALL_NORMALS[k, b] * eps[i, a, b]
-            wall_delta_flat[i, k] = max(wall_delta_flat[i, k] - enn * s, 0.0)
+    moved = _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys,
+                                 creep_strain, np.empty(0), confinement, bulk, conserving, eps, False)
+    _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L, periodic_xy,
+                         eps, moved)
 
 
 @njit(cache=True)
@@ -426,3 +486,95 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
                                  1.0, 0.0)
             wall_delta_flat[i, k] = max(wall_delta_flat[i, k] + d, 0.0)
             creep_strain[i] += abs(d) / (2.0 * R[i])
+
+
+# ------------------------------------------------------------------ 2D: disks (plane strain)
+
+
+@njit(cache=True)
+def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
+                     wall_pos, wall_on, Ew, Hw, vol, E, nu, beta, c, eps_out, out, stiff):
+    """The 2D `normal_stress` (module docstring, 2D mode): out[i] = σ_i (Pa, tension > 0,
+    (N, 3, 3)) of disk i in the x–z plane,
+        σ_i = −(1/V_i) Σ_c l_c F_c n_c ⊗ n_c   (in-plane: xx, xz, zz),
+        σ_yy = ν_i (σ_xx + σ_zz) − E_i (e_sw + ε_yy^cr),   e_sw = ln(1 + β_i c_i)/3,
+    F_c the elastic normal force of the line contact of thickness t = DISK_THICKNESS with its
+    plastic limit (`contact.line.line_plastic`: factor C = line_factor for a pair,
+    WALL_LINE_FACTOR for a wall; the flats delta_flat, wall_delta_flat as they are, not
+    updated), l_c the centre's distance to the contact line (the radical line for a pair,
+    the gap s at a wall), V_i = vol[i] = π R_i² t (m³, DESIGN §2). E, nu, beta, c, eps_out: per
+    particle (Pa, −, −, lithiation, out-of-plane creep strain); E_star, hardness, Ew, Hw as in
+    `normal_stress` (E* holds the plane-strain moduli). Only wall slots 0–3 count.
+    stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = t dP/dδ the line contact's normal
+    stiffness (N/m) (see `particle_norton_flow_2d`)."""
+    out[:] = 0.0
+    stiff[:] = 0.0
+    for p in range(pi.shape[0]):
+        i = pi[p]
+        j = pj[p]
+        dx, dy, dz = separation(x, i, j, L, periodic_xy)
+        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        delta = R[i] + R[j] - d
+        if delta <= 0.0 or delta - delta_flat[p] <= 0.0 or d <= 0.0:
+            continue
+        Rs = R[i] * R[j] / (R[i] + R[j])
+        _, S, F, _, _ = line_plastic(Rs, E_star[mat[i], mat[j]], line_factor(R[i], R[j], Rs),
+                                     hardness[mat[i], mat[j]], delta, delta_flat[p], DISK_THICKNESS)
+        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
+        lj = d - li
+        _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
+        _add_dyad(out, j, -lj * F, dx / d, dy / d, dz / d)
+        stiff[i] += S * li * li
+        stiff[j] += S * lj * lj
+    for i in range(x.shape[0]):
+        m = mat[i]
+        for k in range(4):
+            if not wall_on[k]:
+                continue
+            s = wall_gap(x, i, k, wall_pos)
+            delta = R[i] - s
+            if delta <= 0.0 or delta - wall_delta_flat[i, k] <= 0.0:
+                continue
+            _, S, F, _, _ = line_plastic(R[i], Ew[m], WALL_LINE_FACTOR, Hw[m], delta,
+                                         wall_delta_flat[i, k], DISK_THICKNESS)
+            _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
+            stiff[i] += S * s * s
+    for i in range(x.shape[0]):
+        out[i] /= vol[i]
+        stiff[i] /= vol[i]
+        out[i, 1, 1] = out_of_plane_stress(out[i, 0, 0], out[i, 2, 2], E[i], nu[i], beta[i], c[i],
+                                           eps_out[i])
+
+
+@njit(cache=True)
+def particle_norton_flow_2d(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
+                            periodic_xy, sig, contact_stiffness, A, n_exp, sigma_ref, shear3,
+                            dt_phys, creep_strain, out_of_plane_creep, confinement, bulk_ps,
+                            conserving, eps):
+    """The 2D `particle_norton_flow` (module docstring, 2D mode), for disks in the x–z plane.
+    sig: (N, 3, 3) Pa from `normal_stress_2d` (σ_yy included); eps: scratch (N, 3, 3), on
+    return the in-plane strain put onto the flats (eps[:, 1, :] = eps[:, :, 1] = 0).
+    Per disk: s = σ − tr σ/3 I (the full 3×3 deviator), σ_e = √(3/2 s:s),
+    Δε_e = norton_increment(σ_e, …), Δε = 3/2 Δε_e s/σ_e (trace-free), creep_strain += Δε_e;
+        out_of_plane_creep += Δε_yy                     (relaxes σ_yy, enters the true area),
+        flats ← Δε_in − tr(Δε_in)/2 I                   (the in-plane deviator, x–z),
+    the in-plane isotropic part −Δε_yy/2 being already in `plane_strain.true_area`.
+    Unloading stiffness: 1/k = 1/(3G) + 8/(3 K_c), K_c = (1/V) Σ_c S_c l_c² (`normal_stress_2d`).
+    Derivation: a trace-free in-plane strain Δε shortens contact c by l n·Δε·n, so
+    Δs = −(1/V) Σ S l² (n·Δε·n) n⊗n; for contacts spread evenly over the circle,
+    ⟨n_i n_j n_k n_l⟩ = (δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk)/8 gives Δs = −(K_c/4) Δε, and with
+    σ_e = √(3/2 s:s), ε_e = √(2/3 ε:ε): Δσ_e = (K_c/4)(3/2) Δε_e = (3/8) K_c Δε_e (3D:
+    K_c/5); the bulk's 3G in series, as in 3D. This k is no stiffer than the out-of-plane
+    one (E), so the backward-Euler step does not overshoot.
+    Confinement: a volume-conserving disk (`conserving`, per material) with c = confinement
+    > 0 gives the hidden area back: Δε_xx, Δε_zz += c/(2 K_ps), K_ps = bulk_ps[m] =
+    E/(2 (1 + ν)(1 − 2ν)) the plane-strain in-plane bulk modulus
+    (`plane_strain.plane_strain_bulk_modulus`), so its flats recede by the excess area strain
+    c/K_ps (Σ_c 2a_c t l_c = 2V for an enclosed disk: the recovered area is V c/K_ps).
+    Flats: `_flats_follow_strain` (Δδ_flat = −n·Δε·n l, n in the x–z plane; the y wall slots
+    must be off in wall_on)."""
+    moved = _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys,
+                                 creep_strain, out_of_plane_creep, confinement, bulk_ps, conserving, eps,
+                                 True)
+    _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L, periodic_xy,
+                         eps, moved)

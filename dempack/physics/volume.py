@@ -11,6 +11,11 @@ particle carries a confinement pressure (dempack.physics.confinement) that stops
 contacts from flattening further. Solved by fixed-point iteration, one update per volume
 update (the caps change slowly); the iteration contracts by the fraction of the
 surface that is free, so it converges while the particle still borders a pore.
+
+2D mode (disks in the x–z plane, thickness t = DISK_THICKNESS, DESIGN §2): the same
+with circular segments, R² acos((R − h)/R) − (R − h) √(2Rh − h²) (`geometry.segment_area`),
+cut by the same separating lines (`removed_areas`, areas × t), and the disk's radius
+R = √((A_true + allowance)/(π t)), A_true from dempack.physics.plane_strain.true_area.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..geometry import WALL_NORMALS, cap_volume, separation, wall_gap
+from ..geometry import DISK_THICKNESS, WALL_NORMALS, cap_volume, segment_area, separation, wall_gap
 
 
 def flattening_share(materials) -> np.ndarray:
@@ -72,6 +77,17 @@ def fibonacci_directions(m: int) -> np.ndarray:
 QUADRATURE_DIRECTIONS = fibonacci_directions(200)
 
 
+def circle_directions(m: int) -> np.ndarray:
+    """m uniform unit vectors on the circle in the x–z plane (the plane of the 2D mode's
+    disks), at angles 2π (k + 1/2)/m from x, shape (m, 3), y components 0."""
+    th = 2.0 * np.pi * (np.arange(m) + 0.5) / m
+    return np.column_stack([np.cos(th), np.zeros(m), np.sin(th)])
+
+
+# the 2D quadrature is one-dimensional: many directions cost little
+CIRCLE_DIRECTIONS = circle_directions(720)
+
+
 @njit(cache=True, inline="always")
 def _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair, L, periodic_xy):
     """Cap of sphere i cut by its q-th contact (side 0: the q-th pair of i's row,
@@ -88,13 +104,27 @@ def _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair
     return min(h, 2.0 * R[i]), d, dx, dy, dz
 
 
+@njit(cache=True, inline="always")
+def _cut_size(Ri, h, disk):
+    """(size, cover) of one cut of height h > 0: the cap volume π h² (3R − h)/3 (m³) and
+    its surface fraction h/(2R) on a sphere; on a disk (`disk`) the segment area times t
+    (m³) and its perimeter fraction acos((R − h)/R)/π."""
+    if disk:
+        return (segment_area(Ri, Ri - h) * DISK_THICKNESS,
+                math.acos(max(-1.0, (Ri - h) / Ri)) / math.pi)
+    return cap_volume(Ri, h), min(h, 2.0 * Ri) / (2.0 * Ri)
+
+
 @njit(cache=True)
-def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                       periodic_xy, wall_pos, wall_on, dirs):
-    """(C, F) for sphere i: the volume its intersecting caps count twice in
-    Σ caps, and the surface fraction they cover twice (see removed_volumes)."""
+def _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
+                 periodic_xy, wall_pos, wall_on, dirs, disk):
+    """(C, F) for particle i: the volume (m³) its intersecting cuts count twice in Σ cuts,
+    and the fraction of its surface (perimeter, `disk`) they cover twice (see
+    removed_volumes, removed_areas). A sphere is cut by planes at walls of all 6 slots,
+    a disk (x–z plane) by lines and the walls of slots 0–3."""
     Ri = R[i]
-    cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + 6
+    nw = 4 if disk else 6
+    cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + nw
     nrm = np.empty((cnt, 3))
     ll = np.empty(cnt)
     k = 0
@@ -112,7 +142,7 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, 
             nrm[k, 2] = dz / d
             ll[k] = max(xx, 1e-3 * Ri)
             k += 1
-    for wk in range(6):
+    for wk in range(nw):
         if wall_on[wk]:
             s = wall_gap(x, i, wk, wall_pos)
             if s < Ri:
@@ -121,7 +151,8 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, 
                 ll[k] = max(s, 1e-3 * Ri)
                 k += 1
     # caps a, b intersect iff the angle between their axes is below the sum of
-    # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R
+    # their angular radii: cos θ > cos(α_a + α_b), cos α = l/R (on a disk: iff their
+    # arcs overlap, the same test)
     meets = np.zeros(k, np.bool_)
     for a in range(k):
         ca = min(1.0, ll[a] / Ri)
@@ -136,7 +167,7 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, 
         return 0.0, 0.0
     sel = np.flatnonzero(meets)  # only caps that meet another one share directions
     m = dirs.shape[0]
-    R3 = Ri * Ri * Ri
+    R3 = Ri * Ri if disk else Ri * Ri * Ri  # R^dim: the polar integrand (R^dim − r^dim)/dim
     corr = 0.0
     extra = 0
     for t in range(m):
@@ -148,13 +179,55 @@ def _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, 
             if u * Ri > ll[a]:
                 r = ll[a] / u
                 ncut += 1
-                s_k += R3 - r * r * r
+                s_k += R3 - (r * r if disk else r * r * r)
                 if r < rmin:
                     rmin = r
         if ncut > 1:
-            corr += s_k - (R3 - rmin * rmin * rmin)
+            corr += s_k - (R3 - (rmin * rmin if disk else rmin * rmin * rmin))
             extra += ncut - 1
+    if disk:  # (1/2) ∫ … dθ over m directions on the circle, times t
+        return math.pi / m * corr * DISK_THICKNESS, extra / m
     return 4.0 * math.pi / (3.0 * m) * corr, extra / m
+
+
+@njit(cache=True, inline="always")
+def _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
+                 periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute, disk):
+    """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas` (`disk`)."""
+    Ri = R[i]
+    tot = 0.0
+    cov = 0.0
+    big_v = 0.0  # the largest single cap: the union is never smaller
+    big_c = 0.0
+    for side in range(2):
+        lo = row_start[i] if side == 0 else col_start[i]
+        hi = row_start[i + 1] if side == 0 else col_start[i + 1]
+        for q in range(lo, hi):
+            h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair,
+                                         L, periodic_xy)
+            if h > 0.0:
+                cv, cc = _cut_size(Ri, h, disk)
+                tot += cv
+                cov += cc
+                big_v = max(big_v, cv)
+                big_c = max(big_c, cc)
+    for wk in range(4 if disk else 6):
+        if wall_on[wk]:
+            h = Ri - wall_gap(x, i, wk, wall_pos)
+            if h > 0.0:
+                cv, cc = _cut_size(Ri, h, disk)
+                tot += cv
+                cov += cc
+                big_v = max(big_v, cv)
+                big_c = max(big_c, cc)
+    if recompute:
+        corr_vol[i], corr_cover[i] = _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share,
+                                                  row_start, col_start, col_pair, L, periodic_xy,
+                                                  wall_pos, wall_on, dirs, disk)
+    # a reused correction may exceed what the caps now share: bound the union
+    # below by the largest cap
+    out[i] = max(tot - corr_vol[i], big_v)
+    free[i] = min(1.0 - big_c, max(0.0, 1.0 - cov + corr_cover[i]))
 
 
 @njit(parallel=True, cache=True)
@@ -176,41 +249,33 @@ def removed_volumes(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
     correction for doubly covered directions.
     corr_vol, corr_cover: the two corrections per particle, recomputed when
     `recompute` is true and reused otherwise (they change slowly and cost most)."""
-    n = x.shape[0]
-    for i in prange(n):
-        Ri = R[i]
-        tot = 0.0
-        cov = 0.0
-        big_v = 0.0  # the largest single cap: the union is never smaller
-        big_c = 0.0
-        for side in range(2):
-            lo = row_start[i] if side == 0 else col_start[i]
-            hi = row_start[i + 1] if side == 0 else col_start[i + 1]
-            for q in range(lo, hi):
-                h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair,
-                                             L, periodic_xy)
-                if h > 0.0:
-                    cv = cap_volume(Ri, h)
-                    cc = h / (2.0 * Ri)
-                    tot += cv
-                    cov += cc
-                    big_v = max(big_v, cv)
-                    big_c = max(big_c, cc)
-        for wk in range(6):
-            if wall_on[wk]:
-                h = Ri - wall_gap(x, i, wk, wall_pos)
-                if h > 0.0:
-                    cv = cap_volume(Ri, h)
-                    cc = min(h, 2.0 * Ri) / (2.0 * Ri)
-                    tot += cv
-                    cov += cc
-                    big_v = max(big_v, cv)
-                    big_c = max(big_c, cc)
-        if recompute:
-            corr_vol[i], corr_cover[i] = _shared_cap_volume(i, x, R, mat, pi, pj, delta_flat, flat_share,
-                                                            row_start, col_start, col_pair, L,
-                                                            periodic_xy, wall_pos, wall_on, dirs)
-        # a reused correction may exceed what the caps now share: bound the union
-        # below by the largest cap
-        out[i] = max(tot - corr_vol[i], big_v)
-        free[i] = min(1.0 - big_c, max(0.0, 1.0 - cov + corr_cover[i]))
+    for i in prange(x.shape[0]):
+        _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
+                     periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute,
+                     False)
+
+
+@njit(parallel=True, cache=True)
+def removed_areas(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
+                  periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute):
+    """The 2D `removed_volumes` (same arguments and outputs), for disks in the x–z plane
+    (centres at y = 0) of thickness t = DISK_THICKNESS: out[i] = t × the area (m³) of disk i
+    outside its cell, the union of the circular segments cut by its contacts' separating
+    lines (`cap_heights`: the radical line where no flat was made, the flat to the side
+    that made it) and by the walls of slots 0–3 (the y slots are ignored),
+        Σ_c segment_area(R, h_c) = Σ_c [R² acos((R − h)/R) − (R − h) √(2Rh − h²)],
+    exact while no two segments of i intersect; where they do, the doubly counted area
+        C = (1/2) ∫ [Σ_k (R² − r_k²) − (R² − min_k r_k²)] dθ,
+        r_k(θ) = min(R, l_k / (n_k·u(θ))) on n_k·u > 0,
+    (l_k, n_k: distance and direction of line k from the centre, u(θ) the direction in the
+    plane) is removed by quadrature over the directions `dirs` (`CIRCLE_DIRECTIONS`).
+    free[i] = the fraction of disk i's perimeter outside all its segments (the rim that
+    borders a pore): 1 − Σ_k α_k/π, α_k = acos((R − h_k)/R) the half-angle of segment k's
+    arc, less the same quadrature correction for doubly covered directions.
+    corr_vol (m³, times t), corr_cover: the two corrections per particle, recomputed when
+    `recompute` is true and reused otherwise. With t = 1 m (DISK_THICKNESS) out is
+    numerically the area in m², comparable with `plane_strain.true_area`."""
+    for i in prange(x.shape[0]):
+        _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
+                     periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute,
+                     True)
