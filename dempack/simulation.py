@@ -67,7 +67,7 @@ from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
-from .observe import analyse, observables
+from .observe import analyse, observables, true_volumes
 from .packing import (SizeDistribution, insert_random, insert_random_disks, layer_positions,
                       layer_width, particle_counts, volume_fractions)
 from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
@@ -578,14 +578,10 @@ class Simulation:
 
     def true_porosity(self) -> float:
         """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
-        (V_true = V0 (1 + β c) (1 − ε_internal); the overlaps that volume conservation hides are
+        (V_true = `observe.true_volumes` × (1 − ε_internal); the overlaps that volume conservation hides are
         not counted twice). Cheap: a pressing stage ends on it (pressing.porosity)."""
         ps = self.particles
-        beta = self.swelling[ps.material]
-        if self.dimension == 2:
-            V = particle_volume(ps.R0, 2) * (1.0 + beta * ps.lithiation)
-        else:
-            V = true_volume(ps.R0, beta, ps.lithiation)
+        V = true_volumes(self)
         solid = float(np.sum(V[ps.alive] * (1.0 - ps.internal_porosity[ps.alive])))
         return 1.0 - solid / (self.box.area * self.box.z_top)
 

@@ -20,8 +20,12 @@ material, the common pair), which gives one closed form in x = P/(π E*) (m):
 and, for a disk on a rigid flat wall (only the disk deforms, R* = R), C = 4. The approach
 is not a power of the load: P(δ) is found by Newton's method on y = x/R*,
 f(y) = y (ln(C/y) − 1) − δ/R* (concave, so Newton converges monotonically after the first
-step), and the contact stiffness is dP/dδ = π E*/(ln(C/y) − 2) per unit length. The law
-holds for y < C/e² (δ/R* < C/e², about 2 for equal disks; overlaps stay far below).
+step), and the contact stiffness is dP/dδ = π E*/(ln(C/y) − 2) per unit length. That
+stiffness diverges at y = C/e², where the closed form stops (the log law is a small-contact
+law: a ≪ R): beyond y_c = C/e³, where it is π E*, the force continues linearly at that
+stiffness, P = P_c + π E* (δ − δ_c), δ_c = 2 y_c R* (an overlap of 0.8 R for equal disks,
+0.4 R on a wall; reached only by soft disks at GPa pressures). So the stiffness never
+exceeds π E* per unit length and the time step stays bounded.
 
 Plastic limit (the line-contact form of `plastic.plastic_contact`): the mean pressure
 P/(2a) over the flat of half-width a, a² = R* δ (the same geometric contact radius the 3D
@@ -37,7 +41,7 @@ import math
 
 from numba import njit
 
-E2 = math.exp(2.0)
+E3 = math.exp(3.0)  # y_c = C/e³: the end of the log law, stiffness π E* (module docstring)
 
 
 @njit(cache=True, inline="always")
@@ -49,10 +53,13 @@ def line_factor(Ri, Rj, Rs):
 @njit(cache=True, inline="always")
 def line_overlap(P, Rs, Es, C):
     """Approach δ (m) of a line contact under P (N/m) (module docstring):
-    x (ln(C R*/x) − 1), x = P/(π E*)."""
+    x (ln(C R*/x) − 1), x = P/(π E*); linear beyond x = y_c R*, y_c = C/e³."""
     if P <= 0.0:
         return 0.0
     x = P / (math.pi * Es)
+    xc = C / E3 * Rs
+    if x > xc:
+        return 2.0 * xc + (x - xc)
     return x * (math.log(C * Rs / x) - 1.0)
 
 
@@ -63,24 +70,24 @@ def line_normal(de, Rs, Es, C, t):
     The first value is the √(R* δe) of Hertz's law, the quantity the tangential and
     damping parts scale with (S_t = 8 G* √(R* δe) there, 4G*/E* S_n in both)."""
     d = de / Rs
-    ymax = C / E2
-    if d >= ymax:  # beyond the law's range (an overlap of the order of R*): its stiffest end
-        y = ymax * (1.0 - 1e-9)
-    else:
-        lg = math.log(C / d)
-        y = d / (lg - 1.0) if lg > 2.0 else 0.5 * ymax
-        for _ in range(30):
-            lg = math.log(C / y)
-            yn = y - (y * (lg - 1.0) - d) / (lg - 2.0)
-            if yn <= 0.0:
-                yn = 0.5 * y
-            elif yn >= ymax:
-                yn = 0.5 * (y + ymax)
-            if abs(yn - y) <= 1e-13 * y:
-                y = yn
-                break
+    yc = C / E3
+    if d >= 2.0 * yc:  # beyond the log law: linear at its end stiffness π E*
+        Sn = math.pi * Es * t
+        return Sn / (2.0 * Es), Sn, math.pi * Es * Rs * (yc + d - 2.0 * yc) * t
+    lg = math.log(C / d)
+    y = d / (lg - 1.0) if lg > 3.0 else yc
+    for _ in range(30):
+        lg = math.log(C / y)
+        yn = y - (y * (lg - 1.0) - d) / (lg - 2.0)
+        if yn <= 0.0:
+            yn = 0.5 * y
+        elif yn > yc:
+            yn = 0.5 * (y + yc)
+        if abs(yn - y) <= 1e-13 * y:
             y = yn
-    Sn = math.pi * Es * t / max(math.log(C / y) - 2.0, 1e-6)
+            break
+        y = yn
+    Sn = math.pi * Es * t / (math.log(C / y) - 2.0)
     return Sn / (2.0 * Es), Sn, math.pi * Es * Rs * y * t
 
 
@@ -95,7 +102,7 @@ def line_plastic(Rs, Es, C, H, delta, delta_flat, t):
         de_pl = line_overlap(Ppl, Rs, Es, C)
         if de > de_pl:
             x = Ppl / (math.pi * Es)
-            Sn = math.pi * Es * t / max(math.log(C * Rs / x) - 2.0, 1e-6)
+            Sn = math.pi * Es * t / max(math.log(C * Rs / x) - 2.0, 1.0)
             return Sn / (2.0 * Es), Sn, Ppl * t, de_pl, delta - de_pl
     sq, Sn, F = line_normal(de, Rs, Es, C, t)
     return sq, Sn, F, de, delta_flat
