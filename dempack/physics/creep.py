@@ -364,7 +364,10 @@ def _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear
         m = mat[i]
         if conserving[m] and confinement[i] > 0.0:
             if disk:
-                back = confinement[i] / (2.0 * bulk[m])
+                # only while the contacts' in-plane pressure is below c (see the 2D caller)
+                p_in = -0.5 * (sig[i, 0, 0] + sig[i, 2, 2])
+                back = max(confinement[i] - p_in, 0.0) / (2.0 * bulk[m]
+                                                            + 0.5 * contact_stiffness[i])
             else:
                 back = confinement[i] / (3.0 * bulk[m])
                 eps[i, 1, 1] = back
@@ -567,10 +570,17 @@ def particle_norton_flow_2d(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall
     K_c/5); the bulk's 3G in series, as in 3D. This k is no stiffer than the out-of-plane
     one (E), so the backward-Euler step does not overshoot.
     Confinement: a volume-conserving disk (`conserving`, per material) with c = confinement
-    > 0 gives the hidden area back: Δε_xx, Δε_zz += c/(2 K_ps), K_ps = bulk_ps[m] =
+    > 0 gives the hidden area back while its contacts' in-plane pressure p = −(σ_xx + σ_zz)/2
+    is below c: Δε_xx, Δε_zz += (c − p)/(2 K_ps + K_c/2), K_ps = bulk_ps[m] =
     E/(2 (1 + ν)(1 − 2ν)) the plane-strain in-plane bulk modulus
-    (`plane_strain.plane_strain_bulk_modulus`), so its flats recede by the excess area strain
-    c/K_ps (Σ_c 2a_c t l_c = 2V for an enclosed disk: the recovered area is V c/K_ps).
+    (`plane_strain.plane_strain_bulk_modulus`); its flats recede by that strain, which raises
+    p by K_c/2 per unit strain (an isotropic strain on an enclosed disk), so p rises to c and
+    stops there without overshoot, and the area given back never exceeds the excess c/K_ps
+    (Σ_c 2a_c t l_c = 2V for an enclosed disk). In a fixed box that over-fills (the study's
+    RVE) the hidden area cannot go anywhere: the disk then carries c as contact pressure
+    instead of pushing its flats back without end. (The 3D law gives back c/(3K) at every
+    step: under a stack servo or spring the stack yields; its unification with this bound
+    is left to the formula unifications of DESIGN §10.)
     Flats: `_flats_follow_strain` (Δδ_flat = −n·Δε·n l, n in the x–z plane; the y wall slots
     must be off in wall_on)."""
     moved = _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys,
