@@ -159,8 +159,14 @@ class Box:
 
     @property
     def area(self) -> float:
-        """Punch area Lx·Ly (m²)."""
+        """Punch area Lx·Ly (m²) (in 2D Lx·t: a unit length of the plane-strain body)."""
         return float(self.L[0] * self.L[1])
+
+    def die(self) -> tuple[float, float, float, bool]:
+        """(Lx, Ly, z_top m, periodic) of the die as the views draw it; Ly = 0 in 2D (the
+        disks lie in the x–z plane at y = 0)."""
+        return (float(self.L[0]), 0.0 if self.dimension == 2 else float(self.L[1]),
+                float(self.z_top), bool(self.periodic_xy))
 
     def wall_arrays(self):
         """(pos, vel, on) of the wall slots for the kernels: positions (m) bottom z,

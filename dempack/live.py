@@ -137,5 +137,5 @@ class LiveBridge:
         box = sim.box
         return {"step": sim.step_count, "time_s": sim.time, "stage": sim.stage_label,
                 "cycle": cycle, "half": half, "cycle_x": x, "n": int(np.sum(sim.particles.alive)),
-                "die": (float(box.L[0]), float(box.L[1]), float(box.z_top), bool(box.periodic_xy)),
+                "die": box.die(),
                 "remaining_steps": remaining_steps(sim), "done": sim.done}

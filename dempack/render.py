@@ -118,14 +118,18 @@ class SnapshotRenderer:
         self.window.Finalize()
 
     def set_camera(self, die) -> None:
-        """Front view (along +y, z up) framing the die (Lx, Ly, z_top m); kept for later frames."""
+        """Front view (along +y, z up) framing the die (Lx, Ly, z_top m); kept for later frames.
+        Ly = 0: a 2D run (disks in the x–z plane at y = 0), seen straight along y."""
         Lx, Ly, zt = (float(v) for v in die[:3])
         self.camera_die = (Lx, Ly, zt)
         self.outline.SetBounds(0.0, Lx, 0.0, Ly, 0.0, zt)
         cam = self.renderer.GetActiveCamera()
         c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
         cam.SetFocalPoint(*c)
-        cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
+        if Ly == 0.0:
+            cam.SetPosition(c[0], -2.5 * max(Lx, zt), c[2])
+        else:
+            cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
         cam.SetViewUp(0.0, 0.0, 1.0)
         self.renderer.ResetCamera()
         cam.Zoom(1.05)

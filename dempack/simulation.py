@@ -928,6 +928,7 @@ class Simulation:
             "particle_counts": {m.name: int(np.sum(self.particles.material == k))
                                 for k, m in enumerate(self.materials)},
             "die_width_m": float(self.box.L[0]),
+            "dimension": int(self.dimension),
             "lateral": "periodic" if self.box.periodic_xy else "walls",
             "dt_s": self.dt,
             "density_scaling": self.density_scaling,

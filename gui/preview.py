@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+from dempack.geometry import particle_volume
 from PySide6 import QtCore
 
 
@@ -35,12 +37,13 @@ def describe(sim) -> Preview:
     names = [m.name for m in sim.materials]
     arrays = {"x": ps.x.copy(), "radius": ps.R.copy(), "material": ps.material.copy()}
     Lx, Ly, zt = float(box.L[0]), float(box.L[1]), float(box.z_top)
-    status = {"step": 0, "time_s": 0.0, "stage": "set-up", "n": int(ps.n),
-              "die": (Lx, Ly, zt, bool(box.periodic_xy))}
-    solid = float(np.sum(4.0 / 3.0 * np.pi * ps.R ** 3))
+    status = {"step": 0, "time_s": 0.0, "stage": "set-up", "n": int(ps.n), "die": box.die()}
+    solid = float(np.sum(particle_volume(ps.R, box.dimension)))
     cell = "periodic cell" if box.periodic_xy else "die"
+    section = (f"2D box {Lx * 1e6:.1f} µm wide (disks, plane strain)" if box.dimension == 2
+               else f"{cell} {Lx * 1e6:.1f} × {Ly * 1e6:.1f} µm")
     lines = [f"Set-up before Run: {ps.n:,} particles",
-             f"{cell} {Lx * 1e6:.1f} × {Ly * 1e6:.1f} µm, loose bed {zt * 1e6:.1f} µm high",
+             f"{section}, loose bed {zt * 1e6:.1f} µm high",
              f"(solid fraction {solid / (Lx * Ly * zt):.2f})", "diameters d10 / d50 / d90:"]
     for k, name in enumerate(names):
         d = 2e6 * ps.R[ps.material == k]

@@ -364,13 +364,17 @@ class ParticleView(QtWidgets.QWidget):
         return abs(self.die[2] - self._camera_die[2]) > 0.3 * self._camera_die[2]
 
     def reset_camera(self, render: bool = True) -> None:
-        """Front view (looking along +y, z up) of the whole die."""
+        """Front view (looking along +y, z up) of the whole die; straight along y for a 2D
+        run (Ly = 0: disks in the x–z plane)."""
         self._camera_die = self.die
         Lx, Ly, zt, _ = self.die
         cam = self.renderer.GetActiveCamera()
         c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
         cam.SetFocalPoint(*c)
-        cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
+        if Ly == 0.0:
+            cam.SetPosition(c[0], -2.5 * max(Lx, zt), c[2])
+        else:
+            cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
         cam.SetViewUp(0.0, 0.0, 1.0)
         self.renderer.ResetCamera()
         cam.Zoom(1.05)

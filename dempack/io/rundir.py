@@ -227,8 +227,8 @@ class RunFolder:
 
     def die(self, step: int) -> tuple[float, float, float, bool]:
         """(Lx, Ly, z_top m, periodic) of the die at `step`: the width from summary.json
-        (0 when the run has written none yet), the punch height (the `thickness_m`
-        column) interpolated between rows."""
+        (0 when the run has written none yet; Ly = 0 for a 2D run, whose disks lie in the
+        x–z plane), the punch height (the `thickness_m` column) interpolated between rows."""
         rows = self.rows()
         width = float(self.summary.get("die_width_m") or 0.0)
         periodic = self.summary.get("lateral") == "periodic"
@@ -236,4 +236,4 @@ class RunFolder:
         z = np.array([r.get("thickness_m", np.nan) for r in rows], float)
         ok = np.isfinite(z)
         z_top = float(np.interp(step, steps[ok], z[ok])) if ok.any() else 0.0
-        return width, width, z_top, periodic
+        return width, (0.0 if self.summary.get("dimension") == 2 else width), z_top, periodic
