@@ -166,6 +166,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
                           min_exclusive=True, unit="um"),
         "d_max_um": Field(float, None, "Largest diameter (uniform).", min=0.0, max=1e4,
                           min_exclusive=True, unit="um"),
+        "friction": Field(float, -1.0, "Friction coefficient of this material's contacts (-1 = "
+                          "from the materials table; a pair takes the smaller of its two).",
+                          min=-1.0, max=2.0),
         "lithiates": Field(str, "default", "Whether this material lithiates while cycling: as the "
                            "materials table says (electrochemically_active), or off (e.g. the "
                            "Mo6Se8 framework of the study's 2D RVE, whose model lithiates only "

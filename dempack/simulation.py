@@ -117,10 +117,12 @@ class Simulation:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         table = load_materials()
         sc = scenario
-        self.materials = [table[m.material] for m in sc.packing.materials]
+        from dataclasses import replace
+        # packing.materials[k].friction >= 0 replaces the table's friction of that material
+        self.materials = [replace(table[m.material], friction=m.friction) if m.friction >= 0
+                          else table[m.material] for m in sc.packing.materials]
         wall = table[sc.die.wall_material]
         if sc.die.wall_friction >= 0:
-            from dataclasses import replace
             wall = replace(wall, friction=sc.die.wall_friction)
         self.wall_material = wall
         self.tables = ContactTables(self.materials, wall)
@@ -539,9 +541,9 @@ class Simulation:
             nu = np.array([mt.poisson_ratio for mt in self.materials])
             sig = np.empty((ps.n, 3, 3))
             kc = np.empty(ps.n)
-            normal_stress_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+            normal_stress_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, t.E_star, L,
                              box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                             t.hardness_wall, particle_volume(ps.R, 2), E[m], nu[m], self.swelling[m],
+                             particle_volume(ps.R, 2), E[m], nu[m], self.swelling[m],
                              ps.lithiation, ps.out_of_plane_creep, sig, kc)
             particle_norton_flow_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat, pos,
                                     on, L, box.periodic_xy, sig, kc, self.creep_A, self.creep_n,

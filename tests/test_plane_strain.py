@@ -157,9 +157,9 @@ def _stress(sim):
     mat = sim.materials[0]
     sig = np.empty((1, 3, 3))
     kc = np.empty(1)
-    normal_stress_2d(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
+    normal_stress_2d(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star,
                      sim.box.L[:2].copy(), False, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                     t.hardness_wall, math.pi * ps.R ** 2 * T, np.array([mat.youngs_modulus]),
+                     math.pi * ps.R ** 2 * T, np.array([mat.youngs_modulus]),
                      np.array([mat.poisson_ratio]), sim.swelling[ps.material], ps.lithiation,
                      ps.out_of_plane_creep, sig, kc)
     return sig, kc

@@ -68,7 +68,7 @@ from numba import njit
 import numpy as np
 
 from ..contact.law import WALL_LINE_FACTOR
-from ..contact.line import line_factor, line_plastic
+from ..contact.line import line_factor, line_normal
 from ..geometry import DISK_THICKNESS, WALL_NORMALS, separation, wall_gap
 from .plane_strain import out_of_plane_stress
 
@@ -495,18 +495,19 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
 
 
 @njit(cache=True)
-def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
-                     wall_pos, wall_on, Ew, Hw, vol, E, nu, beta, c, eps_out, out, stiff):
+def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, L, periodic_xy, wall_delta_flat,
+                     wall_pos, wall_on, Ew, vol, E, nu, beta, c, eps_out, out, stiff):
     """The 2D `normal_stress` (module docstring, 2D mode): out[i] = σ_i (Pa, tension > 0,
     (N, 3, 3)) of disk i in the x–z plane,
         σ_i = −(1/V_i) Σ_c l_c F_c n_c ⊗ n_c   (in-plane: xx, xz, zz),
         σ_yy = ν_i (σ_xx + σ_zz) − E_i (e_sw + ε_yy^cr),   e_sw = ln(1 + β_i c_i)/3,
-    F_c the elastic normal force of the line contact of thickness t = DISK_THICKNESS with its
-    plastic limit (`contact.line.line_plastic`: factor C = line_factor for a pair,
-    WALL_LINE_FACTOR for a wall; the flats delta_flat, wall_delta_flat as they are, not
-    updated), l_c the centre's distance to the contact line (the radical line for a pair,
+    F_c the elastic normal force of the line contact of thickness t = DISK_THICKNESS on the
+    elastic overlap δ − δ_flat (`contact.line.line_normal`: factor C = line_factor for a pair,
+    WALL_LINE_FACTOR for a wall), at the flats the last step left (it capped them at the plastic
+    limit with each particle's confinement, H + c, as the force kernel does; a bare-H cap here
+    would miss the GPa pressures of an over-filled box, where c ≫ H), l_c the centre's distance to the contact line (the radical line for a pair,
     the gap s at a wall), V_i = vol[i] = π R_i² t (m³, DESIGN §2). E, nu, beta, c, eps_out: per
-    particle (Pa, −, −, lithiation, out-of-plane creep strain); E_star, hardness, Ew, Hw as in
+    particle (Pa, −, −, lithiation, out-of-plane creep strain); E_star, Ew as in
     `normal_stress` (E* holds the plane-strain moduli). Only wall slots 0–3 count.
     stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = t dP/dδ the line contact's normal
     stiffness (N/m) (see `particle_norton_flow_2d`)."""
@@ -521,8 +522,8 @@ def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodi
         if delta <= 0.0 or delta - delta_flat[p] <= 0.0 or d <= 0.0:
             continue
         Rs = R[i] * R[j] / (R[i] + R[j])
-        _, S, F, _, _ = line_plastic(Rs, E_star[mat[i], mat[j]], line_factor(R[i], R[j], Rs),
-                                     hardness[mat[i], mat[j]], delta, delta_flat[p], DISK_THICKNESS)
+        _, S, F = line_normal(delta - delta_flat[p], Rs, E_star[mat[i], mat[j]],
+                              line_factor(R[i], R[j], Rs), DISK_THICKNESS)
         li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
         lj = d - li
         _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
@@ -538,8 +539,8 @@ def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodi
             delta = R[i] - s
             if delta <= 0.0 or delta - wall_delta_flat[i, k] <= 0.0:
                 continue
-            _, S, F, _, _ = line_plastic(R[i], Ew[m], WALL_LINE_FACTOR, Hw[m], delta,
-                                         wall_delta_flat[i, k], DISK_THICKNESS)
+            _, S, F = line_normal(delta - wall_delta_flat[i, k], R[i], Ew[m], WALL_LINE_FACTOR,
+                                  DISK_THICKNESS)
             _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
             stiff[i] += S * s * s
     for i in range(x.shape[0]):
