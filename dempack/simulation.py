@@ -854,9 +854,11 @@ class Simulation:
                        f"to {math.floor(v / unit) * unit:.2g} m/s or less "
                        "(I is proportional to the punch speed)")
             else:
+                why = ("the punch follows the swelling" if self.box.punch_velocity != 0.0 else
+                       "the punch is held: I is taken from the swelling rate")
                 fix = (f"raise cycling.steps_per_half_cycle above "
-                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} (the punch follows the "
-                       "swelling; I falls as 1/steps)")
+                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} ({why}; I falls as "
+                       "1/steps)")
             if self.density_scaling > 1.0:
                 fix += (f", or lower numerics.density_scaling from {self.density_scaling:g} "
                         "(I grows as its square root)")

@@ -1,0 +1,78 @@
+#!/usr/bin/env python
+"""Is the 2D RVE quasi-static at its shipped steps per half-cycle? Issue 17's test (DESIGN
+§10): cycles.csv within 2 % of a run 4x slower, judged against the spread over seeds.
+
+    python benchmarks/rve2d_quasistatic.py                  # Se RVE, 3 cycles, 1000 disks
+    python benchmarks/rve2d_quasistatic.py --case lco --cycles 2 --particles 600
+
+Runs the scenario at its steps_per_half_cycle (seeds 1 and 2) and at 4x that (seed 1), and
+prints, per column, the largest relative difference at the half-cycle ends between the
+fast and the slow run of seed 1, beside the difference between the two seeds at the fast
+rate. Results: benchmarks/results/rve2d_quasistatic_<case>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import dempack  # noqa: E402
+from rve2d_validation import CASES, cycle_rows  # noqa: E402
+
+COLUMNS = ("porosity", "punch_stress_Pa", "contact_ratio:{a}-{a}", "contact_ratio:{a}-Mo6Se8",
+           "contacted_fraction:{a}", "stress_vm_mean_Pa:{a}", "pressure_mean_Pa:{a}",
+           "creep_strain_mean:{a}", "stress_vm_mean_Pa:Mo6Se8")
+
+
+def run(case, out, cycles, particles, seed, factor):
+    sc = dempack.load_scenario(ROOT / CASES[case][0])
+    steps = sc.cycling.steps_per_half_cycle * factor
+    sc.set_many({"cycling.cycles": cycles, "packing.particles": particles, "run.seed": seed,
+                 "cycling.steps_per_half_cycle": steps, "run.snapshot_every_outputs": 0,
+                 "run.snapshot_at_half_cycle_fractions": [],
+                 "run.output_interval_steps": 2000 * factor})
+    folder = out / f"{case}_seed{seed}_x{factor}"
+    t = time.perf_counter()
+    dempack.run(sc, out_dir=folder)
+    return cycle_rows(folder), time.perf_counter() - t, steps
+
+
+def rel(a, b):
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale > 0 else 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--case", choices=list(CASES), default="se")
+    ap.add_argument("--cycles", type=int, default=3)
+    ap.add_argument("--particles", type=int, default=1000)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "rve2d_quasistatic")
+    args = ap.parse_args()
+    a = CASES[args.case][1]
+    fast, t_fast, steps = run(args.case, args.out, args.cycles, args.particles, 1, 1)
+    other, _, _ = run(args.case, args.out, args.cycles, args.particles, 2, 1)
+    slow, t_slow, _ = run(args.case, args.out, args.cycles, args.particles, 1, 4)
+    report = {"case": args.case, "cycles": args.cycles, "particles": args.particles,
+              "steps_per_half_cycle": steps, "wall_s": {"x1": t_fast, "x4": t_slow}, "columns": {}}
+    print(f"| column | max rel. difference, x1 vs x4 (seed 1) | seed 1 vs seed 2 (x1) |")
+    print("|---|---|---|")
+    for c in COLUMNS:
+        col = c.format(a=a)
+        d4 = max(rel(r[col], s[col]) for r, s in zip(fast, slow))
+        ds = max(rel(r[col], s[col]) for r, s in zip(fast, other))
+        report["columns"][col] = {"x1_vs_x4": d4, "seed_spread": ds}
+        print(f"| {col} | {d4:.3f} | {ds:.3f} |")
+    res = ROOT / "benchmarks" / "results" / f"rve2d_quasistatic_{args.case}.json"
+    res.write_text(json.dumps(report, indent=1))
+    print("wrote", res)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
