@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from dempack.geometry import DISK_THICKNESS, Box
-from dempack.neighbors import build_contact_list
+from dempack.geometry import DISK_THICKNESS
 from dempack.observe import analyse, observables
 from _build import hand_sim
 
@@ -21,8 +20,7 @@ def disk_sim(xz, radii, material, width, z_top, materials=("Se",), periodic=Fals
     x = np.column_stack([xz[:, 0], np.zeros(len(xz)), xz[:, 1]])
     sim = hand_sim(x, radii, material, width, z_top, materials=materials,
                    lateral="periodic" if periodic else "walls", run={"dimension": 2})
-    sim.box = Box(L=np.array([width, T, 0.0]), periodic_xy=periodic, z_top=float(z_top), dimension=2)
-    sim.contacts = build_contact_list(sim.particles, None, sim.box, sim.skin)
+    assert sim.box.dimension == 2 and sim.box.L[1] == T
     return sim
 
 

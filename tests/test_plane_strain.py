@@ -132,17 +132,16 @@ R0 = 5e-6
 
 def _disk_between_walls(squeeze=0.985, c=0.3):
     """One Se disk (2D mode) between the x walls of a box of width 2 R0 squeeze, far from
-    the z walls, lithiation c, no plastic limit. The 2D plumbing (box.dimension, y = 0,
-    Ly = t) is set here by hand."""
+    the z walls, lithiation c, no plastic limit."""
     sc = scenario(("Se",), pressing=[{"mode": "fixed_gap", "steps": 1}])
     d = sc.to_dict()
     d["cycling"] = {"cycles": 1, "c_rate": 0.1, "residual_lithiation": 0.22,
                     "steps_per_half_cycle": 400, "temperature_C": 70.0}
     d["stack"] = {"mode": "fixed_gap"}
+    d["run"]["dimension"] = 2
     W = 2 * R0 * squeeze
     sim = Simulation.from_particles(Scenario(d, "test"), [[W / 2, 0.0, 4 * R0]], [R0], [0], W, 8 * R0)
-    sim.box.dimension = 2
-    sim.box.L[1] = T
+    assert sim.box.dimension == 2 and sim.box.L[1] == T
     sim.tables.hardness[:] = NO_HARDNESS
     sim.tables.hardness_wall[:] = NO_HARDNESS
     sim.particles.lithiation[:] = c
