@@ -241,7 +241,10 @@ class Simulation:
         diam = np.concatenate(diam)
         mat = np.concatenate(mat)
         R = 0.5 * diam
-        vs = float(np.sum(particle_volume(R, self.dimension)))
+        # solid volume: 4/3 π Σ R³ (spheres; this order of operations sets the die width of
+        # the shipped 3D scenarios to the bit), π t Σ R² (disks)
+        vs = (np.pi * DISK_THICKNESS * np.sum(R ** 2) if plane
+              else 4.0 / 3.0 * np.pi * np.sum(R ** 3))
         width = sc.die.si("width_um")
         layer = sc.packing.layout == "layer"
         pitch = sc.packing.layer_spacing * 2.0 * float(R.max())
