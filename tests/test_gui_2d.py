@@ -57,4 +57,6 @@ def test_app_shows_the_disks_of_a_2d_run_in_their_plane(qtbot, rve_dir):
         assert lo == pytest.approx(vals.min()) and hi >= vals.max() - 1e-12 * abs(vals.max())
     img = w.view.image()
     assert img.ndim == 3 and img.std() > 0                # something is drawn
+    # the section (virtual SEM) cuts 3D packings: for a 2D run it says so and tracks nothing
+    assert "2D run" in w.section_panel.message and not w.section_panel.busy
     w.close()

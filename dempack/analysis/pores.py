@@ -577,6 +577,10 @@ def read_run(run_dir, depth: float = 0.5, snapshots=None) -> RunStates:
     if not snaps:
         raise ValueError(f"{rf.path}: no snapshots (particles.pvd) to analyse; set "
                          "run.snapshot_every_outputs or run.snapshot_at_half_cycle_fractions")
+    if rf.summary.get("dimension") == 2:
+        raise ValueError(f"{rf.path}: a 2D run (run.dimension = 2) is already a plane: the "
+                         "section analysis cuts 3D packings, and a 2D run's pores are not "
+                         "tracked yet (its disks are shown as they are in the 3D view)")
     width = float(rf.summary.get("die_width_m") or 0.0)
     if not width > 0.0:
         raise ValueError(f"{rf.path}: summary.json gives no die width (die_width_m); a run "
