@@ -345,8 +345,9 @@ def pair_network(sim) -> dict:
     """Per candidate pair of `sim.contacts`: touching (P) bool (both alive, d < R_i + R_j),
     n (P,3) unit vector i → j (minimum image), d (P) m centre distance, F_n (P) N normal
     force −n·f_ij (compression > 0; f_ij the force on i from j,
-    `Simulation.pair_contact_forces`; 0 where not touching) and a (P) m the contact
-    (half-)width (`contact_half_widths`). The force chains of the app's contact layer."""
+    `Simulation.pair_contact_forces`; 2D: over the disks' thickness t = 1 m, so N/m; 0
+    where not touching) and a (P) m the contact (half-)width (`contact_half_widths`).
+    The force chains of the app's contact layer."""
     from .geometry import minimum_image
     ps, cl = sim.particles, sim.contacts
     i, j = np.asarray(cl.i, np.int64), np.asarray(cl.j, np.int64)

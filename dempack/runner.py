@@ -89,7 +89,7 @@ def snapshot_contacts(sim: Simulation) -> dict:
     rows of the snapshot, i.e. indexes among the alive particles), delta_flat (m, the flat
     δ_cr; 0 where none), share_i (the share f_i of the flat that i made,
     `dempack.physics.volume.flattening_share`), touching (bool), F_n (float32, N: normal
-    force, compression > 0) and a (float32, m: contact radius, 2D half-chord) from
+    force, compression > 0; 2D: per DISK_THICKNESS = 1 m of disk, i.e. N/m) and a (float32, m: contact radius, 2D half-chord) from
     `dempack.observe.pair_network` (0 where not touching). With the radius of the .vtp,
     delta_flat and share_i fix each contact's separating plane
     (`dempack.physics.volume.cap_heights`), so a section cuts the particles as the engine's

@@ -130,18 +130,20 @@ class ContactLayer:
         self.bar.UnconstrainedFontSizeOn()
         self.bar.VisibilityOff()
 
-    def update(self, p0: np.ndarray, p1: np.ndarray, fn: np.ndarray, r_ref: float) -> None:
+    def update(self, p0: np.ndarray, p1: np.ndarray, fn: np.ndarray, r_ref: float,
+               plane: bool = False) -> None:
         """Lines p0[k] → p1[k] (m), tube radius r_ref·(TUBE_MIN + (TUBE_MAX − TUBE_MIN)
-        F/F_max) with F = max(F_n, 0), coloured by F_n in µN."""
+        F/F_max) with F = max(F_n, 0), coloured by F_n in µN (plane, a 2D run: in N/m, the
+        force per metre of the disks' thickness)."""
         m = len(p0)
         pts = np.empty((2 * m, 3))
         pts[0::2], pts[1::2] = p0, p1
         points = vtkPoints()
         points.SetDataTypeToDouble()
         points.SetData(numpy_to_vtk(pts, deep=1))
-        conn = np.column_stack([np.full(m, 2), 2 * np.arange(m), 2 * np.arange(m) + 1])
         lines = vtkCellArray()
-        lines.SetCells(m, numpy_to_vtkIdTypeArray(conn.ravel().astype(np.int64), deep=1))
+        lines.SetData(numpy_to_vtkIdTypeArray(2 * np.arange(m + 1, dtype=np.int64), deep=1),
+                      numpy_to_vtkIdTypeArray(np.arange(2 * m, dtype=np.int64), deep=1))
         self.poly.Initialize()
         self.poly.SetPoints(points)
         self.poly.SetLines(lines)
@@ -153,10 +155,12 @@ class ContactLayer:
         r.SetName("tube_radius")
         pd.AddArray(r)
         pd.SetActiveScalars("tube_radius")
-        c = numpy_to_vtk(np.repeat(np.asarray(fn, float) * 1e6, 2), deep=1)
+        scale = 1.0 if plane else 1e6
+        self.bar.SetTitle("normal force (N/m)" if plane else "normal force (\u00b5N)")
+        c = numpy_to_vtk(np.repeat(np.asarray(fn, float) * scale, 2), deep=1)
         c.SetName("F_n")
         pd.AddArray(c)
-        hi = fmax * 1e6 if fmax > 0.0 else 1.0
+        hi = fmax * scale if fmax > 0.0 else 1.0
         self.lut.SetRange(0.0, hi)
         self.mapper.SetScalarRange(0.0, hi)
         self.tubes.SetRadius(r_ref * TUBE_MIN)

@@ -469,7 +469,7 @@ class ParticleView(QtWidgets.QWidget):
             p0, p1 = contact_segments(self.arrays["x"], self.arrays["radius"], c, rows, self.die)
             r = np.asarray(self.arrays["radius"], float)
             layer.update(p0, p1, np.asarray(c["F_n"], float)[rows],
-                         float(np.median(r)) if r.size else 1.0)
+                         float(np.median(r)) if r.size else 1.0, plane=self.die[1] == 0.0)
             note = f"{count:,} contacts"
         else:
             e = np.zeros((0, 3))
