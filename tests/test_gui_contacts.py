@@ -174,3 +174,36 @@ def test_a_new_fragment_flashes(qtbot):
     v.set_frame(nxt, status)                              # nothing new: no new flash
     assert v.flashed == 0
     qtbot.waitUntil(lambda: not v.flash_actor.GetVisibility(), timeout=5000)
+
+
+def test_live_frames_carry_the_contacts_only_when_asked():
+    # a periodic grid of overlapping spheres (as tests/test_pores.py), away from the walls
+    from _build import hand_sim
+
+    from dempack.live import LiveBridge
+    from dempack.observe import particle_stress
+
+    a, n = 2e-6, 3
+    g = (np.arange(n) + 0.5) * a
+    x = np.array([(gx, gy, gz + a) for gx in g for gy in g for gz in g])
+    sim = hand_sim(x, np.full(len(x), 0.53 * a), np.arange(len(x)) % 2, n * a, (n + 2) * a,
+                   materials=("Se", "Mo6Se8"), lateral="periodic")
+    frames = []
+    bridge = LiveBridge(frames.append)
+    bridge.flush(sim)
+    assert "contacts" not in frames[-1].arrays
+    bridge.with_contacts = True
+    bridge.flush(sim)
+    c = frames[-1].arrays["contacts"]
+    # the face neighbours: x and y across the periodic cell's sides too, z within the columns
+    assert c["touching"].sum() == 2 * n ** 3 + n * n * (n - 1)
+    assert np.all(c["F_n"][c["touching"]] > 0)
+    # the largest normal force of each sphere is the engine's (particle_stress), no walls here
+    fmax = np.zeros(len(x))
+    t = c["touching"]
+    np.maximum.at(fmax, c["i"][t], c["F_n"][t])
+    np.maximum.at(fmax, c["j"][t], c["F_n"][t])
+    np.testing.assert_allclose(fmax, particle_stress(sim)[1], rtol=1e-6)
+    # the contact radius of two equal spheres at distance d: a² = R² − d²/4
+    R, d = 0.53 * a, a
+    np.testing.assert_allclose(c["a"][t], np.sqrt(R * R - d * d / 4), rtol=1e-6)
