@@ -28,7 +28,9 @@ class Frame:
       each with `cycle_x` added (cycles elapsed as a real number, 0 before cycling);
     arrays: per-particle arrays of alive particles — `x` (n, 3) m, `radius` m,
       `material`, `stress_vm` Pa, `lithiation`, `creep_strain`, `generation`, ...
-      (see dempack.runner.snapshot_arrays); None if `with_arrays` is False;
+      (see dempack.runner.snapshot_arrays), and `contacts` (a dict: i, j, delta_flat,
+      share_i, touching, F_n N, a m; dempack.runner.snapshot_contacts) while the bridge's
+      `with_contacts` is set; None if `with_arrays` is False;
     status: step, time_s, stage, cycle, half, cycle_x, n, die (Lx, Ly, z_top m,
       periodic), remaining_steps (estimate or None), done.
     """
@@ -91,14 +93,18 @@ def remaining_steps(sim) -> int | None:
 class LiveBridge:
     """Observer that forwards copied rows and snapshots to `callback(frame)` at
     most `max_hz` times per second (wall clock). `with_arrays=False` sends only
-    rows and status (cheap plots without a 3D view)."""
+    rows and status (cheap plots without a 3D view). `with_contacts` (off by default, a
+    plain attribute the receiver may flip while the run goes on: the contact layer) adds
+    the contact network to the arrays, O(pairs) numpy work per frame."""
 
-    def __init__(self, callback, max_hz: float = 30.0, with_arrays: bool = True):
+    def __init__(self, callback, max_hz: float = 30.0, with_arrays: bool = True,
+                 with_contacts: bool = False):
         if max_hz <= 0:
             raise ValueError(f"LiveBridge: max_hz = {max_hz!r}: must be > 0")
         self.callback = callback
         self.min_interval = 1.0 / max_hz
         self.with_arrays = with_arrays
+        self.with_contacts = with_contacts
         self._pending: list[dict] = []
         self._last_emit = -np.inf
         self.frames_sent = 0
@@ -120,15 +126,19 @@ class LiveBridge:
         self._last_emit = _time.perf_counter()
         rows, self._pending = self._pending, []
         self.frames_sent += 1
-        self.callback(Frame(rows=rows, arrays=self.arrays(sim) if self.with_arrays else None,
-                            status=self.status(sim)))
+        arrays = self.arrays(sim, self.with_contacts) if self.with_arrays else None
+        self.callback(Frame(rows=rows, arrays=arrays, status=self.status(sim)))
 
     @staticmethod
-    def arrays(sim) -> dict:
-        from .runner import snapshot_arrays
+    def arrays(sim, contacts: bool = False) -> dict:
+        """Copies of the snapshot arrays of the alive particles, with `x`; with
+        contacts, `contacts` too (new arrays, dempack.runner.snapshot_contacts)."""
+        from .runner import snapshot_arrays, snapshot_contacts
         ps = sim.particles
         out = {k: np.array(v, copy=True) for k, v in snapshot_arrays(sim).items()}
         out["x"] = np.array(ps.x[ps.alive], copy=True)
+        if contacts:
+            out["contacts"] = snapshot_contacts(sim)
         return out
 
     @staticmethod

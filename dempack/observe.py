@@ -329,6 +329,38 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
     return S, fmax
 
 
+def contact_half_widths(R1, R2, d):
+    """Contact (half-)width a (m) of pairs of radii R1, R2 (m) at centre distance d (m):
+    the radius of the two spheres' intersection circle (3D) or the half-chord of the two
+    circles' (2D), one formula, as `_contacts` takes it: a² = R1² − x²,
+    x = (d² + R1² − R2²)/(2d); 0 apart (d ≥ R1 + R2) or nested (d ≤ |R1 − R2|)."""
+    R1, R2, d = (np.asarray(v, float) for v in (R1, R2, d))
+    ok = (d < R1 + R2) & (d > np.abs(R1 - R2))
+    dd = np.where(ok, d, 1.0)
+    xx = (dd * dd + R1 * R1 - R2 * R2) / (2.0 * dd)
+    return np.where(ok, np.sqrt(np.maximum(R1 * R1 - xx * xx, 0.0)), 0.0)
+
+
+def pair_network(sim) -> dict:
+    """Per candidate pair of `sim.contacts`: touching (P) bool (both alive, d < R_i + R_j),
+    n (P,3) unit vector i → j (minimum image), d (P) m centre distance, F_n (P) N normal
+    force −n·f_ij (compression > 0; f_ij the force on i from j,
+    `Simulation.pair_contact_forces`; 2D: over the disks' thickness t = 1 m, so N/m; 0
+    where not touching) and a (P) m the contact (half-)width (`contact_half_widths`).
+    The force chains of the app's contact layer."""
+    from .geometry import minimum_image
+    ps, cl = sim.particles, sim.contacts
+    i, j = np.asarray(cl.i, np.int64), np.asarray(cl.j, np.int64)
+    dx = minimum_image(ps.x[j] - ps.x[i], sim.box)
+    d = np.sqrt(np.sum(dx * dx, axis=1))
+    n = dx / np.where(d > 0.0, d, 1.0)[:, None]
+    touching = ps.alive[i] & ps.alive[j] & (d < ps.R[i] + ps.R[j]) & (d > 0.0)
+    f = sim.pair_contact_forces() if touching.any() else np.zeros((len(i), 3))
+    fn = np.where(touching, -np.sum(n * f, axis=1), 0.0)
+    a = np.where(touching, contact_half_widths(ps.R[i], ps.R[j], d), 0.0)
+    return {"touching": touching, "n": n, "d": d, "F_n": fn, "a": a}
+
+
 def dimension(sim) -> int:
     """3 (spheres) or 2 (disks in the x–z plane), from the box (3 where it does not say)."""
     return getattr(sim.box, "dimension", 3)

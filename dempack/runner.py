@@ -84,22 +84,34 @@ def snapshot_arrays(sim: Simulation) -> dict:
 
 
 def snapshot_contacts(sim: Simulation) -> dict:
-    """The contacts with an irreversible flat, for a snapshot's contacts_<step>.npz: i, j
-    (int32: rows of the snapshot, i.e. indexes among the alive particles), delta_flat
-    (m, the flat δ_cr), share_i (the share f_i of the flat that i made,
-    `dempack.physics.volume.flattening_share`). With the radius of the .vtp this fixes
-    each contact's separating plane (`dempack.physics.volume.cap_heights`), so a section
-    can cut the particles as the engine's porosity does (dempack.analysis.pores)."""
+    """The contacts of a snapshot's contacts_<step>.npz, one row per pair that touches
+    (d < R_i + R_j) or keeps an irreversible flat (δ_cr ≠ 0), both alive: i, j (int32:
+    rows of the snapshot, i.e. indexes among the alive particles), delta_flat (m, the flat
+    δ_cr; 0 where none), share_i (the share f_i of the flat that i made,
+    `dempack.physics.volume.flattening_share`), touching (bool), F_n (float32, N: normal
+    force, compression > 0; 2D: per DISK_THICKNESS = 1 m of disk, i.e. N/m) and a (float32, m: contact radius, 2D half-chord) from
+    `dempack.observe.pair_network` (0 where not touching). With the radius of the .vtp,
+    delta_flat and share_i fix each contact's separating plane
+    (`dempack.physics.volume.cap_heights`), so a section cuts the particles as the engine's
+    porosity does (dempack.analysis.pores); touching, F_n and a draw the force chains
+    (the app's contact layer)."""
+    from .observe import pair_network
     ps, cl = sim.particles, sim.contacts
     alive = ps.alive
     row = np.cumsum(alive) - 1
     i, j = np.asarray(cl.i), np.asarray(cl.j)
     df = np.asarray(cl.delta_flat, float)
-    keep = (df != 0.0) & alive[i] & alive[j] if len(i) else np.zeros(0, bool)
-    i, j, df = i[keep], j[keep], df[keep]
+    if len(i):
+        net = pair_network(sim)
+        keep = ((df != 0.0) & alive[i] & alive[j]) | net["touching"]
+    else:
+        net = {k: np.zeros(0) for k in ("touching", "F_n", "a")}
+        keep = np.zeros(0, bool)
+    i, j = i[keep], j[keep]
     share = sim.flattening_share[ps.material[i], ps.material[j]] if len(i) else np.zeros(0)
-    return {"i": row[i].astype(np.int32), "j": row[j].astype(np.int32), "delta_flat": df,
-            "share_i": np.asarray(share, float)}
+    return {"i": row[i].astype(np.int32), "j": row[j].astype(np.int32), "delta_flat": df[keep],
+            "share_i": np.asarray(share, float), "touching": net["touching"][keep].astype(bool),
+            "F_n": net["F_n"][keep].astype(np.float32), "a": net["a"][keep].astype(np.float32)}
 
 
 class OutputWriters:

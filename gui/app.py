@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from dempack.io.rundir import RunFolder, read_vtp, run_cases
+from dempack.io.rundir import RunFolder, read_contacts, read_vtp, run_cases
 from dempack.scenario import DEFAULT_SCENARIO, SCENARIO_DIR, ScenarioError
 
 from .compare import CompareController
@@ -99,6 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # --- centre: 3D view (with the replay bar of an open run folder) above plots
         self.view = ParticleView()
+        self.view.contacts_toggled.connect(self._on_contacts_toggled)
         self.plots = PlotPanel()
         self.replay_bar = ReplayBar()
         self.replay_bar.hide()
@@ -364,6 +365,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preview.cancel()
         self.preview_timer.stop()
         self.worker = worker
+        worker.set_contacts(self.view.contacts_wanted())
         self.thread = QtCore.QThread(self)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
@@ -375,6 +377,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = "building"
         self.thread.start()
         self._update_actions()
+
+    def _on_contacts_toggled(self, on: bool) -> None:
+        """The contact layer switched: a live run sends the contacts with its frames."""
+        if self.worker is not None:
+            self.worker.set_contacts(on)
 
     def pause(self):
         if self.worker is not None:
@@ -675,11 +682,17 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def snapshot_arrays(self, k: int) -> dict:
         """Snapshot k of the open folder as the view's arrays (x plus the .vtp's point
-        arrays), read with vtk's XML reader; the last few are cached."""
+        arrays, read with vtk's XML reader, and `contacts`: its contacts_<step>.npz, None
+        where missing or unreadable); the last few are cached."""
         if k in self._frame_cache:
             return self._frame_cache[k]
-        x, arrays = read_vtp(self.folder.snapshots[k].path)
+        snap = self.folder.snapshots[k]
+        x, arrays = read_vtp(snap.path)
         arrays["x"] = x
+        try:
+            arrays["contacts"] = read_contacts(snap.contacts_path)
+        except ValueError:
+            arrays["contacts"] = None
         if len(self._frame_cache) >= FRAME_CACHE:
             self._frame_cache.pop(next(iter(self._frame_cache)))
         self._frame_cache[k] = arrays

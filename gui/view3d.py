@@ -9,6 +9,12 @@ strain, breakage generation or connectivity, with a colour bar; a clip plane
 (normal +y, the viewer's depth axis) cuts away the front of the die; the die
 walls are drawn as an outline.
 
+The "contacts" layer (off by default; gui.contacts) draws the contact network: tubes
+between the centres (2D: the flats as chords), radius and colour by normal force, with a
+phase-pair filter; above CONTACT_LIMIT contacts it stays off unless "draw anyway" is
+ticked, and the toolbar says so. The spheres turn translucent while it is shown. New
+fragments (breakage generation risen since the last frame shown) flash for FLASH_MS.
+
 Two back ends: the interactive QVTKRenderWindowInteractor needs a real X
 server (or Xvfb) with OpenGL; without one (QT_QPA_PLATFORM=offscreen, or
 DEMPACK_GUI_3D=offscreen) the same scene is rendered off screen into a QLabel,
@@ -35,11 +41,16 @@ from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
 
 from dempack.render import COLOURS, PALETTE, SHADER
 
+from .contacts import (CONTACT_LIMIT, ContactLayer, contact_segments, drawable, pair_choices,
+                       select_contacts)
+
 # colour choices, material colours and the sphere shader: one home, shared with the
 # off-screen renderer of movie export (dempack.render)
 COLOR_BY = COLOURS            # label -> (array name, scale, unit)
 MATERIAL_RGB = PALETTE
 SPHERE_SHADER = SHADER
+FLASH_MS = 1500              # how long a new fragment's highlight stays (ms)
+SPHERE_OPACITY_WITH_CONTACTS = 0.3
 
 
 def widget_backend_available() -> bool:
@@ -117,13 +128,22 @@ class _ImageLabel(QtWidgets.QLabel):
 
 
 class ParticleView(QtWidgets.QWidget):
-    """set_frame(arrays, status) updates the scene; material names via set_materials()."""
+    """set_frame(arrays, status) updates the scene; material names via set_materials().
+    arrays["contacts"] (optional): the snapshot's contacts (dempack.io.rundir.read_contacts,
+    or the live bridge's with_contacts) for the contact layer; contacts_toggled(bool) says
+    when the layer is switched, so a live run starts or stops sending them."""
+
+    contacts_toggled = QtCore.Signal(bool)
 
     def __init__(self, parent=None, interactive: bool | None = None):
         super().__init__(parent)
         self.material_names: list[str] = []
         self.n = 0
         self.arrays = None
+        self.contact_limit = CONTACT_LIMIT
+        self.contact_count = 0            # contacts the layer would draw (after the filter)
+        self._prev_generation = None      # (sorted ids, generation) of the last frame shown
+        self.flashed = 0                  # new fragments highlighted by the last frame
         v = QtWidgets.QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         bar = QtWidgets.QHBoxLayout()
@@ -143,11 +163,33 @@ class ParticleView(QtWidgets.QWidget):
         self.clip_slider.setMaximumWidth(120)
         self.clip_slider.valueChanged.connect(lambda *_: self._update_clip())
         bar.addWidget(self.clip_slider)
+        self.contacts_box = QtWidgets.QCheckBox("contacts")
+        self.contacts_box.setObjectName("contacts")
+        self.contacts_box.setToolTip("Draw the contact network: tubes between the centres (2D: the "
+                                     "flats as chords), width and colour by normal force")
+        self.contacts_box.toggled.connect(self._on_contacts_toggled)
+        bar.addWidget(self.contacts_box)
+        self.pair_combo = QtWidgets.QComboBox()
+        self.pair_combo.setObjectName("contact_pairs")
+        self.pair_combo.setToolTip("Draw only the contacts of one phase pair")
+        self.pair_combo.currentIndexChanged.connect(lambda *_: self.update_contacts())
+        self.pair_combo.setEnabled(False)
+        bar.addWidget(self.pair_combo)
+        self.contacts_anyway = QtWidgets.QCheckBox()
+        self.contacts_anyway.setObjectName("contacts_anyway")
+        self.contacts_anyway.toggled.connect(lambda *_: self.update_contacts())
+        self.contacts_anyway.setVisible(False)
+        bar.addWidget(self.contacts_anyway)
+        self.contacts_note = QtWidgets.QLabel()
+        self.contacts_note.setObjectName("contacts_note")
+        self.contacts_note.setVisible(False)
+        bar.addWidget(self.contacts_note)
         reset = QtWidgets.QPushButton("Reset camera")
         reset.clicked.connect(self.reset_camera)
         bar.addWidget(reset)
         bar.addStretch(1)
         v.addLayout(bar)
+        self._set_pair_choices()
 
         # --- scene
         self.renderer = vtkRenderer()
@@ -206,6 +248,25 @@ class ParticleView(QtWidgets.QWidget):
         tp.ShadowOff()
         self.caption.VisibilityOff()
         self.renderer.AddViewProp(self.caption)
+        self.contact_layer = ContactLayer()
+        self.renderer.AddActor(self.contact_layer.actor)
+        self.renderer.AddViewProp(self.contact_layer.bar)
+        # new fragments: a glowing halo (the mapper's own Gaussian splat) for FLASH_MS
+        self.flash_poly = vtkPolyData()
+        self.flash_mapper = vtkOpenGLPointGaussianMapper()
+        self.flash_mapper.SetInputData(self.flash_poly)
+        self.flash_mapper.SetScaleArray("radius")
+        self.flash_mapper.SetScaleFactor(2.0)
+        self.flash_mapper.EmissiveOn()
+        self.flash_mapper.ScalarVisibilityOff()
+        self.flash_actor = vtkActor()
+        self.flash_actor.SetMapper(self.flash_mapper)
+        self.flash_actor.GetProperty().SetColor(1.0, 0.1, 0.9)
+        self.flash_actor.VisibilityOff()
+        self.renderer.AddActor(self.flash_actor)
+        self.flash_timer = QtCore.QTimer(self)
+        self.flash_timer.setSingleShot(True)
+        self.flash_timer.timeout.connect(self._end_flash)
         self.clip_plane = vtkPlane()
         self.clip_plane.SetNormal(0.0, 1.0, 0.0)
         self.die = (1.0, 1.0, 1.0, False)
@@ -243,7 +304,19 @@ class ParticleView(QtWidgets.QWidget):
     # ------------------------------------------------------------ data
     def set_materials(self, names: list[str]) -> None:
         self.material_names = list(names)
+        self._set_pair_choices()
         self.refresh_colors()
+
+    def _set_pair_choices(self) -> None:
+        """The phase-pair filter's items from the material names (the choice kept by name)."""
+        keep = self.pair_combo.currentText()
+        self.pair_combo.blockSignals(True)
+        self.pair_combo.clear()
+        for label, pair in pair_choices(self.material_names):
+            self.pair_combo.addItem(label, pair)
+        k = self.pair_combo.findText(keep)
+        self.pair_combo.setCurrentIndex(max(k, 0))
+        self.pair_combo.blockSignals(False)
 
     def set_caption(self, text: str, render: bool = True) -> None:
         """Text in the top left corner of the view ('' hides it)."""
@@ -273,6 +346,9 @@ class ParticleView(QtWidgets.QWidget):
         self.outline_actor.VisibilityOff()
         self.scalar_bar.VisibilityOff()
         self.caption.VisibilityOff()
+        self._prev_generation = None
+        self._end_flash(render=False)
+        self.update_contacts(render=False)
         self.render()
 
     def set_frame(self, arrays: dict, status: dict | None = None) -> None:
@@ -305,6 +381,8 @@ class ParticleView(QtWidgets.QWidget):
         self.poly.Modified()
         self._update_clip(render=False)
         self.refresh_colors(render=False)
+        self._flash_new_fragments(x, arrays)
+        self.update_contacts(render=False)
         if not self._camera_set or self._die_changed():
             self.reset_camera(render=False)
             self._camera_set = True
@@ -347,6 +425,103 @@ class ParticleView(QtWidgets.QWidget):
         self.scalar_bar.VisibilityOn()
         if render:
             self.render()
+
+    # -------------------------------------------------------- contacts
+    def _on_contacts_toggled(self, on: bool) -> None:
+        self.update_contacts()
+        self.contacts_toggled.emit(on)
+
+    def contacts_wanted(self) -> bool:
+        """The contact layer is switched on (a live run should send the contacts)."""
+        return self.contacts_box.isChecked()
+
+    def contacts_shown(self) -> bool:
+        """The contact layer is drawn now."""
+        return bool(self.contact_layer.actor.GetVisibility())
+
+    def update_contacts(self, render: bool = True) -> None:
+        """Rebuild the contact layer from the frame's contacts: the touching pairs of the
+        chosen phase pair, unless they are more than `contact_limit` and "draw anyway" is
+        not ticked; the toolbar's note says why nothing is drawn."""
+        on = self.contacts_box.isChecked()
+        self.pair_combo.setEnabled(on)
+        note, count, rows = "", 0, None
+        c = self.arrays.get("contacts") if (on and self.arrays is not None) else None
+        if on and self.arrays is not None:
+            if "contacts" not in self.arrays:
+                note = "contacts: they come with the next frame"
+            elif c is None:
+                note = "no contacts file for this snapshot"
+            elif not drawable(c):
+                note = "this run's contacts files hold flats only (written before the layer)"
+            else:
+                rows = select_contacts(c, self.arrays["material"], self.pair_combo.currentData())
+                count = len(rows)
+        over = count > self.contact_limit
+        self.contacts_anyway.setVisible(over)
+        if over:
+            self.contacts_anyway.setText(f"{count:,} contacts: layer off above "
+                                         f"{self.contact_limit / 1000:g}k for view speed; "
+                                         "tick to draw anyway")
+        draw = rows is not None and (not over or self.contacts_anyway.isChecked())
+        layer = self.contact_layer
+        if draw:
+            p0, p1 = contact_segments(self.arrays["x"], self.arrays["radius"], c, rows, self.die)
+            r = np.asarray(self.arrays["radius"], float)
+            layer.update(p0, p1, np.asarray(c["F_n"], float)[rows],
+                         float(np.median(r)) if r.size else 1.0, plane=self.die[1] == 0.0)
+            note = f"{count:,} contacts"
+        else:
+            e = np.zeros((0, 3))
+            layer.update(e, e, np.zeros(0), 1.0)
+        self.contact_count = count
+        self.contacts_note.setText(note)
+        self.contacts_note.setVisible(bool(note))
+        layer.show(draw)
+        self.actor.GetProperty().SetOpacity(SPHERE_OPACITY_WITH_CONTACTS if draw else 1.0)
+        if render:
+            self.render()
+
+    # -------------------------------------------------------- breakage
+    def _flash_new_fragments(self, x: np.ndarray, arrays: dict) -> None:
+        """Highlight for FLASH_MS the particles whose breakage generation rose since the
+        last frame shown (a new id with generation > 0, or a known id's generation up)."""
+        gen, ids = arrays.get("generation"), arrays.get("id")
+        prev = self._prev_generation
+        self.flashed = 0
+        if gen is None or ids is None:
+            self._prev_generation = None
+            return
+        gen, ids = np.asarray(gen), np.asarray(ids)
+        order = np.argsort(ids, kind="stable")
+        self._prev_generation = (ids[order], gen[order])
+        if prev is None or not len(prev[0]):
+            return
+        pid, pgen = prev
+        pos = np.clip(np.searchsorted(pid, ids), 0, len(pid) - 1)
+        known = pid[pos] == ids
+        new = (gen > 0) & (~known | (gen > np.where(known, pgen[pos], 0)))
+        self.flashed = int(new.sum())
+        if not self.flashed:
+            return
+        pts = vtkPoints()
+        pts.SetDataTypeToDouble()
+        pts.SetData(numpy_to_vtk(np.ascontiguousarray(x[new], float), deep=1))
+        self.flash_poly.Initialize()
+        self.flash_poly.SetPoints(pts)
+        r = numpy_to_vtk(np.ascontiguousarray(np.asarray(arrays["radius"], float)[new]), deep=1)
+        r.SetName("radius")
+        self.flash_poly.GetPointData().AddArray(r)
+        self.flash_poly.Modified()
+        self.flash_actor.VisibilityOn()
+        self.flash_timer.start(FLASH_MS)
+
+    def _end_flash(self, render: bool = True) -> None:
+        self.flash_timer.stop()
+        if self.flash_actor.GetVisibility():
+            self.flash_actor.VisibilityOff()
+            if render:
+                self.render()
 
     def _update_clip(self, render: bool = True) -> None:
         self.mapper.RemoveAllClippingPlanes()

@@ -44,6 +44,8 @@ class SimWorker(QtCore.QObject):
             raise ValueError("SimWorker(resume=True) needs the run folder (out_dir)")
         self.max_hz = max_hz
         self.sim = None
+        self.bridge = None
+        self.with_contacts = False
         self.control = RunControl(on_state=self._set_state, chunk_seconds=chunk_seconds)
         self.current_state = "idle"
 
@@ -54,6 +56,13 @@ class SimWorker(QtCore.QObject):
     # ---------------------------------------------- control (any thread)
     def pause(self):
         self.control.pause()
+
+    def set_contacts(self, on: bool) -> None:
+        """Send the contact network with each frame (the view's contact layer) or not; a
+        plain flag the bridge reads at its next frame."""
+        self.with_contacts = bool(on)
+        if self.bridge is not None:
+            self.bridge.with_contacts = self.with_contacts
 
     def resume(self):
         self.control.resume()
@@ -73,7 +82,8 @@ class SimWorker(QtCore.QObject):
                 sim, writers = self._restart()
             else:
                 sim, writers = self._build()
-            bridge = LiveBridge(self.frame.emit, max_hz=self.max_hz)
+            bridge = self.bridge = LiveBridge(self.frame.emit, max_hz=self.max_hz,
+                                              with_contacts=self.with_contacts)
             bridge.attach(sim)
             self.sim = sim
             try:
@@ -109,5 +119,6 @@ class SimWorker(QtCore.QObject):
         sim, writers = restart(self.out_dir)
         self.scenario = sim.scenario
         rows = RunFolder(self.out_dir).rows(until_step=sim.step_count)
-        self.frame.emit(Frame(rows=rows, arrays=LiveBridge.arrays(sim), status=LiveBridge.status(sim)))
+        self.frame.emit(Frame(rows=rows, arrays=LiveBridge.arrays(sim, self.with_contacts),
+                              status=LiveBridge.status(sim)))
         return sim, writers

@@ -54,3 +54,16 @@ def vtp_points(path) -> tuple[np.ndarray, np.ndarray]:
     r.Update()
     d = WrapDataObject(r.GetOutput())
     return np.array(d.Points), np.array(d.PointData["radius"])
+
+
+def rve2d_run(out, particles: int, steps_per_half_cycle: int, press_steps: int,
+              hold_steps: int, snapshot_every: int, **more):
+    """A small 2D RVE run (scenarios/rve2d_se60mse.toml: grown, one cycle, an output every
+    500 steps) written by `dempack.run` into `out`; `more`: further overrides."""
+    sc = dempack.load_scenario("scenarios/rve2d_se60mse.toml")
+    sc.set_many({"packing.particles": particles, "cycling.cycles": 1,
+                 "cycling.steps_per_half_cycle": steps_per_half_cycle,
+                 "run.output_interval_steps": 500, "run.snapshot_every_outputs": snapshot_every,
+                 "pressing.0.steps": press_steps, "pressing.0.hold_steps": hold_steps, **more})
+    dempack.run(sc, out_dir=out)
+    return out

@@ -12,22 +12,18 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 pytest.importorskip("pytestqt")
 
-import dempack  # noqa: E402
 from dempack.io.rundir import RunFolder, read_vtp  # noqa: E402
 from gui.app import MainWindow  # noqa: E402
+
+from _rundirs import rve2d_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def rve_dir(tmp_path_factory):
     """A small 2D RVE run (grown, stress-free, one cycle) written by `dempack.run`."""
-    sc = dempack.load_scenario("scenarios/rve2d_se60mse.toml")
-    sc.set_many({"packing.particles": 120, "cycling.cycles": 1,
-                 "cycling.steps_per_half_cycle": 2000, "run.output_interval_steps": 500,
-                 "run.snapshot_every_outputs": 2, "pressing.0.steps": 4000,
-                 "pressing.0.hold_steps": 500})
-    out = tmp_path_factory.mktemp("gui_2d") / "run"
-    dempack.run(sc, out_dir=out)
-    return out
+    return rve2d_run(tmp_path_factory.mktemp("gui_2d") / "run", particles=120,
+                     steps_per_half_cycle=2000, press_steps=4000, hold_steps=500,
+                     snapshot_every=2)
 
 
 def test_app_shows_the_disks_of_a_2d_run_in_their_plane(qtbot, rve_dir):

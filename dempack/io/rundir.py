@@ -39,24 +39,30 @@ class Snapshot:
         return Path(contacts_name(str(self.path)))
 
 
+CONTACT_KEYS = ("i", "j", "delta_flat", "share_i")
+NETWORK_KEYS = ("touching", "F_n", "a")
+
+
 def read_contacts(path) -> dict[str, np.ndarray] | None:
-    """The contacts with a flat of a snapshot (`dempack.runner.snapshot_contacts`): i, j
-    (rows of the snapshot), delta_flat (m), share_i; None where the file is missing
-    (runs written before it existed). Raises ValueError naming the file when it is
-    unreadable or lacks a key."""
+    """The contacts of a snapshot (`dempack.runner.snapshot_contacts`): i, j (rows of the
+    snapshot), delta_flat (m), share_i, and where the file has them (runs since the contact
+    layer) touching (bool), F_n (N), a (m); older files list only the pairs with a flat and
+    lack the last three. None where the file is missing (runs written before it existed).
+    Raises ValueError naming the file when it is unreadable or lacks a key."""
     path = Path(path)
     if not path.is_file():
         return None
     try:
         with np.load(path) as z:
-            out = {k: np.array(z[k]) for k in ("i", "j", "delta_flat", "share_i")}
+            out = {k: np.array(z[k]) for k in CONTACT_KEYS}
+            out.update({k: np.array(z[k]) for k in NETWORK_KEYS if k in z.files})
     except KeyError as e:
         raise ValueError(f"{path}: no array {e} (expected i, j, delta_flat, share_i)") from None
     except (OSError, ValueError) as e:
         raise ValueError(f"{path}: not a readable contacts file ({e})") from None
     n = len(out["i"])
     if any(len(v) != n for v in out.values()):
-        raise ValueError(f"{path}: arrays i, j, delta_flat, share_i differ in length")
+        raise ValueError(f"{path}: arrays {', '.join(out)} differ in length")
     return out
 
 
