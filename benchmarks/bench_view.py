@@ -54,6 +54,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000, 300000])
     ap.add_argument("--frames", type=int, default=30, help="rotation frames timed per N")
     ap.add_argument("--updates", type=int, default=5, help="new-position updates timed per N")
+    ap.add_argument("--size", type=int, nargs=2, default=(1280, 760), help="view size in pixels")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "view.json")
     a = ap.parse_args(argv)
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     from gui.view3d import ParticleView
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     view = ParticleView(interactive=True)
-    view.resize(1280, 760)
+    view.resize(*a.size)
     view.show()
     for _ in range(20):
         app.processEvents()
