@@ -9,7 +9,7 @@ particles, under whatever OpenGL the display offers (Xvfb + Mesa llvmpipe here).
 For each N (a random dense packing of spheres in a box, coloured by a continuous field):
   - rotate: frames per second while the camera turns (Azimuth 2° and a synchronous Render
     per frame, --frames frames, after 3 warm-up frames);
-  - update: the time of one `set_frame` with new positions and radii plus its Render (what a
+  - update: the time of one `set_frame` with new positions and radii (it renders once: what a
     new snapshot from a running engine costs the UI thread);
   - memory: the process's resident memory after the view holds N particles.
 Goals (issue 19): ≥ 30 fps at 100k on a real GPU, ≥ 10 fps at 100k with Mesa llvmpipe on 2
@@ -100,8 +100,7 @@ def main(argv=None) -> int:
         for k in range(a.updates):
             q = dict(p, x=p["x"] + 1e-7 * (k + 1), radius=p["radius"] * (1.0 + 1e-3 * (k + 1)))
             t0 = time.perf_counter()
-            view.set_frame(q, status)
-            win.Render()
+            view.set_frame(q, status)              # updates the arrays and renders once
             upd.append(time.perf_counter() - t0)
         case = {"n": n, "rotate_fps": fps, "update_ms_median": 1e3 * float(np.median(upd)),
                 "update_ms_all": [1e3 * u for u in upd], "rss_MB": current_rss_mb(),
