@@ -12,7 +12,8 @@ results/rve2d), then writes
   docs/validation.md          the table between <!-- rve2d:start --> and <!-- rve2d:end -->
   docs/img/rve2d_fig4.png     Fig. 4d/e style: contact ratios and mean von Mises stresses at
                               the discharge ends against cycle, both cathodes on one page, the
-                              study's 1st/20th-cycle values as stars
+                              study's 1st/20th-cycle values as stars (`dempack plot RUN ...
+                              --discharge-ends`, dempack.plot.discharge_ends_figure)
   docs/img/rve2d_compare.png  every column of both runs at every half-cycle end
                               (`dempack compare OUT/se OUT/lco`)
   docs/img/rve2d_{se,lco}_vm.png, rve2d_se_creep.png   the disks at the last discharge end
@@ -175,51 +176,6 @@ def field_pictures(out: Path, rows_by_case: dict, img: Path) -> list[Path]:
     return written
 
 
-def fig4_figure(runs: dict, path: Path) -> Path:
-    """Fig. 4d/e style: at each discharge end, the contact ratios (left) and the mean von
-    Mises stresses (right) against cycle, both cathodes on one page (solid: 24.7 % pores as
-    the study, dashed: the jammed 20 % runs where present), the study's 1st and 20th-cycle
-    values as stars (markers, not curves: DESIGN §10)."""
-    from dempack.plot import _pyplot
-    from dempack.reference import load_reference
-    plt = _pyplot()
-    fig, (ax_c, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"": "-", "_jammed": "--"}
-    curves = (("se", "contact_ratio:Se-Se", "Se–Se", "C0"),
-              ("se", "contact_ratio:Se-Mo6Se8", "Se–Mo6Se8", "C1"),
-              ("lco", "contact_ratio:LiCoO2-Mo6Se8", "LiCoO2–Mo6Se8", "C2"))
-    stresses = (("se", "stress_vm_mean_Pa:Se", "Se", "C0"),
-                ("se", "stress_vm_mean_Pa:Mo6Se8", "Mo6Se8 (Se cell)", "C4"),
-                ("lco", "stress_vm_mean_Pa:LiCoO2", "LiCoO2", "C2"))
-    for ax, spec, scale in ((ax_c, curves, 100.0), (ax_s, stresses, 1e-3 * 1e-6)):
-        for key, col, label, colour in spec:
-            for suffix, ls in styles.items():
-                rows = runs.get(key + suffix)
-                if not rows:
-                    continue
-                d = [r for r in rows if r["half"] == "discharge"]
-                ax.plot([r["cycle"] for r in d], [r[col] * scale for r in d], ls, color=colour,
-                        marker="o", ms=3, label=label + (" (20 % pores)" if suffix else ""))
-    ref = load_reference()
-    for v in ref:
-        if v.figure not in ("Fig. 4d", "Fig. 4e") or v.value is None or v.cycle is None:
-            continue
-        ax = ax_c if v.figure == "Fig. 4d" else ax_s
-        y = v.value if v.unit == "%" else v.value * (1.0 if v.unit == "GPa" else 1e-3)
-        ax.plot([v.cycle], [y], "*", ms=13, mec="k", color="gold",
-                label=f"study {v.figure}: {v.value:g} {v.unit} {v.column.split(':')[1]}")
-    ax_c.set(xlabel="cycle (discharge end)", ylabel="contact ratio (%)", title="contact ratios (Fig. 4d)")
-    ax_s.set(xlabel="cycle (discharge end)", ylabel="mean von Mises stress (GPa)",
-             title="equivalent stress (Fig. 4e)", yscale="log")
-    for ax in (ax_c, ax_s):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6.5, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def write_docs(md_table: str, doc: Path) -> None:
     text = doc.read_text()
     block = f"{MARK[0]}\n{md_table}\n{MARK[1]}"
@@ -259,7 +215,9 @@ def main() -> int:
     from dempack.compare import compare
     cmp = compare(out / "se", out / "lco", out=out / "compare")   # every column, both cathodes
     shutil.copy(out / "compare" / "compare.png", img / "rve2d_compare.png")
-    fig4_figure(rows, img / "rve2d_fig4.png")
+    # Fig. 4d/e style, as `dempack plot OUT/se OUT/lco OUT/se_jammed OUT/lco_jammed --discharge-ends`
+    from dempack.plot import plot_discharge_ends
+    plot_discharge_ends([out / k for k in rows], img / "rve2d_fig4.png")
     pics = field_pictures(out, rows, img)
     write_docs(md, ROOT / "docs" / "validation.md")
     res = ROOT / "benchmarks" / "results" / "rve2d.json"

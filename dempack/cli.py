@@ -147,8 +147,15 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from .plot import plot_results
-    for f in plot_results(args.results, args.out):
+    from .plot import plot_discharge_ends, plot_results
+    if args.discharge_ends:
+        out = Path(args.out or args.results[0]) / "discharge_ends.png"
+        print(plot_discharge_ends(args.results, out))
+        return 0
+    if len(args.results) > 1:
+        raise SystemExit("dempack plot: several folders are plotted together only with "
+                         "--discharge-ends")
+    for f in plot_results(args.results[0], args.out):
         print(f)
     return 0
 
@@ -300,8 +307,15 @@ def main(argv=None) -> int:
                    help="warnings and errors only, no progress bar")
     w.set_defaults(fn=_cmd_sweep)
     pl = sub.add_parser("plot", help="PNG figures of a run folder or a sweep folder")
-    pl.add_argument("results", help="run folder (timeseries.csv) or sweep folder (sweep.csv)")
-    pl.add_argument("--out", help="folder for the PNGs (default RESULTS/figures)")
+    pl.add_argument("results", nargs="+",
+                    help="run folder (timeseries.csv) or sweep folder (sweep.csv); several run "
+                         "folders with --discharge-ends")
+    pl.add_argument("--out", help="folder for the PNGs (default RESULTS/figures; with "
+                                  "--discharge-ends, the first RESULTS)")
+    pl.add_argument("--discharge-ends", action="store_true",
+                    help="the study's Fig. 4d/e style: contact ratios and mean von Mises stress "
+                         "at each discharge end of the runs, with the study's values as stars "
+                         "(discharge_ends.png)")
     pl.set_defaults(fn=_cmd_plot)
     po = sub.add_parser("pores", help="virtual in-situ SEM: pores in a section of each snapshot, "
                         "tracked (pores.csv, pores.json, PNGs)")

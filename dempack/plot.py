@@ -2,6 +2,7 @@
 
     dempack plot results/run        # timeseries.csv (+ cycles.csv) → timeseries.png (+ cycles.png)
     dempack plot results/sweep      # sweep.csv → sweep_vs_<key>.png, one per varied key
+    dempack plot results/a results/b --discharge-ends   # Fig. 4d/e style, the runs together
 
 Every figure function returns `(fig, data)`, where `data` is
 {panel title: [Series(label, x, y, yerr), ...]}: exactly the arrays handed to
@@ -115,6 +116,56 @@ def cycles_figure(cols: dict, title: str = ""):
     return _draw(data, "cycle (discharge end; +0.5 charge end)", title, marker="o"), data
 
 
+def discharge_ends_figure(runs: dict, reference=None, title: str = ""):
+    """The study's Fig. 4d/e style (DESIGN §10) for one or more runs {name: cycles.csv
+    columns} → (fig, data): at each discharge end, against cycle, the contact ratio (%) of
+    every ordered phase pair whose first phase lithiates (left)
+    and the mean von Mises stress (GPa, log scale) of every material (right). `reference`
+    (a dempack.reference.StudyReference, or None) adds its Fig. 4d/e values at their
+    cycles as stars: markers, not curves (the study gives 1st- and 20th-cycle values)."""
+    plt = _pyplot()
+    data = {"contact ratio (%)": [], "mean von Mises stress (GPa)": []}
+    many = len(runs) > 1
+    for name, cols in runs.items():
+        half = np.asarray(cols["half"]).astype(str)
+        sel = half == "discharge"
+        x = np.asarray(cols["cycle"], dtype=float)[sel]
+        tag = f"{name}: " if many else ""
+        # the phases that lithiate (a lithiation_mean column that is not all zero), or all
+        lith = [m for m in _materials(cols, "lithiation_mean")
+                if np.nanmax(np.abs(np.asarray(cols[f"lithiation_mean:{m}"], dtype=float))) > 0]
+        for pair in _materials(cols, "contact_ratio"):
+            if not lith or pair.split("-")[0] in lith:
+                y = np.asarray(cols[f"contact_ratio:{pair}"], dtype=float)[sel] * 100.0
+                data["contact ratio (%)"].append(Series(tag + pair.replace("-", "–"), x, y))
+        for m in _materials(cols, "stress_vm_mean_Pa"):
+            y = np.asarray(cols[f"stress_vm_mean_Pa:{m}"], dtype=float)[sel] * 1e-9
+            data["mean von Mises stress (GPa)"].append(Series(tag + m, x, y))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for ax, (panel, series) in zip(axes, data.items()):
+        for s in series:
+            ax.plot(s.x, s.y, marker="o", ms=3, label=s.label)
+        ax.set(xlabel="cycle (discharge end)", title=panel)
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale("log")
+    top = max((float(np.nanmax(s.y)) for s in data["mean von Mises stress (GPa)"] if s.y.size),
+              default=0.0)
+    if top > 1e-2:       # a phase that carries next to nothing (< 1 MPa) stays off the scale
+        axes[1].set_ylim(bottom=1e-3)
+    if reference is not None:
+        for v in reference:
+            if v.figure not in ("Fig. 4d", "Fig. 4e") or v.value is None or v.cycle is None:
+                continue
+            ax = axes[0] if v.figure == "Fig. 4d" else axes[1]
+            y = v.value if v.unit == "%" else v.value * {"GPa": 1.0, "MPa": 1e-3}.get(v.unit, 1.0)
+            ax.plot([v.cycle], [y], "*", ms=13, mec="k", color="gold", linestyle="None",
+                    label=f"study {v.figure}: {v.value:g} {v.unit} {v.column.split(':')[-1]}")
+    for ax in axes:
+        ax.legend(fontsize=6.5, ncol=2)
+    fig.suptitle(title)
+    return fig, data
+
+
 # ------------------------------------------------------------------------------------ sweeps
 
 SWEEP_METRICS = [("porosity", "final porosity", 1.0), ("thickness_m", "thickness (µm)", 1e6),
@@ -197,6 +248,27 @@ def sweep_figure(cols: dict, varied: list[str], xkey: str, title: str = ""):
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def plot_discharge_ends(run_dirs, path, reference=True) -> Path:
+    """`discharge_ends_figure` of run folders (their cycles.csv; names: the folder names)
+    with the study's values (reference True: the shipped assets/study_reference.toml),
+    saved as the PNG `path`; returns it."""
+    from .io.tables import read_csv
+    from .reference import load_reference
+    runs = {}
+    for d in run_dirs:
+        f = Path(d) / "cycles.csv"
+        if not f.is_file() or f.stat().st_size == 0:
+            raise FileNotFoundError(f"{f}: no half-cycle ends to plot (a run that cycles writes "
+                                    "cycles.csv)")
+        runs[Path(d).name] = read_csv(f)
+    fig, _ = discharge_ends_figure(runs, load_reference() if reference is True else reference)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
 
 
 def plot_results(results_dir, out_dir=None) -> list[Path]:

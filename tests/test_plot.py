@@ -168,3 +168,37 @@ def test_plot_command_on_a_run_folder(run_dir, tmp_path):
 def test_plot_command_on_an_empty_folder(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 2
     assert "neither a run folder" in capsys.readouterr().err
+
+
+def test_discharge_ends_figure_is_the_csv_with_the_study_stars(tmp_path):
+    """Fig. 4d/e style: for each run, the discharge-end rows only, contact ratios of the
+    lithiating phase in %, mean von Mises stress in GPa; the study's values as stars at their
+    cycles (assets/study_reference.toml: Se–Se 70.5 % at cycle 1, 84.4 % at cycle 20)."""
+    from dempack.plot import discharge_ends_figure, plot_discharge_ends
+    from dempack.reference import load_reference
+    head = ("cycle,half,step,contact_ratio:Se-Se,contact_ratio:Se-Mo6Se8,"
+            "contact_ratio:Mo6Se8-Se,lithiation_mean:Se,lithiation_mean:Mo6Se8,"
+            "stress_vm_mean_Pa:Se,stress_vm_mean_Pa:Mo6Se8\n")
+    runs = {}
+    for name, k in (("a", 1.0), ("b", 2.0)):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "cycles.csv").write_text(
+            head + f"1,discharge,10,{0.4 * k},0.5,0.6,1.0,0.0,{1e8 * k},5e8\n"
+            f"1,charge,20,0.1,0.2,0.2,0.22,0.0,9e7,0\n"
+            f"2,discharge,30,{0.45 * k},0.55,0.6,1.0,0.0,{1.2e8 * k},6e8\n")
+        from dempack.io.tables import read_csv
+        runs[name] = read_csv(d / "cycles.csv")
+    fig, data = discharge_ends_figure(runs, load_reference())
+    labels = [s.label for s in data["contact ratio (%)"]]
+    assert labels == ["a: Se–Se", "a: Se–Mo6Se8", "b: Se–Se", "b: Se–Mo6Se8"]  # Mo6Se8 does not lithiate
+    s = data["contact ratio (%)"][2]
+    np.testing.assert_allclose(s.x, [1, 2])
+    np.testing.assert_allclose(s.y, [80.0, 90.0])
+    s = data["mean von Mises stress (GPa)"][0]
+    np.testing.assert_allclose(s.y, [0.1, 0.12])
+    stars = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("study Fig. 4d")]
+    pts = sorted((float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in stars)
+    assert (1.0, 70.5) in pts and (20.0, 84.4) in pts
+    out = plot_discharge_ends([tmp_path / "a", tmp_path / "b"], tmp_path / "f.png")
+    assert out.is_file() and out.stat().st_size > 0
