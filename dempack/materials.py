@@ -163,6 +163,9 @@ class Material:
     lithium_diffusivity : D (m²/s) of Li through the particle (its lithiated product), for the
         diffusion length L_D = √(D t_half) of the contact-limited lithiation rule
         (``dempack.physics.access``), or None
+    lithiated_form : the table id of the fully lithiated product (Se → "Li2Se"), or None: in
+        the 2D mode its E, ν and creep law are interpolated with the lithiation
+        (``dempack.physics.plane_strain.lithiated_properties``)
     creep : :class:`CreepLaw` or None; fracture : :class:`FractureLaw` or None
     agglomerate : :class:`AgglomerateLaw` or None (a dense particle): the particle is a porous
         agglomerate whose internal pores count in the electrode's porosity; `density` is then
@@ -191,6 +194,7 @@ class Material:
     rolling_friction: float | None = None
     lithium_diffusivity: float | None = None
     agglomerate: AgglomerateLaw | None = None
+    lithiated_form: str | None = None
 
     @property
     def envelope_density(self) -> float:
@@ -246,6 +250,7 @@ _MATERIAL_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     "hardness_Pa": ("hardness", "number", False, (_gt(0),)),
     "rolling_friction": ("rolling_friction", "number", False, (_ge(0),)),
     "lithium_diffusivity_m2_s": ("lithium_diffusivity", "number", False, (_gt(0),)),
+    "lithiated_form": ("lithiated_form", "str", False, ()),
 }
 
 _CREEP_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
@@ -426,7 +431,12 @@ def load_materials(path: str | Path | None = None) -> dict[str, Material]:
     data = read_toml(p, label, "material file", MaterialError)
     if not data:
         raise MaterialError(f"{label}: no material tables found")
-    return {name: _read_material(name, table, label) for name, table in data.items()}
+    mats = {name: _read_material(name, table, label) for name, table in data.items()}
+    for name, m in mats.items():
+        if m.lithiated_form is not None and m.lithiated_form not in mats:
+            raise MaterialError(f"{label}: [{name}] lithiated_form = {m.lithiated_form!r}: no such "
+                                f"material in the file (one of {', '.join(mats)})")
+    return mats
 
 
 def format_table(materials: dict[str, Material]) -> str:

@@ -374,7 +374,7 @@ def true_volumes(sim):
     ps = sim.particles
     beta = sim.swelling[ps.material]
     if dimension(sim) == 2:
-        nu = np.array([m.poisson_ratio for m in sim.materials])[ps.material]
+        nu = sim.plane_strain_properties()[1]          # interpolated with lithiation
         return true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep)
     from .physics.swelling import true_volume
     return true_volume(ps.R0, beta, ps.lithiation)
@@ -396,9 +396,7 @@ def particle_stress(sim):
     sig = S / V[:, None, None]
     sig = 0.5 * (sig + np.swapaxes(sig, 1, 2))
     if dim == 2:
-        mats = sim.materials
-        E = np.array([m.youngs_modulus for m in mats])[ps.material]
-        nu = np.array([m.poisson_ratio for m in mats])[ps.material]
+        E, nu = sim.plane_strain_properties()[:2]      # interpolated with lithiation
         sig[:, 1, 1] = out_of_plane_stress(sig[:, 0, 0], sig[:, 2, 2], E, nu, sim.swelling[ps.material],
                                            ps.lithiation, ps.out_of_plane_creep)
     return sig, fmax

@@ -55,7 +55,8 @@ from . import __version__
 from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
 from .physics.creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
                             particle_norton_flow, particle_norton_flow_2d)
-from .physics.plane_strain import free_radius_2d, plane_strain_bulk_modulus, true_area
+from .physics.plane_strain import (free_radius_2d, interpolate, lithiated_properties,
+                                   plane_strain_bulk_modulus, true_area)
 from .physics.swelling import free_radius, true_volume
 from .physics.volume import (CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, flattening_share,
                              removed_areas, removed_volumes)
@@ -170,6 +171,9 @@ class Simulation:
         if sc.cycling.creep_model == "off":
             self.creep_A[:] = 0.0
         self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
+        # 2D mode: E, ν and the creep law of each material and of its lithiated form (Se →
+        # Li2Se), interpolated with each particle's lithiation (plane_strain_properties)
+        self.lithiation_ends = lithiated_properties(mats, table, T)
         self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
         # 3G: the bulk's stiffness against which a particle's deviatoric stress relaxes as it
         # creeps (in series with its contacts', dempack.physics.creep.particle_norton_flow)
@@ -540,19 +544,21 @@ class Simulation:
                 raise NotImplementedError(f"cycling.creep_model = {cyc.creep_model!r}: the 2D mode "
                                           "has only 'particle_norton' (or 'off')")
             m = ps.material
-            E = np.array([mt.youngs_modulus for mt in self.materials])
-            nu = np.array([mt.poisson_ratio for mt in self.materials])
+            # per-particle properties (lithiation-interpolated): the kernels index their
+            # per-material arrays by `mat`, so they get one row per particle
+            E, nu, A, n_exp, sref = self.plane_strain_properties()
+            own = np.arange(ps.n, dtype=m.dtype)
             sig = np.empty((ps.n, 3, 3))
             kc = np.empty(ps.n)
             normal_stress_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, t.E_star, L,
                              box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                             particle_volume(ps.R, 2), E[m], nu[m], self.swelling[m],
+                             particle_volume(ps.R, 2), E, nu, self.swelling[m],
                              ps.lithiation, ps.out_of_plane_creep, sig, kc)
-            particle_norton_flow_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat, pos,
-                                    on, L, box.periodic_xy, sig, kc, self.creep_A, self.creep_n,
-                                    self.creep_sigma_ref, self.creep_stiffness, dt_phys,
-                                    ps.creep_strain, ps.out_of_plane_creep, ps.confinement,
-                                    plane_strain_bulk_modulus(E, nu), self.volume_conserving,
+            particle_norton_flow_2d(ps.x, ps.R, own, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat,
+                                    pos, on, L, box.periodic_xy, sig, kc, A, n_exp, sref,
+                                    1.5 * E / (1.0 + nu), dt_phys, ps.creep_strain,
+                                    ps.out_of_plane_creep, ps.confinement,
+                                    plane_strain_bulk_modulus(E, nu), self.volume_conserving[m],
                                     np.empty((ps.n, 3, 3)))
             return
         vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
@@ -580,6 +586,17 @@ class Simulation:
                        self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
                        box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
                        t.hardness_wall, pbar, cyc.creep_flats_recede)
+
+    def plane_strain_properties(self):
+        """(E, ν, A, n, σ_ref) per particle for the 2D mode's plane-strain bookkeeping and
+        Norton flow, interpolated with lithiation between each material and its lithiated
+        form (`physics.plane_strain.interpolate`; contacts keep the table's E* per material
+        pair). A = 0 with cycling.creep_model = "off"."""
+        ps = self.particles
+        E, nu, A, n, sref = interpolate(self.lithiation_ends, ps.material, ps.lithiation)
+        if self.scenario.cycling.creep_model == "off":
+            A = np.zeros_like(A)
+        return E, nu, A, n, sref
 
     def true_porosity(self) -> float:
         """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
@@ -659,7 +676,7 @@ class Simulation:
         beta = self.swelling[ps.material]
         disk = getattr(box, "dimension", 3) == 2
         if disk:  # plane-strain disks: areas × t (physics.plane_strain, volume.removed_areas)
-            nu = np.array([m.poisson_ratio for m in self.materials])[ps.material]
+            E_p, nu = self.plane_strain_properties()[:2]
             R_new = free_radius_2d(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep)
         else:
             R_new = free_radius(ps.R0, beta, ps.lithiation)
@@ -689,10 +706,9 @@ class Simulation:
                                  0.0)
             if self.scenario.numerics.confinement == "on":
                 # a disk's excess is an area strain: the plane-strain in-plane bulk modulus
-                K = (plane_strain_bulk_modulus(np.array([m.youngs_modulus for m in self.materials]),
-                                               np.array([m.poisson_ratio for m in self.materials]))
-                     if disk else self.bulk_modulus)
-                confinement_pressures(caps, allowance, V, K[ps.material], ps.confinement)
+                K = (plane_strain_bulk_modulus(E_p, nu) if disk
+                     else self.bulk_modulus[ps.material])
+                confinement_pressures(caps, allowance, V, K, ps.confinement)
                 if self.porous.any():
                     sel = self.porous[ps.material]
                     m = ps.material[sel]

@@ -7,6 +7,7 @@ import pytest
 from scipy.integrate import quad
 
 from dempack.geometry import DISK_THICKNESS
+from dempack.materials import load_materials
 from dempack.observe import analyse, observables
 from _build import hand_sim
 
@@ -140,14 +141,17 @@ def test_square_lattice_overlapping_past_its_corners_has_no_pores():
 
 
 def test_free_swollen_disk_carries_plane_strain_out_of_plane_stress():
-    """No contacts: σ_xx = σ_zz = 0, σ_yy = −E e_sw, e_sw = ln(1 + β c)/3; the von Mises
+    """No contacts: σ_xx = σ_zz = 0, σ_yy = −E e_sw, e_sw = ln(1 + β c)/3, E the Se–Li2Se
+    mixture's (1 − c) E_Se + c E_Li2Se (the table's lithiated_form); the von Mises
     stress of that uniaxial state is |σ_yy|, the pressure −σ_yy/3. Relaxed by out-of-plane
     creep ε_yy^cr = −e_sw, the disk is stress-free."""
     sim = disk_sim([(20e-6, 10e-6)], [R], [0], 40e-6, 20e-6)
     ps = sim.particles
     ps.lithiation[:] = 0.6
     se = sim.materials[0]
-    E, beta = se.youngs_modulus, se.swelling
+    li = load_materials()[se.lithiated_form]
+    assert se.lithiated_form == "Li2Se" and li.youngs_modulus != se.youngs_modulus
+    E, beta = 0.4 * se.youngs_modulus + 0.6 * li.youngs_modulus, se.swelling
     syy = -E * math.log(1 + beta * 0.6) / 3
     a = analyse(sim)
     np.testing.assert_allclose(np.diag(a["stress"][0]), [0.0, syy, 0.0], rtol=1e-12, atol=1e-6)
@@ -172,7 +176,10 @@ def test_von_mises_of_squeezed_swollen_disk_includes_out_of_plane_stress():
     ps.wall_force[0, 0, 2] = F
     ps.wall_force[0, 1, 2] = -F
     se = sim.materials[0]
-    E, nu, beta = se.youngs_modulus, se.poisson_ratio, se.swelling
+    li = load_materials()[se.lithiated_form]
+    E = 0.7 * se.youngs_modulus + 0.3 * li.youngs_modulus        # lithiation 0.3
+    nu = 0.7 * se.poisson_ratio + 0.3 * li.poisson_ratio
+    beta = se.swelling
     szz = -2 * s * F / (math.pi * R * R * T)
     syy = nu * szz - E * math.log(1 + beta * 0.3) / 3
     vm = math.sqrt(0.5 * ((syy - szz) ** 2 + syy ** 2 + szz ** 2))

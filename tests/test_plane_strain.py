@@ -247,3 +247,25 @@ def test_area_conservation_of_a_creeping_disk_squeezed_between_fixed_walls():
     assert _uncut_area(sim) == pytest.approx(A_true, rel=1e-3)
     # the walls flattened it: a part of its area is now in its flats, not lost
     assert ps.wall_delta_flat[0, 2] > 0.0 and ps.wall_delta_flat[0, 3] > 0.0
+
+
+def test_lithiated_form_interpolates_moduli_and_creep_law():
+    """Se → Li2Se (the table's lithiated_form): E and ν linear in c, ln A, n and ln σ_ref
+    linear in c (physics.plane_strain.lithiated_properties); a material without a lithiated
+    form or creep keeps its own values and A = 0."""
+    from dempack.materials import load_materials
+    from dempack.physics.plane_strain import interpolate, lithiated_properties
+    table = load_materials()
+    se, li, mse = table["Se"], table["Li2Se"], table["Mo6Se8"]
+    T = 343.15
+    ends = lithiated_properties([se, mse], table, T)
+    E, nu, A, n, sref = interpolate(ends, np.array([0, 0, 0, 1]), np.array([0.0, 1.0, 0.5, 0.5]))
+    assert E[0] == se.youngs_modulus and E[1] == pytest.approx(li.youngs_modulus)
+    assert E[2] == pytest.approx(0.5 * (se.youngs_modulus + li.youngs_modulus))
+    assert nu[2] == pytest.approx(0.5 * (se.poisson_ratio + li.poisson_ratio))
+    aS, aL = se.creep.rate_prefactor(T), li.creep.rate_prefactor(T)
+    assert A[0] == pytest.approx(aS) and A[1] == pytest.approx(aL)
+    assert A[2] == pytest.approx(math.sqrt(aS * aL))
+    assert n[2] == pytest.approx(0.5 * (se.creep.n + li.creep.n))
+    assert sref[2] == pytest.approx(math.sqrt(se.creep.sigma_ref * li.creep.sigma_ref))
+    assert E[3] == mse.youngs_modulus and A[3] == 0.0

@@ -81,3 +81,43 @@ def plane_strain_bulk_modulus(E, nu):
     """K_ps = E / (2 (1 + ν)(1 − 2ν)) (Pa): the in-plane bulk modulus of plane strain,
     (σ_xx + σ_zz)/2 = K_ps (ε_xx + ε_zz) (module docstring)."""
     return E / (2.0 * (1.0 + nu) * (1.0 - 2.0 * nu))
+
+
+def lithiated_properties(materials, table, T):
+    """Per-material endpoints for the lithiation interpolation of the 2D mode: for each
+    material k, (E0, E1, ν0, ν1, lnA0, lnA1, n0, n1, lnσ0, lnσ1) with 0 its own values and 1
+    those of its `lithiated_form` (the same where it has none). At lithiation c a particle's
+        E = (1 − c) E0 + c E1,   ν likewise,
+        ln A = (1 − c) ln A0 + c ln A1,  n likewise,  ln σ_ref likewise,
+    (A at the run's temperature T, K): linear in c (an assumption: the particle as a
+    mixture of Se and Li2Se; issue 15, "Li2Se properties interpolated with lithiation where
+    the material table has them"). A material without a creep law keeps A = 0 at both ends.
+    Returns a (nm, 10) array."""
+    out = np.zeros((len(materials), 10))
+    for k, m in enumerate(materials):
+        lit = table[m.lithiated_form] if m.lithiated_form else m
+
+        def law(x):
+            if x.creep is None:
+                return -np.inf, 1.0, np.log(1.0)
+            return np.log(x.creep.rate_prefactor(T)), x.creep.n, np.log(x.creep.sigma_ref)
+        a0, n0, s0 = law(m)
+        a1, n1, s1 = law(lit) if (m.creep is not None and lit.creep is not None) else (a0, n0, s0)
+        out[k] = (m.youngs_modulus, lit.youngs_modulus, m.poisson_ratio, lit.poisson_ratio,
+                  a0, a1, n0, n1, s0, s1)
+    return out
+
+
+def interpolate(ends, mat, c):
+    """(E, ν, A, n, σ_ref) per particle (arrays) from `lithiated_properties` rows `ends`,
+    material ids mat and lithiation c (module function above)."""
+    e = ends[mat]
+    w = np.asarray(c, float)
+    E = (1 - w) * e[:, 0] + w * e[:, 1]
+    nu = (1 - w) * e[:, 2] + w * e[:, 3]
+    with np.errstate(invalid="ignore"):
+        lnA = (1 - w) * e[:, 4] + w * e[:, 5]
+    A = np.where(np.isfinite(lnA), np.exp(np.where(np.isfinite(lnA), lnA, 0.0)), 0.0)
+    n = (1 - w) * e[:, 6] + w * e[:, 7]
+    sref = np.exp((1 - w) * e[:, 8] + w * e[:, 9])
+    return E, nu, A, n, sref
