@@ -45,6 +45,7 @@ if str(HERE) not in sys.path:
 
 from bench_hertz_bed import (_Timer, cpu_busy_s, current_rss_mb, machine_info,  # noqa: E402
                              peak_rss_mb, state_bytes, wait_quiet)
+from bench_hertz_bed import run_worker as _run_worker  # noqa: E402
 
 SCENARIO = HERE.parent / "scenarios" / "cycle_se60mse.toml"
 DEFAULT_OUT = HERE / "results" / "cycling.json"
@@ -159,22 +160,8 @@ def worker_time(a) -> dict:
 
 
 def run_worker(kind: str, extra: list[str]) -> dict:
-    import subprocess
-    import tempfile
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-        res_path = f.name
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--result", res_path] + extra
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(f"worker {kind} {' '.join(extra)} failed (rc {p.returncode}):\n"
-                               f"{p.stdout[-4000:]}")
-        res = json.loads(Path(res_path).read_text())
-    finally:
-        Path(res_path).unlink(missing_ok=True)
-    res["process_wall_s"] = time.perf_counter() - t0
-    return res
+    """bench_hertz_bed's worker runner, on this script."""
+    return _run_worker(kind, extra, script=__file__)
 
 
 def hertz_reference(n: int, threads: int) -> float | None:

@@ -491,10 +491,14 @@ def worker_startup(a) -> dict:
 
 
 # ----------------------------------------------------------------------------- driver
-def run_worker(kind: str, extra: list[str], timeout: float | None = None) -> dict:
+def run_worker(kind: str, extra: list[str], timeout: float | None = None,
+               script: str | Path | None = None) -> dict:
+    """Run `script --worker kind --result FILE extra...` (default: this benchmark) in a fresh
+    Python process and return the JSON it wrote, with its process wall time."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         res_path = f.name
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--result", res_path] + extra
+    cmd = [sys.executable, str(Path(script or __file__).resolve()), "--worker", kind,
+           "--result", res_path] + extra
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

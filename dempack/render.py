@@ -50,6 +50,23 @@ def colour_values(arrays: dict, colour: str, n: int) -> np.ndarray:
     return np.asarray(arrays.get(name, np.zeros(n)), float) * scale
 
 
+def front_view(renderer, die) -> None:
+    """Point the renderer's camera at the die (Lx, Ly, z_top m): a front view along +y with
+    z up, from slightly right and above; straight along y for a 2D run (Ly = 0: disks in the
+    x–z plane). The 3D view of the app (gui/view3d.py) uses the same."""
+    Lx, Ly, zt = (float(v) for v in die[:3])
+    cam = renderer.GetActiveCamera()
+    c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
+    cam.SetFocalPoint(*c)
+    if Ly == 0.0:
+        cam.SetPosition(c[0], -2.5 * max(Lx, zt), c[2])
+    else:
+        cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
+    cam.SetViewUp(0.0, 0.0, 1.0)
+    renderer.ResetCamera()
+    cam.Zoom(1.05)
+
+
 class SnapshotRenderer:
     """An off-screen VTK scene of width × height pixels (see the module docstring).
     `value_range`: fixed (lo, hi) of a continuous colour (default: each frame's own)."""
@@ -123,16 +140,7 @@ class SnapshotRenderer:
         Lx, Ly, zt = (float(v) for v in die[:3])
         self.camera_die = (Lx, Ly, zt)
         self.outline.SetBounds(0.0, Lx, 0.0, Ly, 0.0, zt)
-        cam = self.renderer.GetActiveCamera()
-        c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
-        cam.SetFocalPoint(*c)
-        if Ly == 0.0:
-            cam.SetPosition(c[0], -2.5 * max(Lx, zt), c[2])
-        else:
-            cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
-        cam.SetViewUp(0.0, 0.0, 1.0)
-        self.renderer.ResetCamera()
-        cam.Zoom(1.05)
+        front_view(self.renderer, (Lx, Ly, zt))
 
     def _colours(self, arrays: dict, n: int) -> tuple[np.ndarray, float, float]:
         vals = colour_values(arrays, self.colour, n)

@@ -39,7 +39,7 @@ import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers the trackball st
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL back end)
 from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
 
-from dempack.render import COLOURS, PALETTE, SHADER
+from dempack.render import COLOURS, PALETTE, SHADER, front_view
 
 from .contacts import (CONTACT_LIMIT, ContactLayer, contact_segments, drawable, pair_choices,
                        select_contacts)
@@ -542,17 +542,7 @@ class ParticleView(QtWidgets.QWidget):
         """Front view (looking along +y, z up) of the whole die; straight along y for a 2D
         run (Ly = 0: disks in the x–z plane)."""
         self._camera_die = self.die
-        Lx, Ly, zt, _ = self.die
-        cam = self.renderer.GetActiveCamera()
-        c = (0.5 * Lx, 0.5 * Ly, 0.5 * zt)
-        cam.SetFocalPoint(*c)
-        if Ly == 0.0:
-            cam.SetPosition(c[0], -2.5 * max(Lx, zt), c[2])
-        else:
-            cam.SetPosition(c[0] + 0.6 * Lx, c[1] - 2.5 * max(Lx, zt), c[2] + 0.8 * zt)
-        cam.SetViewUp(0.0, 0.0, 1.0)
-        self.renderer.ResetCamera()
-        cam.Zoom(1.05)
+        front_view(self.renderer, self.die)
         if render:
             self.render()
 
