@@ -168,6 +168,11 @@ class Box:
         return (float(self.L[0]), 0.0 if self.dimension == 2 else float(self.L[1]),
                 float(self.z_top), bool(self.periodic_xy))
 
+    def periodicity(self) -> tuple:
+        """box = (L, periodic_xy) as the kernels take it: the lateral periods Lx, Ly (2,) m
+        (float64) and whether x and y are periodic."""
+        return (np.asarray(self.L[:2], float), self.periodic_xy)
+
     def wall_arrays(self):
         """(pos, vel, on) of the wall slots for the kernels: positions (m) bottom z,
         top z, x lo, x hi, y lo, y hi; z velocities (m/s) of bottom and punch; which

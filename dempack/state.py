@@ -156,6 +156,18 @@ class ContactList:
     def n_pairs(self) -> int:
         return self.i.shape[0]
 
+    def pair_arrays(self, ps: ParticleState) -> tuple:
+        """pairs = (x, R, mat, pi, pj, delta_flat), the pair contacts as the kernels of
+        dempack.physics take them: ps's centres, radii and material indices with this
+        list's members i, j and flats."""
+        return (ps.x, ps.R, ps.material, self.i, self.j, self.delta_flat)
+
+    def adjacency(self) -> tuple:
+        """(row_start, col_start, col_pair): each particle's pairs as first member (its row)
+        and as second member (its column), as the kernels of dempack.physics.volume take
+        them."""
+        return (self.row_start, self.col_start, self.col_pair)
+
     def remapped(self, old_to_new: np.ndarray) -> "ContactList":
         """History-only list (i, j, xi, delta_flat) in a new particle numbering (old_to_new
         from ParticleState.replace: order-preserving, -1 = removed); pairs with a

@@ -109,3 +109,9 @@ class ContactTables:
         """The particle–wall constants as the kernels take them (`law_table`'s arguments)."""
         return (self.E_star_wall, self.G_star_wall, self.friction_wall, self.beta_wall,
                 self.hardness_wall, self.rolling_friction_wall)
+
+    def normal_columns(self):
+        """law = (E_star, hardness, E_star_wall, hardness_wall): the elastic-plastic normal
+        contact's constants as the stress and creep kernels of dempack.physics.creep take
+        them."""
+        return (self.E_star, self.hardness, self.E_star_wall, self.hardness_wall)
