@@ -135,8 +135,8 @@ def particle_pressures(sim):
     pos, _, on = box.wall_arrays()
     L = np.asarray(box.L[:2], float)
     pbar = np.zeros(ps.n)
-    mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
-                  box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
+    mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+                  (ps.wall_delta_flat, pos, on),
                   true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation), pbar)
     conf = ps.confinement.copy()
     used = (pbar if sim.scenario.cycling.creep_driver == "excess_pressure"

@@ -550,42 +550,42 @@ class Simulation:
             own = np.arange(ps.n, dtype=m.dtype)
             sig = np.empty((ps.n, 3, 3))
             kc = np.empty(ps.n)
-            normal_stress_2d(ps.x, ps.R, m, cl.i, cl.j, cl.delta_flat, t.E_star, L,
-                             box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                             particle_volume(ps.R, 2), E, nu, self.swelling[m],
-                             ps.lithiation, ps.out_of_plane_creep, sig, kc)
-            particle_norton_flow_2d(ps.x, ps.R, own, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat,
-                                    pos, on, L, box.periodic_xy, sig, kc, A, n_exp, sref,
-                                    1.5 * E / (1.0 + nu), dt_phys, ps.creep_strain,
-                                    ps.out_of_plane_creep, ps.confinement,
-                                    plane_strain_bulk_modulus(E, nu), self.volume_conserving[m],
+            normal_stress_2d(cl.pair_arrays(ps), (t.E_star, t.E_star_wall), (L, box.periodic_xy),
+                             (ps.wall_delta_flat, pos, on), particle_volume(ps.R, 2),
+                             (E, nu, self.swelling[m], ps.lithiation, ps.out_of_plane_creep),
+                             sig, kc)
+            particle_norton_flow_2d((ps.x, ps.R, own, cl.i, cl.j, cl.delta_flat),
+                                    (ps.wall_delta_flat, pos, on), (L, box.periodic_xy), sig, kc,
+                                    (A, n_exp, sref), 1.5 * E / (1.0 + nu), dt_phys,
+                                    ps.creep_strain, ps.out_of_plane_creep,
+                                    (ps.confinement, plane_strain_bulk_modulus(E, nu),
+                                     self.volume_conserving[m]),
                                     np.empty((ps.n, 3, 3)))
             return
         vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
         if cyc.creep_model in ("particle_norton", "off"):
             sig = np.empty((ps.n, 3, 3))
             kc = np.empty(ps.n)
-            normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
-                          box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                          t.hardness_wall, vol, sig, kc)
-            particle_norton_flow(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat,
-                                 ps.wall_delta_flat, pos, on, L, box.periodic_xy, sig, kc, self.creep_A,
-                                 self.creep_n, self.creep_sigma_ref, self.creep_stiffness, dt_phys,
-                                 ps.creep_strain, ps.confinement, self.bulk_modulus,
-                                 self.volume_conserving, np.empty((ps.n, 3, 3)))
+            normal_stress(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+                          (ps.wall_delta_flat, pos, on), vol, sig, kc)
+            particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on),
+                                 (L, box.periodic_xy), sig, kc,
+                                 (self.creep_A, self.creep_n, self.creep_sigma_ref),
+                                 self.creep_stiffness, dt_phys, ps.creep_strain,
+                                 (ps.confinement, self.bulk_modulus, self.volume_conserving),
+                                 np.empty((ps.n, 3, 3)))
             return
         pbar = np.zeros(ps.n)
         if cyc.creep_driver == "excess_pressure":
-            mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
-                          box.periodic_xy, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
-                          vol, pbar)
+            mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+                          (ps.wall_delta_flat, pos, on), vol, pbar)
         # the confinement pressure is hydrostatic: it does no creep work, and a particle
         # whose volume is used up cannot flatten further (dempack.physics.confinement)
         pbar += ps.confinement
-        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
-                       self.creep_A, self.creep_n, self.creep_sigma_ref, dt_phys, L,
-                       box.periodic_xy, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar, cyc.creep_flats_recede)
+        creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+                       (self.creep_A, self.creep_n, self.creep_sigma_ref), dt_phys,
+                       (L, box.periodic_xy), ps.creep_strain, (ps.wall_delta_flat, pos, on), pbar,
+                       cyc.creep_flats_recede)
 
     def plane_strain_properties(self):
         """(E, ν, A, n, σ_ref) per particle for the 2D mode's plane-strain bookkeeping and
@@ -650,9 +650,8 @@ class Simulation:
         pos, _, on = box.wall_arrays()
         vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
         sig = np.empty((ps.n, 3, 3))
-        normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
-                      np.asarray(box.L[:2], float), box.periodic_xy, ps.wall_delta_flat, pos, on,
-                      t.E_star_wall, t.hardness_wall, vol, sig, np.empty(ps.n))
+        normal_stress(cl.pair_arrays(ps), t.normal_columns(), box.periodicity(),
+                      (ps.wall_delta_flat, pos, on), vol, sig, np.empty(ps.n))
         p = largest_compressive_stress(sig[sel])
         m = ps.material[sel]
         eps = ps.internal_porosity[sel]

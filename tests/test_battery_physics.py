@@ -80,13 +80,11 @@ def test_contact_creep_follows_norton_law_at_constant_force():
         delta = cl.delta_flat[0] + de
         ps.x[1, 2] = ps.x[0, 2] + 2 * R - delta       # quasi-static: F carried by δe = de
         L = sim.box.L[:2].copy()
-        mean_pressure(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
-                      False, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
-                      4 / 3 * np.pi * ps.R ** 3, pbar)
-        creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
-                       sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, L,
-                       False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                       t.hardness_wall, pbar, False)
+        mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, False),
+                      (ps.wall_delta_flat, pos, on), 4 / 3 * np.pi * ps.R ** 3, pbar)
+        creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+                       (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt, (L, False),
+                       ps.creep_strain, (ps.wall_delta_flat, pos, on), pbar, False)
         times.append((k + 1) * dt)
         delta_flat.append(cl.delta_flat[0])
     ref = solve_ivp(rate, (0, T), [0.0], t_eval=times, method="LSODA", rtol=1e-10,
@@ -106,10 +104,9 @@ def _creep_increment_at(T_C, dt):
     sim.tables.hardness[:] = NO_HARDNESS
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     pos, _, on = sim.box.wall_arrays()
-    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
-                   sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
-                   False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall,
-                   np.zeros(2), False)
+    creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+                   (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt, (sim.box.L[:2].copy(), False),
+                   ps.creep_strain, (ps.wall_delta_flat, pos, on), np.zeros(2), False)
     return cl.delta_flat[0], delta
 
 

@@ -42,10 +42,10 @@ def _sphere_on_plate(T_C=70.0):
 def _creep(sim, dt):
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     pos, _, on = sim.box.wall_arrays()
-    creep_contacts(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness,
-                   sim.creep_A, sim.creep_n, sim.creep_sigma_ref, dt, sim.box.L[:2].copy(),
-                   False, ps.creep_strain, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                   t.hardness_wall, np.zeros(ps.n), True)
+    creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+                   (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt,
+                   (sim.box.L[:2].copy(), False), ps.creep_strain, (ps.wall_delta_flat, pos, on),
+                   np.zeros(ps.n), True)
 
 
 def _law(sim):
@@ -139,12 +139,12 @@ def _norton_step(sim, dt):
     vol = 4 / 3 * np.pi * ps.R ** 3
     sig = np.empty((ps.n, 3, 3))
     kc = np.empty(ps.n)
-    normal_stress(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L, False,
-                  ps.wall_delta_flat, pos, on, t.E_star_wall, t.hardness_wall, vol, sig, kc)
-    particle_norton_flow(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat, pos,
-                         on, L, False, sig, kc, sim.creep_A, sim.creep_n, sim.creep_sigma_ref,
-                         sim.creep_stiffness, dt, ps.creep_strain, np.zeros(ps.n),
-                         sim.bulk_modulus, sim.volume_conserving, np.empty((ps.n, 3, 3)))
+    normal_stress(cl.pair_arrays(ps), t.normal_columns(), (L, False), (ps.wall_delta_flat, pos, on),
+                  vol, sig, kc)
+    particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on), (L, False), sig, kc,
+                         (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), sim.creep_stiffness, dt,
+                         ps.creep_strain, (np.zeros(ps.n), sim.bulk_modulus, sim.volume_conserving),
+                         np.empty((ps.n, 3, 3)))
     return sig
 
 

@@ -156,11 +156,10 @@ def _stress(sim):
     mat = sim.materials[0]
     sig = np.empty((1, 3, 3))
     kc = np.empty(1)
-    normal_stress_2d(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star,
-                     sim.box.L[:2].copy(), False, ps.wall_delta_flat, pos, on, t.E_star_wall,
-                     math.pi * ps.R ** 2 * T, np.array([mat.youngs_modulus]),
-                     np.array([mat.poisson_ratio]), sim.swelling[ps.material], ps.lithiation,
-                     ps.out_of_plane_creep, sig, kc)
+    normal_stress_2d(cl.pair_arrays(ps), (t.E_star, t.E_star_wall), (sim.box.L[:2].copy(), False),
+                     (ps.wall_delta_flat, pos, on), math.pi * ps.R ** 2 * T,
+                     (np.array([mat.youngs_modulus]), np.array([mat.poisson_ratio]),
+                      sim.swelling[ps.material], ps.lithiation, ps.out_of_plane_creep), sig, kc)
     return sig, kc
 
 
@@ -195,13 +194,14 @@ def test_norton_flow_of_a_disk_squeezed_between_fixed_walls():
     oop0 = ps.out_of_plane_creep.copy()
     wdf0 = ps.wall_delta_flat.copy()
     ps.confinement[:] = 0.0
-    particle_norton_flow_2d(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, ps.wall_delta_flat, pos,
-                            on, sim.box.L[:2].copy(), False, sig, kc, sim.creep_A, sim.creep_n,
-                            sim.creep_sigma_ref, sim.creep_stiffness, 1.0, ps.creep_strain,
-                            ps.out_of_plane_creep, ps.confinement,
-                            plane_strain_bulk_modulus(np.array([mat.youngs_modulus]),
-                                                      np.array([mat.poisson_ratio])),
-                            sim.volume_conserving, eps)
+    particle_norton_flow_2d(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on),
+                            (sim.box.L[:2].copy(), False), sig, kc,
+                            (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), sim.creep_stiffness,
+                            1.0, ps.creep_strain, ps.out_of_plane_creep,
+                            (ps.confinement,
+                             plane_strain_bulk_modulus(np.array([mat.youngs_modulus]),
+                                                       np.array([mat.poisson_ratio])),
+                             sim.volume_conserving), eps)
     de = ps.creep_strain[0] - cs0[0]
     dyy = ps.out_of_plane_creep[0] - oop0[0]
     assert de > 0.0

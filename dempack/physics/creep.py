@@ -58,6 +58,27 @@ out-of-plane creep ε_yy^cr (it relaxes σ_yy and moves swelling in-plane throug
 `plane_strain.true_area`), and only the in-plane deviator of Δε goes onto the flats (the
 in-plane isotropic part, −Δε_yy/2, is already in the true area). Only `particle_norton`
 exists in 2D.
+
+**Kernel arguments.** The kernels take the arrays that travel together as plain tuples
+(numba types a tuple of arrays by its fast path; each kernel unpacks them on entry):
+
+- pairs = (x, R, mat, pi, pj, delta_flat): centres (N, 3) m, radii (N) m, material index
+  (N), the pair list's members i < j (P) and flats δ_flat (P) m
+  (`dempack.state.ContactList.pair_arrays`);
+- box = (L, periodic_xy): the lateral periods Lx, Ly (2,) m and whether x and y are
+  periodic (`dempack.geometry.Box.periodicity`);
+- wall_contacts = (wall_delta_flat, wall_pos, wall_on): the particles' wall flats (N, 6) m,
+  the wall slots' positions (6,) m and which slots are walls (`Box.wall_arrays`);
+- law = (E_star, hardness, Ew, Hw): the normal contact's E* and hardness (Pa) per material
+  pair (nm, nm) and per material against the wall (nm), NO_HARDNESS where elastic
+  (`dempack.contact.tables.ContactTables.normal_columns`); in 2D moduli = (E_star, Ew);
+- creep = (A, n_exp, sigma_ref): the Norton law per material (or per particle, indexed by
+  `mat`): A(T) (1/s), n, σ_ref (Pa);
+- volume = (confinement, bulk, conserving): the volume constraint, each particle's
+  confinement pressure c (Pa), the bulk modulus per material (Pa; in 2D the plane-strain
+  in-plane K_ps) and which materials conserve volume;
+- plane = (E, nu, beta, c, eps_out) (2D): per particle Young's modulus (Pa), Poisson's
+  ratio, swelling coefficient β, lithiation and out-of-plane creep strain ε_yy^cr.
 """
 from __future__ import annotations
 
@@ -207,15 +228,21 @@ def _add_dyad(out, i, c, n0, n1, n2):
 
 
 @njit(cache=True)
-def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
-                  wall_pos, wall_on, Ew, Hw, vol, out, stiff):
+def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     """out[i] = σ_i = −(1/V_i) Σ_c l_c F_n,c n_c ⊗ n_c (Pa, tension > 0, shape (N, 3, 3)):
     the particle stress tensor of DESIGN §2 from the elastic normal contact forces
     F_n = P δe^1.5 π a² (pairs and walls), l_c the distance from the centre to the contact
     plane, n_c the contact normal, V_i = vol[i] the particle's true volume V0 (1 + βc).
     stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = dF_n/dδe = 1.5 F_n/δe the contact's
     normal stiffness: the stiffness of the particle's stress against a strain of its shape
-    (see `particle_norton_flow`)."""
+    (see `particle_norton_flow`).
+    Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj, delta_flat),
+    law = (E_star, hardness, Ew, Hw), box = (L, periodic_xy),
+    wall_contacts = (wall_delta_flat, wall_pos, wall_on)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    E_star, hardness, Ew, Hw = law
+    L, periodic_xy = box
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
     out[:] = 0.0
     stiff[:] = 0.0
     for p in range(pi.shape[0]):
@@ -249,14 +276,13 @@ def normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_x
 
 
 @njit(cache=True)
-def mean_pressure(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat, wall_pos,
-                  wall_on, Ew, Hw, vol, out):
+def mean_pressure(pairs, law, box, wall_contacts, vol, out):
     """out[i] = p̄_i = −tr σ_i/3 = (1/(3V_i)) Σ_c l_c F_n,c (Pa, compressive > 0), σ_i from
-    `normal_stress`. For a particle enclosed by flat faces at one pressure p,
-    Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
+    `normal_stress` (the same argument groups pairs, law, box, wall_contacts). For a particle
+    enclosed by flat faces at one pressure p, Σ l_c A_c = 3V (divergence theorem), so p̄ = p."""
+    x = pairs[0]
     sig = np.empty((x.shape[0], 3, 3))
-    normal_stress(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, wall_delta_flat,
-                  wall_pos, wall_on, Ew, Hw, vol, sig, np.empty(x.shape[0]))
+    normal_stress(pairs, law, box, wall_contacts, vol, sig, np.empty(x.shape[0]))
     for i in range(x.shape[0]):
         out[i] = -(sig[i, 0, 0] + sig[i, 1, 1] + sig[i, 2, 2]) / 3.0
 
@@ -349,14 +375,18 @@ def _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wa
 
 
 @njit(cache=True)
-def _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys, creep_strain,
-                         out_of_plane_creep, confinement, bulk, conserving, eps, disk):
+def _norton_strain_steps(mat, sig, contact_stiffness, creep, shear3, dt_phys, creep_strain,
+                         out_of_plane_creep, volume, eps, disk):
     """The per-particle half of `particle_norton_flow` (spheres) and `particle_norton_flow_2d`
     (`disk`): fills eps (N, 3, 3) with each particle's strain step for its flats (the
     confinement give-back, c/(3K) I on a sphere, c/(2K_ps) in-plane on a disk, plus the Norton
     step 3/2 Δε_e s/σ_e, of which a disk keeps the in-plane deviator and adds Δε_yy to
     out_of_plane_creep), adds Δε_e to creep_strain, and returns which particles moved.
-    Unloading stiffness 1/k = 1/(3G) + 5/K_c (sphere) or 8/(3K_c) (disk): see the callers."""
+    Unloading stiffness 1/k = 1/(3G) + 5/K_c (sphere) or 8/(3K_c) (disk): see the callers.
+    creep = (A, n_exp, sigma_ref), volume = (confinement, bulk, conserving) (module
+    docstring, kernel arguments)."""
+    A, n_exp, sigma_ref = creep
+    confinement, bulk, conserving = volume
     n_part = mat.shape[0]
     eps[:] = 0.0
     moved = np.zeros(n_part, dtype=np.bool_)
@@ -404,9 +434,8 @@ def _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear
 
 
 @njit(cache=True)
-def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
-                         periodic_xy, sig, contact_stiffness, A, n_exp, sigma_ref, shear3,
-                         dt_phys, creep_strain, confinement, bulk, conserving, eps):
+def particle_norton_flow(pairs, wall_contacts, box, sig, contact_stiffness, creep, shear3,
+                         dt_phys, creep_strain, volume, eps):
     """Norton flow of each creeping particle driven by its von Mises stress, mapped onto its
     contacts (see the module docstring). sig: particle stress tensors (N, 3, 3) Pa from
     `normal_stress`; eps: scratch (N, 3, 3), the step's strain tensors on return.
@@ -425,22 +454,35 @@ def particle_norton_flow(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_po
     creep: it acts at every creep step whatever A.
     Per contact: the flat changes by the shortening of each side along the contact normal,
     Δδ_flat = −(n·Δε_i·n l_i + n·Δε_j·n l_j) (l from the centre to the radical plane),
-    receding (down to zero) where a side elongates towards its neighbour."""
-    moved = _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys,
-                                 creep_strain, np.empty(0), confinement, bulk, conserving, eps, False)
+    receding (down to zero) where a side elongates towards its neighbour.
+    Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj, delta_flat),
+    wall_contacts = (wall_delta_flat, wall_pos, wall_on), box = (L, periodic_xy),
+    creep = (A, n_exp, sigma_ref) per material, shear3 = 3G per material (Pa),
+    volume = (confinement, bulk, conserving)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
+    L, periodic_xy = box
+    moved = _norton_strain_steps(mat, sig, contact_stiffness, creep, shear3, dt_phys,
+                                 creep_strain, np.empty(0), volume, eps, False)
     _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L, periodic_xy,
                          eps, moved)
 
 
 @njit(cache=True)
-def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, sigma_ref, dt_phys, L,
-                   periodic_xy, creep_strain, wall_delta_flat, wall_pos, wall_on, Ew, Hw, p_ref, recede):
+def creep_contacts(pairs, law, creep, dt_phys, box, creep_strain, wall_contacts, p_ref, recede):
     """Advance the flat of every contact with a creeping side by one physical step
     dt_phys (s), each side driven by p − p_ref[side] (p_ref: the particles' reference
     pressures, Pa); with `recede` a flat whose contact is pressed below the reference
     recedes (down to zero), else flats only grow. Accumulate each particle's creep
     strain, Σ |Δδ_flat| × (its share of the rate) / (2R). Serial: a pair updates two
-    particles."""
+    particles. Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj,
+    delta_flat), law = (E_star, hardness, Ew, Hw), creep = (A, n_exp, sigma_ref),
+    box = (L, periodic_xy), wall_contacts = (wall_delta_flat, wall_pos, wall_on)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    E_star, hardness, Ew, Hw = law
+    A, n_exp, sigma_ref = creep
+    L, periodic_xy = box
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
@@ -495,8 +537,7 @@ def creep_contacts(x, R, mat, pi, pj, delta_flat, E_star, hardness, A, n_exp, si
 
 
 @njit(cache=True)
-def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, L, periodic_xy, wall_delta_flat,
-                     wall_pos, wall_on, Ew, vol, E, nu, beta, c, eps_out, out, stiff):
+def normal_stress_2d(pairs, moduli, box, wall_contacts, vol, plane, out, stiff):
     """The 2D `normal_stress` (module docstring, 2D mode): out[i] = σ_i (Pa, tension > 0,
     (N, 3, 3)) of disk i in the x–z plane,
         σ_i = −(1/V_i) Σ_c l_c F_c n_c ⊗ n_c   (in-plane: xx, xz, zz),
@@ -510,7 +551,15 @@ def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, L, periodic_xy, wall
     particle (Pa, −, −, lithiation, out-of-plane creep strain); E_star, Ew as in
     `normal_stress` (E* holds the plane-strain moduli). Only wall slots 0–3 count.
     stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = t dP/dδ the line contact's normal
-    stiffness (N/m) (see `particle_norton_flow_2d`)."""
+    stiffness (N/m) (see `particle_norton_flow_2d`).
+    Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj, delta_flat),
+    moduli = (E_star, Ew), box = (L, periodic_xy), wall_contacts = (wall_delta_flat,
+    wall_pos, wall_on), plane = (E, nu, beta, c, eps_out)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    E_star, Ew = moduli
+    L, periodic_xy = box
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
+    E, nu, beta, c, eps_out = plane
     out[:] = 0.0
     stiff[:] = 0.0
     for p in range(pi.shape[0]):
@@ -551,10 +600,8 @@ def normal_stress_2d(x, R, mat, pi, pj, delta_flat, E_star, L, periodic_xy, wall
 
 
 @njit(cache=True)
-def particle_norton_flow_2d(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L,
-                            periodic_xy, sig, contact_stiffness, A, n_exp, sigma_ref, shear3,
-                            dt_phys, creep_strain, out_of_plane_creep, confinement, bulk_ps,
-                            conserving, eps):
+def particle_norton_flow_2d(pairs, wall_contacts, box, sig, contact_stiffness, creep, shear3,
+                            dt_phys, creep_strain, out_of_plane_creep, volume, eps):
     """The 2D `particle_norton_flow` (module docstring, 2D mode), for disks in the x–z plane.
     sig: (N, 3, 3) Pa from `normal_stress_2d` (σ_yy included); eps: scratch (N, 3, 3), on
     return the in-plane strain put onto the flats (eps[:, 1, :] = eps[:, :, 1] = 0).
@@ -583,9 +630,15 @@ def particle_norton_flow_2d(x, R, mat, pi, pj, delta_flat, wall_delta_flat, wall
     step: under a stack servo or spring the stack yields; its unification with this bound
     is left to the formula unifications of DESIGN §10.)
     Flats: `_flats_follow_strain` (Δδ_flat = −n·Δε·n l, n in the x–z plane; the y wall slots
-    must be off in wall_on)."""
-    moved = _norton_strain_steps(mat, sig, contact_stiffness, A, n_exp, sigma_ref, shear3, dt_phys,
-                                 creep_strain, out_of_plane_creep, confinement, bulk_ps, conserving, eps,
-                                 True)
+    must be off in wall_on).
+    Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj, delta_flat),
+    wall_contacts = (wall_delta_flat, wall_pos, wall_on), box = (L, periodic_xy),
+    creep = (A, n_exp, sigma_ref), shear3 = 3G (Pa), volume = (confinement, bulk_ps,
+    conserving); the caller passes per-particle properties with mat = arange(N)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
+    L, periodic_xy = box
+    moved = _norton_strain_steps(mat, sig, contact_stiffness, creep, shear3, dt_phys,
+                                 creep_strain, out_of_plane_creep, volume, eps, True)
     _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wall_on, L, periodic_xy,
                          eps, moved)
