@@ -202,8 +202,7 @@ def _arc_union(phi, theta, k):
 
 
 @njit(cache=True)
-def exact_removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodic_xy, wall_pos,
-                        wall_on, out, free):
+def exact_removed_areas(x, R, pi, pj, adjacency, box, walls, out, free):
     """2D (disks in the x–z plane): out[i] = area (m²) of disk i outside its cell, the union
     of the circular segments beyond the radical lines of its overlaps, at
     l_i = (d² + R_i² − R_j²)/(2d) from its centre (the common chord: the two segments of a
@@ -217,7 +216,13 @@ def exact_removed_areas(x, R, pi, pj, row_start, col_start, col_pair, L, periodi
     integrated exactly in polar form (`_kept_area`; a chord past the centre, l_k ≤ 0, a
     disk more than half inside a bigger one, is taken at l_k = 10⁻³ R there, as in the 3D
     `physics.volume.removed_volumes`); the union is never below the largest segment. free[i] = the fraction of i's perimeter outside all its segments (bordering
-    a pore), 1 − |∪ arcs|/(2π), exact (arc k spans φ_k ± acos(l_k/R))."""
+    a pore), 1 − |∪ arcs|/(2π), exact (arc k spans φ_k ± acos(l_k/R)).
+    Argument groups as in `physics.volume.removed_areas`: adjacency = (row_start, col_start,
+    col_pair) (`ContactList.adjacency`), box = (L, periodic_xy) (`Box.periodicity`),
+    walls = (wall_pos, wall_on) (`Box.wall_arrays`)."""
+    row_start, col_start, col_pair = adjacency
+    L, periodic_xy = box
+    wall_pos, wall_on = walls
     n = x.shape[0]
     for i in range(n):
         Ri = R[i]
@@ -445,17 +450,17 @@ def analyse(sim) -> dict:
     free = np.empty(ps.n)
     if dim == 2:
         # solid = union of the disks: segments beyond the radical lines (lenses exact) and walls
-        exact_removed_areas(ps.x, ps.R, cl.i, cl.j, cl.row_start, cl.col_start, cl.col_pair, L,
-                      box.periodic_xy, pos, on, removed, free)
+        exact_removed_areas(ps.x, ps.R, cl.i, cl.j, cl.adjacency(), (L, box.periodic_xy), (pos, on),
+                            removed, free)
         removed *= DISK_THICKNESS
     else:
         # solid = Σ sphere ∩ cell: each lens split at its separating plane (radical
         # plane, flats to the side that made them), wall caps cut, and what triple
         # overlaps would remove twice counted once
         from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
-        removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
-                        cl.row_start, cl.col_start, cl.col_pair, L, box.periodic_xy, pos, on,
-                        QUADRATURE_DIRECTIONS, removed, free, np.empty(ps.n), np.empty(ps.n), True)
+        removed_volumes(cl.pair_arrays(ps), sim.flattening_share, cl.adjacency(),
+                        (L, box.periodic_xy), (pos, on), QUADRATURE_DIRECTIONS, removed, free,
+                        (np.empty(ps.n), np.empty(ps.n)), True)
     envelope = (V - removed)[ps.alive]
     # a porous agglomerate holds the solid (1 − ε) V0 of its true envelope V0; squeezed beyond
     # what its radius restores, its pores take up the cut, never its solid

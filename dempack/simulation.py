@@ -692,10 +692,9 @@ class Simulation:
             self._cap_correction_list = cl
             every = self.scenario.numerics.cap_correction_every
             (removed_areas if disk else removed_volumes)(
-                ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, self.flattening_share,
-                cl.row_start, cl.col_start, cl.col_pair, np.asarray(box.L[:2], float), box.periodic_xy,
-                pos, on, CIRCLE_DIRECTIONS if disk else QUADRATURE_DIRECTIONS, caps, np.empty(ps.n),
-                self.cap_correction[0], self.cap_correction[1], self._radius_updates % every == 0)
+                cl.pair_arrays(ps), self.flattening_share, cl.adjacency(), box.periodicity(),
+                (pos, on), CIRCLE_DIRECTIONS if disk else QUADRATURE_DIRECTIONS, caps, np.empty(ps.n),
+                (self.cap_correction[0], self.cap_correction[1]), self._radius_updates % every == 0)
             self._radius_updates += 1
             V = (true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep) if disk
                  else true_volume(ps.R0, beta, ps.lithiation))

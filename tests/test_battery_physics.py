@@ -158,10 +158,9 @@ def test_total_true_volume_of_creeping_packing():
     from dempack.physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
     pos, _, on = sim.box.wall_arrays()
     caps = np.empty(ps.n)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, sim.flattening_share,
-                    cl.row_start, cl.col_start, cl.col_pair, sim.box.L[:2].copy(), False, pos, on,
-                    QUADRATURE_DIRECTIONS, caps, np.empty(ps.n), np.empty(ps.n), np.empty(ps.n),
-                    True)
+    removed_volumes(cl.pair_arrays(ps), sim.flattening_share, cl.adjacency(),
+                    (sim.box.L[:2].copy(), False), (pos, on), QUADRATURE_DIRECTIONS, caps,
+                    np.empty(ps.n), (np.empty(ps.n), np.empty(ps.n)), True)
     se = ps.material == 0
     true = np.sum(4 / 3 * np.pi * ps.R[se] ** 3 - caps[se])
     target = np.sum(4 / 3 * np.pi * ps.R0[se] ** 3 * (1 + 0.98 * ps.lithiation[se]))
@@ -223,9 +222,9 @@ def test_removed_volume_counts_intersecting_caps_once():
     on[:] = False
     out = np.empty(nb + 1)
     free = np.empty(nb + 1)
-    removed_volumes(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, np.full((1, 1), 0.5),
-                    cl.row_start, cl.col_start, cl.col_pair, box.L[:2].copy(), False, pos, on,
-                    QUADRATURE_DIRECTIONS, out, free, np.empty(nb + 1), np.empty(nb + 1), True)
+    removed_volumes(cl.pair_arrays(ps), np.full((1, 1), 0.5), cl.adjacency(),
+                    (box.L[:2].copy(), False), (pos, on), QUADRATURE_DIRECTIONS, out, free,
+                    (np.empty(nb + 1), np.empty(nb + 1)), True)
     p = rng.uniform(-1.0, 1.0, size=(2_000_000, 3))
     p = p[np.sum(p * p, 1) <= 1.0]
     pw0 = np.sum(p * p, 1) - R0 ** 2

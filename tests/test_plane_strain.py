@@ -44,10 +44,10 @@ def _areas(x, R, pairs=(), delta_flat=(), share=None, walls=(0.0, 10.0, 0.0, 10.
     on = np.array([True, True, True, True, False, False])
     mat = np.zeros(n, np.int32) if share is None else np.arange(n, dtype=np.int32)
     S = np.full((1, 1), 0.5) if share is None else np.asarray(share, float)
-    removed_areas(x, np.asarray(R, float), mat, pi, pj,
-                  np.asarray(delta_flat, float).reshape(len(pairs)), S,
-                  row_start, col_start, col_pair, np.array([walls[3], T]), False, pos, on,
-                  CIRCLE_DIRECTIONS, out, free, np.zeros(n), np.zeros(n), True)
+    removed_areas((x, np.asarray(R, float), mat, pi, pj,
+                   np.asarray(delta_flat, float).reshape(len(pairs))), S,
+                  (row_start, col_start, col_pair), (np.array([walls[3], T]), False), (pos, on),
+                  CIRCLE_DIRECTIONS, out, free, (np.zeros(n), np.zeros(n)), True)
     return out, free
 
 

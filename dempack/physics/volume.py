@@ -16,6 +16,22 @@ surface that is free, so it converges while the particle still borders a pore.
 with circular segments, R² acos((R − h)/R) − (R − h) √(2Rh − h²) (`geometry.segment_area`),
 cut by the same separating lines (`removed_areas`, areas × t), and the disk's radius
 R = √((A_true + allowance)/(π t)), A_true from dempack.physics.plane_strain.true_area.
+
+Kernel arguments: the arrays that travel together are plain tuples (numba types a tuple of
+arrays by its fast path), unpacked on entry:
+
+- pairs = (x, R, mat, pi, pj, delta_flat): centres (N, 3) m, radii (N) m, material index
+  (N), the pair list's members i < j (P) and flats δ_flat (P) m
+  (`dempack.state.ContactList.pair_arrays`);
+- adjacency = (row_start, col_start, col_pair): each particle's pairs, as first member
+  (rows row_start[i]:row_start[i + 1]) and as second (col_pair[col_start[i]:col_start[i + 1]])
+  (`ContactList.adjacency`);
+- box = (L, periodic_xy): the lateral periods Lx, Ly (2,) m and whether x and y are
+  periodic (`dempack.geometry.Box.periodicity`);
+- walls = (wall_pos, wall_on): the wall slots' positions (6,) m and which slots are walls
+  (`Box.wall_arrays`);
+- correction = (corr_vol, corr_cover): the per-particle corrections for intersecting cuts
+  (`removed_volumes`).
 """
 from __future__ import annotations
 
@@ -89,11 +105,14 @@ CIRCLE_DIRECTIONS = circle_directions(720)
 
 
 @njit(cache=True, inline="always")
-def _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair, L, periodic_xy):
+def _contact_cap(i, q, side, pairs, flat_share, col_pair, box):
     """Cap of sphere i cut by its q-th contact (side 0: the q-th pair of i's row,
     side 1: the q-th entry of i's column): (h, d, dx, dy, dz), h the cap height at
     the separating plane (`cap_heights`, at most 2R_i), d and (dx, dy, dz) the
-    centre distance and the vector i → j; h ≤ 0 where the spheres do not overlap."""
+    centre distance and the vector i → j; h ≤ 0 where the spheres do not overlap.
+    pairs, box: module docstring (kernel arguments)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    L, periodic_xy = box
     p = q if side == 0 else col_pair[q]
     j = pj[p] if side == 0 else pi[p]
     dx, dy, dz = separation(x, i, j, L, periodic_xy)
@@ -116,12 +135,15 @@ def _cut_size(Ri, h, disk):
 
 
 @njit(cache=True)
-def _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                 periodic_xy, wall_pos, wall_on, dirs, disk):
+def _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs, disk):
     """(C, F) for particle i: the volume (m³) its intersecting cuts count twice in Σ cuts,
     and the fraction of its surface (perimeter, `disk`) they cover twice (see
     removed_volumes, removed_areas). A sphere is cut by planes at walls of all 6 slots,
-    a disk (x–z plane) by lines and the walls of slots 0–3."""
+    a disk (x–z plane) by lines and the walls of slots 0–3. pairs, adjacency, box, walls:
+    module docstring (kernel arguments)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    row_start, col_start, col_pair = adjacency
+    wall_pos, wall_on = walls
     Ri = R[i]
     nw = 4 if disk else 6
     cnt = row_start[i + 1] - row_start[i] + col_start[i + 1] - col_start[i] + nw
@@ -132,8 +154,7 @@ def _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
         lo = row_start[i] if side == 0 else col_start[i]
         hi = row_start[i + 1] if side == 0 else col_start[i + 1]
         for q in range(lo, hi):
-            h, d, dx, dy, dz = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share,
-                                            col_pair, L, periodic_xy)
+            h, d, dx, dy, dz = _contact_cap(i, q, side, pairs, flat_share, col_pair, box)
             if h <= 0.0:
                 continue
             xx = Ri - h
@@ -191,9 +212,14 @@ def _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
 
 
 @njit(cache=True, inline="always")
-def _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                 periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute, disk):
-    """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas` (`disk`)."""
+def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
+                 disk):
+    """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas` (`disk`); the
+    argument groups as there."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    row_start, col_start, col_pair = adjacency
+    wall_pos, wall_on = walls
+    corr_vol, corr_cover = correction
     Ri = R[i]
     tot = 0.0
     cov = 0.0
@@ -203,8 +229,7 @@ def _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
         lo = row_start[i] if side == 0 else col_start[i]
         hi = row_start[i + 1] if side == 0 else col_start[i + 1]
         for q in range(lo, hi):
-            h, _, _, _, _ = _contact_cap(i, q, side, x, R, mat, pi, pj, delta_flat, flat_share, col_pair,
-                                         L, periodic_xy)
+            h, _, _, _, _ = _contact_cap(i, q, side, pairs, flat_share, col_pair, box)
             if h > 0.0:
                 cv, cc = _cut_size(Ri, h, disk)
                 tot += cv
@@ -221,9 +246,8 @@ def _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
                 big_v = max(big_v, cv)
                 big_c = max(big_c, cc)
     if recompute:
-        corr_vol[i], corr_cover[i] = _shared_cuts(i, x, R, mat, pi, pj, delta_flat, flat_share,
-                                                  row_start, col_start, col_pair, L, periodic_xy,
-                                                  wall_pos, wall_on, dirs, disk)
+        corr_vol[i], corr_cover[i] = _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs,
+                                                  disk)
     # a reused correction may exceed what the caps now share: bound the union
     # below by the largest cap
     out[i] = max(tot - corr_vol[i], big_v)
@@ -231,9 +255,7 @@ def _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
 
 
 @njit(parallel=True, cache=True)
-def removed_volumes(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                    periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover,
-                    recompute):
+def removed_volumes(pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute):
     """out[i] = volume (m³) of sphere i outside its cell: the union of the caps cut
     by its contacts' separating planes (`cap_heights`: the radical (power) plane
     where no flat was made, so the cell is the Laguerre cell) and by the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
@@ -247,17 +269,19 @@ def removed_volumes(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_st
     free[i] = the fraction of sphere i's surface outside all its caps (the
     surface that borders a pore): 1 − Σ h_k/(2R), less the same quadrature
     correction for doubly covered directions.
-    corr_vol, corr_cover: the two corrections per particle, recomputed when
-    `recompute` is true and reused otherwise (they change slowly and cost most)."""
+    correction = (corr_vol, corr_cover): the two corrections per particle, recomputed when
+    `recompute` is true and reused otherwise (they change slowly and cost most).
+    flat_share: `flattening_share` (nm, nm); pairs = (x, R, mat, pi, pj, delta_flat),
+    adjacency = (row_start, col_start, col_pair), box = (L, periodic_xy),
+    walls = (wall_pos, wall_on): module docstring (kernel arguments)."""
+    x = pairs[0]
     for i in prange(x.shape[0]):
-        _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                     periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute,
+        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
                      False)
 
 
 @njit(parallel=True, cache=True)
-def removed_areas(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                  periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute):
+def removed_areas(pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute):
     """The 2D `removed_volumes` (same arguments and outputs), for disks in the x–z plane
     (centres at y = 0) of thickness t = DISK_THICKNESS: out[i] = t × the area (m³) of disk i
     outside its cell, the union of the circular segments cut by its contacts' separating
@@ -275,7 +299,7 @@ def removed_areas(x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_star
     corr_vol (m³, times t), corr_cover: the two corrections per particle, recomputed when
     `recompute` is true and reused otherwise. With t = 1 m (DISK_THICKNESS) out is
     numerically the area in m², comparable with `plane_strain.true_area`."""
+    x = pairs[0]
     for i in prange(x.shape[0]):
-        _removed_one(i, x, R, mat, pi, pj, delta_flat, flat_share, row_start, col_start, col_pair, L,
-                     periodic_xy, wall_pos, wall_on, dirs, out, free, corr_vol, corr_cover, recompute,
+        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
                      True)
