@@ -85,14 +85,20 @@ def cell_rank(nc, per_cell: float = 1.0) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _pair_pass(x, R, cc, rank, cell_start, nc, periodic_xy, L, skin, counts, offsets, pi, pj,
-               fill):
+def _pair_pass(x, R, grid, box, skin, counts, offsets, pi, pj, fill):
     """Count (fill=False) or write (fill=True) the half list, rows sorted by i.
 
     Particles are sorted by cell rank (`cell_rank`; cell_start is indexed by rank), so
     a neighbour cell of lower rank holds only j < i and is skipped; in cells of higher
     rank every j > i (half the cells are visited).
+
+    grid = (cc, rank, cell_start, nc): each particle's cell coordinates (N, 3), the rank of
+    each cell, the start of each ranked cell's particles (ncell + 1) and the cell counts
+    (3,); box = (L, periodic_xy): the lateral periods (2,) m and whether x and y are
+    periodic (`geometry.Box.periodicity`).
     """
+    cc, rank, cell_start, nc = grid
+    L, periodic_xy = box
     n = x.shape[0]
     ox = _offsets(nc[0], periodic_xy)
     oy = _offsets(nc[1], periodic_xy)
@@ -257,14 +263,14 @@ def build_contact_list(ps: ParticleState, old: ContactList | None, box, skin: fl
     L = np.asarray(box.L[:2], float)
     counts = np.zeros(n, np.int64)
     dummy = np.zeros(0, np.int32)
-    _pair_pass(ps.x, ps.R, cc, rank, cell_start, nc, box.periodic_xy, L, skin, counts,
+    _pair_pass(ps.x, ps.R, (cc, rank, cell_start, nc), (L, box.periodic_xy), skin, counts,
                counts, dummy, dummy, False)
     row_start = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=row_start[1:])
     P = int(row_start[-1])
     pi = np.empty(P, np.int32)
     pj = np.empty(P, np.int32)
-    _pair_pass(ps.x, ps.R, cc, rank, cell_start, nc, box.periodic_xy, L, skin, counts,
+    _pair_pass(ps.x, ps.R, (cc, rank, cell_start, nc), (L, box.periodic_xy), skin, counts,
                row_start, pi, pj, True)
     col_pair, col_start = _counting_sort(pj, n)
 
