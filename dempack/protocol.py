@@ -264,8 +264,8 @@ def build_stages(scenario) -> list:
     if cy.cycles > 0:
         out.append(CyclingStage(cy.cycles, cy.c_rate, cy.residual_lithiation,
                                 cy.initial_lithiation, cy.steps_per_half_cycle, cy.si("rest_h"),
-                                st.mode, st.si("pressure_MPa"),
-                                st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s"),
+                                (st.mode, st.si("pressure_MPa"),
+                                 st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s")),
                                 cy.lithiation_rule, st.stress_free_start))
     return out
 
@@ -389,8 +389,13 @@ class CyclingStage(Stage):
 
     kind = "cycling"
 
-    def __init__(self, cycles, c_rate, c_res, c0, steps_per_half, rest_s, stack_mode,
-                 pressure, stiffness, max_speed, rule="uniform", stress_free_start=False):
+    def __init__(self, cycles, c_rate, c_res, c0, steps_per_half, rest_s, stack, rule="uniform",
+                 stress_free_start=False):
+        """stack = (mode, pressure, stiffness, max_speed): how the stack is held while
+        cycling (`stack.mode`: servo, spring, fixed_gap, fixed_box), its target pressure or
+        the spring's preload (Pa), the spring's stiffness (Pa/m) and the punch's largest
+        speed (m/s)."""
+        stack_mode, pressure, stiffness, max_speed = stack
         super().__init__(max_steps=0)
         self.stress_free_start = stress_free_start
         self.cycles, self.c_rate, self.c_res = cycles, c_rate, c_res

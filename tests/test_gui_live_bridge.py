@@ -48,7 +48,7 @@ def test_bridge_throttles_but_loses_no_row(tiny_sim):
 def test_cycle_position_and_remaining_steps():
     # 3 cycles, c_res 0.22, 1000 steps per 0->1 half; second half-cycle (charge),
     # c = 0.61: half-way from 1 down to 0.22 -> 0.5 * (1 + 0.5) = 0.75 cycles done
-    cyc = CyclingStage(3, 0.1, 0.22, 0.0, 1000, 0.0, "servo", 1e8, 0.0, 1.0)
+    cyc = CyclingStage(3, 0.1, 0.22, 0.0, 1000, 0.0, ("servo", 1e8, 0.0, 1.0))
     cyc.started, cyc.half, cyc.c = True, 1, 0.61
     sim = SimpleNamespace(stage=cyc, stages=[cyc], stage_index=0, done=False,
                           scenario=SimpleNamespace(cycling=SimpleNamespace(initial_lithiation=0.0)))
