@@ -8,8 +8,8 @@ periodic direction are kept in [0, L) (`wrap`), so a coordinate difference is in
 (−L, L) and its minimum image is one subtraction (`min_image`).
 
 Numba kernels call the scalar `min_image`/`wrap`/`separation`/`wall_gap`; numpy code
-calls `minimum_image` on (P, d) arrays of differences, which applies the same
-`min_image` per component. Wall slots (bottom, top punch, x lo, x hi, y lo, y hi)
+calls `minimum_image` (a Box) or `lateral_minimum_image` (the periods alone) on (P, d)
+arrays of differences, which applies the same `min_image` per component. Wall slots (bottom, top punch, x lo, x hi, y lo, y hi)
 index the per-particle wall arrays of `dempack.state`.
 """
 from __future__ import annotations
@@ -72,10 +72,17 @@ def minimum_image(d, box: "Box"):
     """Coordinate differences d (..., 3) m, in place, to their minimum image in the
     box's periodic directions (x and y when `box.periodic_xy`); returns d."""
     if box.periodic_xy:
-        rows = d.reshape(-1, d.shape[-1])
-        _min_image_rows(rows[:, :2], np.ascontiguousarray(box.L[:2], dtype=np.float64))
-        if not np.shares_memory(rows, d):  # a non-contiguous d was copied by reshape
-            d[...] = rows.reshape(d.shape)
+        lateral_minimum_image(d, box.L)
+    return d
+
+
+def lateral_minimum_image(d, L):
+    """Coordinate differences d (..., k ≥ 2) m, in place, to their minimum image in x and y
+    on the periods L[0], L[1] (m) (`min_image` per component, |d| < 1.5 L); returns d."""
+    rows = d.reshape(-1, d.shape[-1])
+    _min_image_rows(rows[:, :2], np.ascontiguousarray(L[:2], dtype=np.float64))
+    if not np.shares_memory(rows, d):  # a non-contiguous d was copied by reshape
+        d[...] = rows.reshape(d.shape)
     return d
 
 

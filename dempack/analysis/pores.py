@@ -59,6 +59,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from ..geometry import lateral_minimum_image
+
 log = logging.getLogger(__name__)
 
 PORE = -1
@@ -110,7 +112,7 @@ def overlapping_pairs(x, R, width, periodic: bool):
     i, j = pairs[:, 0], pairs[:, 1]
     dx = x[j] - x[i]
     if periodic:
-        dx[:, :2] -= L * np.round(dx[:, :2] / L)
+        lateral_minimum_image(dx, L)
     d = np.sqrt(np.sum(dx * dx, 1))
     ok = d < R[i] + R[j]
     return i[ok], j[ok], dx[ok]
@@ -216,12 +218,14 @@ def grid(width, pixel: float) -> tuple[int, int]:
 
 
 @njit(cache=True)
-def _paint(cx, cy, r, mat, pstart, pn, pb, px, py, nx, ny, periodic, image):
+def _paint(cx, cy, r, mat, half_planes, px, py, nx, ny, periodic, image):
     """Set image[j, i] = mat[k] for every pixel centre ((i + ½) px, (j + ½) py) inside disk
     k and on its side of each of its half-planes pn[q]·(p − c_k) ≤ pb[q], q in
-    pstart[k]:pstart[k + 1] (none when pstart is empty); in a periodic box the pixel
-    indices wrap (modulo nx, ny), else pixels outside the box are skipped. Work ∝ the
-    disks' area in pixels (each disk's bounding box only)."""
+    pstart[k]:pstart[k + 1] (none when pstart is empty), half_planes = (pstart, pn, pb)
+    (`Section.cells`); in a periodic box the pixel indices wrap (modulo nx, ny), else pixels
+    outside the box are skipped. Work ∝ the disks' area in pixels (each disk's bounding box
+    only)."""
+    pstart, pn, pb = half_planes
     cells = pstart.shape[0] > 0
     for k in range(cx.shape[0]):
         rk = r[k]
@@ -270,8 +274,8 @@ def rasterise(section: Section, pixel: float) -> Raster:
         pstart, pn, pb = section.cells
     _paint(np.ascontiguousarray(c[:, 0]), np.ascontiguousarray(c[:, 1]),
            np.asarray(section.radii, float), np.asarray(section.material, np.int16),
-           np.asarray(pstart, np.int64), np.asarray(pn, float).reshape(-1, 2),
-           np.asarray(pb, float), px, py, nx, ny, bool(section.periodic), image)
+           (np.asarray(pstart, np.int64), np.asarray(pn, float).reshape(-1, 2),
+            np.asarray(pb, float)), px, py, nx, ny, bool(section.periodic), image)
     return Raster(image, (px, py), bool(section.periodic))
 
 
