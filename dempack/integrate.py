@@ -121,8 +121,12 @@ def pair_contact(i, j, p, pi, vi, wi, Ri, mi, rowi, xf, vf, wf, R, mass, mat, xi
         cf = (conf[i], conf[j], flat_share[mat[i], mat[j]])
     mur = 0.0 if slots[0] is None else law[r6 + ULAW_MUR]
     x0, x1, x2 = load3(xif, p3)
+    vix, viy, viz = vi
+    wix, wiy, wiz = wi
     (touch, ax, ay, az, cx, cy, cz, mx, my, mz, ri, rj, x0, x1, x2, dc) = pair_law(
-        dx, dy, dz, Ri, R[j], mi, mass[j], vi, wi, load3(vf, j3), load3(wf, j3), x0, x1, x2, dc,
+        (dx, dy, dz), (Ri, mi, vix, viy, viz, wix, wiy, wiz),
+        (R[j], mass[j], vf[j3], vf[j3 + U1], vf[j3 + U2], wf[j3], wf[j3 + U1], wf[j3 + U2]),
+        (x0, x1, x2), dc,
         (law[r6 + ULAW_E], law[r6 + ULAW_KT], law[r6 + ULAW_RT], law[r6 + ULAW_MU],
          law[r6 + ULAW_CB], H, mur), cf, slots[0], slots[1], dt)
     store3(xif, p3, x0, x1, x2)
@@ -215,8 +219,8 @@ def wall_contacts(i, wt, pix, piy, piz, vix, viy, viz, wix, wiy, wiz, Ri, mi, m6
             H = wlaw[m6 + ULAW_H] + conf[i]
         mur = 0.0 if slots[0] is None else wlaw[m6 + ULAW_MUR]
         a, b, c, d, e, f, x0, x1, x2, dc = wall_law(
-            k, s, vwz, Ri, mi, vix, viy, viz, wix, wiy, wiz, wall_xi[i, k, 0],
-            wall_xi[i, k, 1], wall_xi[i, k, 2], dc,
+            k, s, vwz, (Ri, mi, vix, viy, viz, wix, wiy, wiz),
+            (wall_xi[i, k, 0], wall_xi[i, k, 1], wall_xi[i, k, 2]), dc,
             (wlaw[m6 + ULAW_E], wlaw[m6 + ULAW_KT], wlaw[m6 + ULAW_RT], wlaw[m6 + ULAW_MU],
              wlaw[m6 + ULAW_CB], H, mur), slots[0], slots[1], dt)
         wall_xi[i, k, 0] = x0
@@ -276,8 +280,14 @@ def wall_near(px, py, pz, Ri, reach):
 
 
 @njit(cache=True, inline="always")
-def leapfrog(fx, fy, fz, tx, ty, tz, vx, vy, vz, wx, wy, wz, px, py, pz, im, ii, dt):
-    """v += F dt/m, ω += T dt/I, x += v dt (im = dt/m, ii = dt/I). Returns (v, ω, x)."""
+def leapfrog(f, t, v, w, p, im, ii, dt):
+    """v += F dt/m, ω += T dt/I, x += v dt (im = dt/m, ii = dt/I; force f, torque t,
+    velocity v, angular velocity w and position p 3-tuples). Returns (v, ω, x), 9 scalars."""
+    fx, fy, fz = f
+    tx, ty, tz = t
+    vx, vy, vz = v
+    wx, wy, wz = w
+    px, py, pz = p
     vx += fx * im
     vy += fy * im
     vz += fz * im
@@ -301,8 +311,7 @@ def advance(i, i3, f, t, vi, wi, pi, mi, Ri, xf, vf, wf, ff, tf, xr, inertia, R_
     store3(ff, i3, fx, fy, fz)
     store3(tf, i3, tx, ty, tz)
     vix, viy, viz, wix, wiy, wiz, pix, piy, piz = leapfrog(
-        fx, fy, fz, tx, ty, tz, vix, viy, viz, wix, wiy, wiz, pix, piy, piz, dt / mi,
-        dt / inertia[i], dt)
+        f, t, (vix, viy, viz), (wix, wiy, wiz), (pix, piy, piz), dt / mi, dt / inertia[i], dt)
     store3(vf, i3, vix, viy, viz)
     store3(wf, i3, wix, wiy, wiz)
     ddx = pix - xr[i3]

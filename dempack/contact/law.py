@@ -60,24 +60,26 @@ def _normal_part_impl(line, Rs, Es, C, Hc, H, delta, dc):
 
 
 @njit(cache=True, inline="always")
-def hertz_mindlin(de, Rs, ms, Es, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2, dt):
+def hertz_mindlin(de, Rs, ms, lw, vn, vt, xi, dt):
     """Normal force magnitude, tangential force on the second body and the updated
     tangential spring (the normal, damping and tangential slots).
 
-    de elastic overlap (m) > 0; Rs R* (m); ms m* (kg); Es E*, kt = 8G* (Pa);
-    rt = √(4G*/E*); mu friction; cb = 2√(5/6)β; vn normal relative velocity (m/s,
-    > 0 separating); vt tangential relative velocity; (x0, x1, x2) the spring ξ (m)
-    before this step. Returns (F_n, ftx, fty, ftz, ξ0, ξ1, ξ2).
+    de elastic overlap (m) > 0; Rs R* (m); ms m* (kg); lw = (E*, 8G* (Pa),
+    √(4G*/E*), μ friction, 2√(5/6)β); vn normal relative velocity (m/s, > 0
+    separating); vt the tangential relative velocity and xi the spring ξ (m) before
+    this step (3-tuples). Returns (F_n, ftx, fty, ftz, ξ0, ξ1, ξ2).
     """
-    return normal_mindlin(hertz_normal(de, Rs, Es), ms, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1,
-                          x2, dt)
+    return normal_mindlin(hertz_normal(de, Rs, lw[0]), ms, lw, vn, vt, xi, dt)
 
 
 @njit(cache=True, inline="always")
-def normal_mindlin(normal, ms, kt, rt, mu, cb, vn, vtx, vty, vtz, x0, x1, x2, dt):
+def normal_mindlin(normal, ms, lw, vn, vt, xi, dt):
     """`hertz_mindlin` given the normal part's (√(R* δe), S_n, elastic force): from
     `hertz.hertz_normal` (spheres) or `line.line_normal` (disks)."""
     sq, Sn, Fel = normal
+    E, kt, rt, mu, cb = lw
+    vtx, vty, vtz = vt
+    x0, x1, x2 = xi
     gn = normal_dashpot(cb, Sn, ms)
     Fn = Fel - gn * vn
     if Fn < 0.0:
@@ -99,7 +101,6 @@ def resolve_contact(vc, n, xi, normal, ms, lw, dt):
     vcx, vcy, vcz = vc
     nx, ny, nz = n
     x0, x1, x2 = xi
-    E, kt, rt, mu, cb = lw
     vn = vcx * nx + vcy * ny + vcz * nz
     vtx = vcx - vn * nx
     vty = vcy - vn * ny
@@ -109,8 +110,8 @@ def resolve_contact(vc, n, xi, normal, ms, lw, dt):
     x0 -= xn * nx
     x1 -= xn * ny
     x2 -= xn * nz
-    Fn, ftx, fty, ftz, x0, x1, x2 = normal_mindlin(normal, ms, kt, rt, mu, cb, vn, vtx, vty, vtz,
-                                                   x0, x1, x2, dt)
+    Fn, ftx, fty, ftz, x0, x1, x2 = normal_mindlin(normal, ms, lw, vn, (vtx, vty, vtz),
+                                                   (x0, x1, x2), dt)
     cx = ny * ftz - nz * fty
     cy = nz * ftx - nx * ftz
     cz = nx * fty - ny * ftx
@@ -118,10 +119,11 @@ def resolve_contact(vc, n, xi, normal, ms, lw, dt):
 
 
 @njit(cache=True, inline="always")
-def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf, rolling, line,
-             dt):
-    """Contact of a pair i, j: d = x_j − x_i (minimum image), radii, masses, velocities,
-    angular velocities (3-tuples), spring ξ = (x0, x1, x2), flat dc, law constants
+def pair_law(d, body_i, body_j, xi, dc, lw, cf, rolling, line, dt):
+    """Contact of a pair i, j: d = x_j − x_i (minimum image, a 3-tuple), each body
+    (radius, mass, velocity, angular velocity: 8 scalars, a flat tuple, as numba's
+    parallel array analysis rejects nested tuples in inlined code), the spring
+    ξ (3-tuple), flat dc, law constants
     lw = (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r) (`tables.law_table`), confinement
     cf = (p_i, p_j, s_ij): the plastic limit is H + s_ij p_i + (1 − s_ij) p_j
     (dempack.confinement; s_ij the share of the flat i makes); rolling None (the slot
@@ -129,13 +131,11 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
     thickness t (m) of the 2D mode (disks in the x–z plane: `line.line_plastic`).
     Returns (touching, f, c, m, ri, rj, ξ, dc): f the force on j (on i: −f),
     c = n × f_t, so the torques are −ri c on i and −rj c on j, m the rolling torque
-    on i (on j: −m); ξ and dc updated (ξ zero when not touching). (Fewer than 30
-    arguments: CPython passes longer calls as *args, which numba cannot inline.)"""
+    on i (on j: −m); ξ and dc updated (ξ zero when not touching)."""
     E, kt, rt, mu, cb, H, mur = lw
-    vix, viy, viz = vi
-    wix, wiy, wiz = wi
-    vjx, vjy, vjz = vj
-    wjx, wjy, wjz = wj
+    dx, dy, dz = d
+    Ri, mi, vix, viy, viz, wix, wiy, wiz = body_i
+    Rj, mj, vjx, vjy, vjz, wjx, wjy, wjz = body_j
     d2 = dx * dx + dy * dy + dz * dz
     rsum = Ri + Rj
     if d2 >= rsum * rsum:
@@ -167,7 +167,7 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
     vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri
     vcz = vjz - viz - (wjx * ny - wjy * nx) * rj - (wix * ny - wiy * nx) * ri
     Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
-        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), normal, ms, (E, kt, rt, mu, cb), dt)
+        (vcx, vcy, vcz), (nx, ny, nz), xi, normal, ms, (E, kt, rt, mu, cb), dt)
     mx = 0.0
     my = 0.0
     mz = 0.0
@@ -180,14 +180,15 @@ def pair_law(dx, dy, dz, Ri, Rj, mi, mj, vi, wi, vj, wj, x0, x1, x2, dc, lw, cf,
 
 
 @njit(cache=True, inline="always")
-def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, rolling, line, dt):
-    """Contact of a particle (radius Ri, mass mi, velocity v, angular velocity w,
-    centre at distance s inside wall slot k, inward normal WALL_NORMALS[k]; the wall
-    moves at vwz along z) with spring ξ = (x0, x1, x2) and flat dc; lw the wall's law
+def wall_law(k, s, vwz, sphere, xi, dc, lw, rolling, line, dt):
+    """Contact of a particle, sphere = (radius Ri, mass mi, velocity v, angular velocity
+    w: 8 scalars, as `pair_law`), centre at distance s inside wall slot k, inward normal
+    WALL_NORMALS[k]; the wall moves at vwz along z; spring ξ (3-tuple) and flat dc; lw the wall's law
     constants (E*, 8G*, √(4G*/E*), μ, 2√(5/6)β, H, μ_r), H already including the
     confinement; rolling and line as in `pair_law` (a disk on a rigid wall: C = 4). Returns (force on the particle, torque on it,
     ξ, dc), all zero but dc when apart."""
     E, kt, rt, mu, cb, H, mur = lw
+    Ri, mi, vx, vy, vz, wx, wy, wz = sphere
     delta = Ri - s
     de = delta - dc
     if delta <= 0.0 or de <= 0.0:
@@ -202,7 +203,7 @@ def wall_law(k, s, vwz, Ri, mi, vx, vy, vz, wx, wy, wz, x0, x1, x2, dc, lw, roll
     vcy = vy - (wz * nx - wx * nz) * r
     vcz = vz - (wx * ny - wy * nx) * r - vwz
     Fn, fx, fy, fz, cx, cy, cz, x0, x1, x2 = resolve_contact(
-        (vcx, vcy, vcz), (nx, ny, nz), (x0, x1, x2), normal, mi, (E, kt, rt, mu, cb), dt)
+        (vcx, vcy, vcz), (nx, ny, nz), xi, normal, mi, (E, kt, rt, mu, cb), dt)
     tx = -r * cx
     ty = -r * cy
     tz = -r * cz
