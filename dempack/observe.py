@@ -460,7 +460,7 @@ def analyse(sim) -> dict:
         from .physics.volume import QUADRATURE_DIRECTIONS, removed_volumes
         removed_volumes(cl.pair_arrays(ps), sim.flattening_share, cl.adjacency(),
                         (L, box.periodic_xy), (pos, on), QUADRATURE_DIRECTIONS, removed, free,
-                        (np.empty(ps.n), np.empty(ps.n)), True)
+                        np.empty(ps.n), np.empty(ps.n), True)
     envelope = (V - removed)[ps.alive]
     # a porous agglomerate holds the solid (1 − ε) V0 of its true envelope V0; squeezed beyond
     # what its radius restores, its pores take up the cut, never its solid

@@ -694,7 +694,7 @@ class Simulation:
             (removed_areas if disk else removed_volumes)(
                 cl.pair_arrays(ps), self.flattening_share, cl.adjacency(), box.periodicity(),
                 (pos, on), CIRCLE_DIRECTIONS if disk else QUADRATURE_DIRECTIONS, caps, np.empty(ps.n),
-                (self.cap_correction[0], self.cap_correction[1]), self._radius_updates % every == 0)
+                self.cap_correction[0], self.cap_correction[1], self._radius_updates % every == 0)
             self._radius_updates += 1
             V = (true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep) if disk
                  else true_volume(ps.R0, beta, ps.lithiation))

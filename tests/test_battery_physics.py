@@ -160,7 +160,7 @@ def test_total_true_volume_of_creeping_packing():
     caps = np.empty(ps.n)
     removed_volumes(cl.pair_arrays(ps), sim.flattening_share, cl.adjacency(),
                     (sim.box.L[:2].copy(), False), (pos, on), QUADRATURE_DIRECTIONS, caps,
-                    np.empty(ps.n), (np.empty(ps.n), np.empty(ps.n)), True)
+                    np.empty(ps.n), np.empty(ps.n), np.empty(ps.n), True)
     se = ps.material == 0
     true = np.sum(4 / 3 * np.pi * ps.R[se] ** 3 - caps[se])
     target = np.sum(4 / 3 * np.pi * ps.R0[se] ** 3 * (1 + 0.98 * ps.lithiation[se]))
@@ -224,7 +224,7 @@ def test_removed_volume_counts_intersecting_caps_once():
     free = np.empty(nb + 1)
     removed_volumes(cl.pair_arrays(ps), np.full((1, 1), 0.5), cl.adjacency(),
                     (box.L[:2].copy(), False), (pos, on), QUADRATURE_DIRECTIONS, out, free,
-                    (np.empty(nb + 1), np.empty(nb + 1)), True)
+                    np.empty(nb + 1), np.empty(nb + 1), True)
     p = rng.uniform(-1.0, 1.0, size=(2_000_000, 3))
     p = p[np.sum(p * p, 1) <= 1.0]
     pw0 = np.sum(p * p, 1) - R0 ** 2

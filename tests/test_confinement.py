@@ -147,7 +147,7 @@ def test_removed_volume_gives_the_flat_to_the_creeping_particle(se_first):
     on[:] = False
     out = np.empty(2)
     removed_volumes(cl.pair_arrays(ps), S, cl.adjacency(), (box.L[:2].copy(), False), (pos, on),
-                    QUADRATURE_DIRECTIONS, out, np.empty(2), (np.empty(2), np.empty(2)), True)
+                    QUADRATURE_DIRECTIONS, out, np.empty(2), np.empty(2), np.empty(2), True)
     lp = (2.7 ** 2 + 3.0) / 5.4
     h_ms = 1.0 - (2.7 - lp)
     h_se = 0.5 - h_ms

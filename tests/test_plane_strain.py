@@ -47,7 +47,7 @@ def _areas(x, R, pairs=(), delta_flat=(), share=None, walls=(0.0, 10.0, 0.0, 10.
     removed_areas((x, np.asarray(R, float), mat, pi, pj,
                    np.asarray(delta_flat, float).reshape(len(pairs))), S,
                   (row_start, col_start, col_pair), (np.array([walls[3], T]), False), (pos, on),
-                  CIRCLE_DIRECTIONS, out, free, (np.zeros(n), np.zeros(n)), True)
+                  CIRCLE_DIRECTIONS, out, free, np.zeros(n), np.zeros(n), True)
     return out, free
 
 

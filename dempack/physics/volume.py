@@ -30,8 +30,10 @@ arrays by its fast path), unpacked on entry:
   periodic (`dempack.geometry.Box.periodicity`);
 - walls = (wall_pos, wall_on): the wall slots' positions (6,) m and which slots are walls
   (`Box.wall_arrays`);
-- correction = (corr_vol, corr_cover): the per-particle corrections for intersecting cuts
-  (`removed_volumes`).
+
+The arrays a parallel kernel writes (out, free, corr_vol, corr_cover) are separate
+arguments, never tuple members: numba 0.68.1 drops writes made in a prange loop to an
+array unpacked from a tuple (benchmarks/numba_tuple_prange.py).
 """
 from __future__ import annotations
 
@@ -212,14 +214,14 @@ def _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs, disk):
 
 
 @njit(cache=True, inline="always")
-def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
-                 disk):
-    """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas` (`disk`); the
-    argument groups as there."""
+def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol, corr_cover,
+                 mode):
+    """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas`; the arguments as
+    there, mode = (recompute, disk)."""
+    recompute, disk = mode
     x, R, mat, pi, pj, delta_flat = pairs
     row_start, col_start, col_pair = adjacency
     wall_pos, wall_on = walls
-    corr_vol, corr_cover = correction
     Ri = R[i]
     tot = 0.0
     cov = 0.0
@@ -255,7 +257,8 @@ def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, c
 
 
 @njit(parallel=True, cache=True)
-def removed_volumes(pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute):
+def removed_volumes(pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol, corr_cover,
+                    recompute):
     """out[i] = volume (m³) of sphere i outside its cell: the union of the caps cut
     by its contacts' separating planes (`cap_heights`: the radical (power) plane
     where no flat was made, so the cell is the Laguerre cell) and by the walls. Σ_c π h_c² (3R − h_c)/3, exact while no two caps of i intersect;
@@ -269,19 +272,20 @@ def removed_volumes(pairs, flat_share, adjacency, box, walls, dirs, out, free, c
     free[i] = the fraction of sphere i's surface outside all its caps (the
     surface that borders a pore): 1 − Σ h_k/(2R), less the same quadrature
     correction for doubly covered directions.
-    correction = (corr_vol, corr_cover): the two corrections per particle, recomputed when
+    corr_vol, corr_cover: the two corrections per particle, recomputed when
     `recompute` is true and reused otherwise (they change slowly and cost most).
     flat_share: `flattening_share` (nm, nm); pairs = (x, R, mat, pi, pj, delta_flat),
     adjacency = (row_start, col_start, col_pair), box = (L, periodic_xy),
     walls = (wall_pos, wall_on): module docstring (kernel arguments)."""
     x = pairs[0]
     for i in prange(x.shape[0]):
-        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
-                     False)
+        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol,
+                     corr_cover, (recompute, False))
 
 
 @njit(parallel=True, cache=True)
-def removed_areas(pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute):
+def removed_areas(pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol, corr_cover,
+                  recompute):
     """The 2D `removed_volumes` (same arguments and outputs), for disks in the x–z plane
     (centres at y = 0) of thickness t = DISK_THICKNESS: out[i] = t × the area (m³) of disk i
     outside its cell, the union of the circular segments cut by its contacts' separating
@@ -301,5 +305,5 @@ def removed_areas(pairs, flat_share, adjacency, box, walls, dirs, out, free, cor
     numerically the area in m², comparable with `plane_strain.true_area`."""
     x = pairs[0]
     for i in prange(x.shape[0]):
-        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, correction, recompute,
-                     True)
+        _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol,
+                     corr_cover, (recompute, True))
