@@ -16,33 +16,11 @@ then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
 `dempack.drive.drive`.
 
-Divergence guards (DESIGN §2: stop with a diagnosis, DivergenceError):
-- every step, one scalar compare: the step kernel returns the largest skin drift
-  |x − x_ref| + (R − R_ref) since the last neighbour-list build (NaN if a position
-  became NaN). Before the step it was ≤ skin/2 (else the list was rebuilt), so a drift
-  above `skin/2 + R_max` (R_max the largest radius, fragments at their final size, at
-  the build) needs one step's displacement plus radius jump above R_max. The radius
-  jumps of a step (swelling, the volume correction: at most (1 + max_cap_fraction)^(1/3)
-  − 1 ≈ 24 % of R, a fragment's growth: below its final radius) stay below R_max, so a
-  particle moved a good part of the largest radius in one step, where a resolved step
-  moves it a small fraction of its own (at the Rayleigh step, dt ≈ 0.2 t_R ≈ 0.7 R/c_s,
-  that is a speed of the order of the elastic wave speed c_s): the integration has blown
-  up. Conversely the bound is reached once a particle moves skin + R_max in one step
-  (|x − x_ref| ≥ displacement − skin/2). With dt 10⁴ × too large the run stops at the
-  first step; an unstable step (dt 10 × too large) grows the energy geometrically and
-  stops within tens of steps (tests/test_divergence.py);
-- at each neighbour-list rebuild: a particle entirely outside the die (its centre more
-  than its radius beyond a wall) is an error that names it; particles are never dropped;
-- at each output row: NaN in the observables, and an elastic overlap above
-  run.max_overlap_ratio (a physical overlap runaway, e.g. a soft phase at high pressure).
-The message names the cause and a time step from the Rayleigh time (`rayleigh_time`).
-A diverged state is never written as a checkpoint: `run` writes one at step 0 and the
-writers every k rows, each of a state that passed these checks, so the run folder keeps
-the last good checkpoint (`last_checkpoint`).
+Divergence guards (every step, at each neighbour-list rebuild, at each output row)
+and their diagnosis, DivergenceError: `dempack.safety`.
 """
 from __future__ import annotations
 
-import logging
 import math
 import time as _time
 from dataclasses import dataclass
@@ -51,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from numba import get_num_threads
 
-from . import __version__
+from . import __version__, safety
 from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
 from .physics.creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
                             particle_norton_flow, particle_norton_flow_2d)
@@ -73,19 +51,16 @@ from .packing import (SizeDistribution, insert_random, insert_random_disks, laye
                       layer_width, particle_counts, volume_fractions)
 from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
 from .protocol import build_stages
+from .safety import DivergenceError
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
 
-
-log = logging.getLogger(__name__)
+# DivergenceError (dempack.safety) is re-exported here
+__all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation"]
 
 # auto threads: one below this many particles. Measured on the 2-core machine, quiet:
 # a 2000-particle Se-Mo6Se8 cycling bed ran 1.26 ms/step with two threads, 1.74 with one.
 SERIAL_BELOW = 1500
-
-
-class DivergenceError(RuntimeError):
-    """The run blew up; the message gives the diagnosis and a time step to try."""
 
 
 def rayleigh_time(R, density, shear_modulus, nu):
@@ -381,10 +356,7 @@ class Simulation:
         return self.scenario.numerics.dt_safety * min(times)
 
     def _final_radii(self) -> np.ndarray:
-        """R, with growing fragments at their final (mass-conserving) size (m)."""
-        ps = self.particles
-        grow = ps.R0_target > ps.R0
-        return np.where(grow, ps.R * ps.R0_target / np.where(grow, ps.R0, 1.0), ps.R)
+        return safety.final_radii(self)
 
     # --------------------------------------------------------------- queries
     @property
@@ -527,6 +499,13 @@ class Simulation:
         st = self.stage
         return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
 
+    def pair_forces_wanted(self, step: int) -> bool:
+        """True if an operation that reads the pair forces runs after step `step`: the
+        integrator records them on exactly those steps (dempack.pipeline)."""
+        return any(op.needs_pair_forces and op.trigger(step)
+                   for op in (*self.updaters, *self.computes))
+
+    # --------------------------------------------- physics updaters (physics.updates)
     def creep_step(self, dt_phys: float) -> None:
         """Advance creep by dt_phys (s) of physical time (dempack.physics.creep), by the
         law of cycling.creep_model: Norton flow of each particle driven by its von Mises
@@ -722,13 +701,7 @@ class Simulation:
                 R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
         ps.R[:] = R_new
 
-    def pair_forces_wanted(self, step: int) -> bool:
-        """True if an operation that reads the pair forces runs after step `step`: the
-        integrator records them on exactly those steps (dempack.pipeline)."""
-        return any(op.needs_pair_forces and op.trigger(step)
-                   for op in (*self.updaters, *self.computes))
-
-    # --------------------------------------------------------------- fracture
+    # ---------------------------------------------------------- stage events
     def _after_particle_change(self, old_to_new) -> None:
         """Particles were removed/added (old_to_new from ParticleState.replace):
         rebuild the neighbour list now, carrying the surviving pairs' history,
@@ -752,51 +725,6 @@ class Simulation:
         for fn in self.half_cycle_observers:
             fn(self, row)
 
-    def _check_inside(self) -> None:
-        """A particle entirely outside the die (its centre more than its radius beyond the
-        bottom plate, the punch or a side wall; or not finite) is an error that names it:
-        the walls push back any particle that only overlaps them, so one that got through
-        means the integration blew up. Particles are never dropped (N stays)."""
-        ps, box = self.particles, self.box
-        if ps.n == 0:
-            return
-        x, R = ps.x, ps.R
-        bad = ~np.all(np.isfinite(x), axis=1)
-        bad |= (x[:, 2] < -R) | (x[:, 2] > box.z_top + R)
-        if not box.periodic_xy:
-            for d in range(2):
-                bad |= (x[:, d] < -R) | (x[:, d] > box.L[d] + R)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            self._diverged(f"particle {ps.pid[k]} left the die (position {ps.x[k]} m, radius "
-                           f"{ps.R[k]:.3g} m, speed {np.linalg.norm(ps.v[k]):.3g} m/s; die "
-                           f"{box.L[0]:.3g} x {box.L[1]:.3g} m, punch at z = {box.z_top:.3g} m)")
-
-    def _set_drift_limit(self) -> None:
-        """The step's divergence bound (module docstring), set at each list build:
-        skin/2 + the largest radius, growing fragments at their final size (m)."""
-        R = self._final_radii()
-        self._drift_limit = 0.5 * self.skin + (float(R.max()) if R.size else np.inf)
-
-    def _runaway(self, drift: float) -> None:
-        """The step's drift broke its bound: name the fastest particle and stop (the
-        step taken is step_count + 1; its state is not kept)."""
-        ps = self.particles
-        step = self.step_count + 1
-        speed = np.linalg.norm(ps.v, axis=1)
-        bad = ~np.isfinite(speed) | ~np.all(np.isfinite(ps.x), axis=1)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            self._diverged(f"the position or velocity of particle {ps.pid[k]} became NaN/inf",
-                           step)
-        k = int(np.argmax(speed))
-        self._diverged(
-            f"particle {ps.pid[k]} moved {speed[k] * self.dt:.3g} m in one step, "
-            f"{speed[k] * self.dt / ps.R[k]:.3g} x its radius {ps.R[k]:.3g} m, at "
-            f"{speed[k]:.3g} m/s (skin drift {drift:.3g} m > skin/2 + largest radius = "
-            f"{self._drift_limit:.3g} m): the integration is unstable, a resolved step moves a "
-            "particle a small fraction of its radius", step)
-
     def _finish_stage(self, st) -> None:
         row = observables(self)
         res = {"stage": st.label, "mode": st.kind, "target_pressure_Pa": st.target,
@@ -808,82 +736,36 @@ class Simulation:
         self.stage_index += 1
         self.box.punch_velocity = 0.0
 
+    # ----------------------------------------------------- safety (dempack.safety)
+    def _check_inside(self) -> None:
+        safety.check_inside(self)
+
+    def _set_drift_limit(self) -> None:
+        safety.set_drift_limit(self)
+
+    def _runaway(self, drift: float) -> None:
+        safety.runaway(self, drift)
+
     def _diverged(self, why: str, step: int | None = None) -> None:
-        """Stop with DivergenceError: the cause, a time step to try (from the Rayleigh
-        time) and the last good checkpoint. The diverged state is not written: the
-        checkpoint in the run folder stays the last one of a state that passed the checks."""
-        self.stopped = True
-        raise DivergenceError(
-            f"run diverged at step {self.step_count if step is None else step} "
-            f"(t = {self.time:.6g} s): {why}. "
-            + self._dt_advice()
-            + (" or, if the overlap is physical, raise run.max_overlap_ratio"
-               if "overlap" in why else "")
-            + ". " + self._checkpoint_advice())
+        safety.diverged(self, why, step)
 
     def _dt_advice(self) -> str:
-        """Which time step to try: the Rayleigh-limited one where dt exceeds it, else half."""
-        nu = self.scenario.numerics
-        dt_r = self.rayleigh_dt(self._final_radii())
-        if self.dt > dt_r * (1.0 + 1e-9):
-            return (f"The time step dt = {self.dt:.3g} s is {self.dt / dt_r:.3g} x the stable "
-                    f"one, dt_safety x Rayleigh time = {dt_r:.3g} s: try numerics.dt_safety = "
-                    f"{nu.dt_safety:g} with numerics.dt_s = 0 (automatic, dt = {dt_r:.3g} s)")
-        if nu.dt_s > 0:
-            return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_s = "
-                    f"{self.dt / 2:.3g} (dt = {self.dt / 2:.3g} s)")
-        return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_safety = "
-                f"{nu.dt_safety / 2:g} (dt = {self.dt / 2:.3g} s)")
+        return safety.dt_advice(self)
 
     def _checkpoint_advice(self) -> str:
-        if self.last_checkpoint is None:
-            return "No checkpoint was written before it diverged"
-        path, step = self.last_checkpoint
-        return (f"The last good checkpoint (step {step}) is kept in {path}; the diverged "
-                "state was not written")
+        return safety.checkpoint_advice(self)
 
+    # ------------------------------------------------------------------- run
     def observe(self) -> dict:
-        """Compute one row of observables, check for divergence, run observers."""
+        """Compute one row of observables, check it (`safety.check_row`, which stops a
+        diverged run, and `safety.warn_inertial`), run observers."""
         a = analyse(self)
         self._last_analysis = a
         row = observables(self, a)
         self.history.append(row)
         self.outputs_written += 1
-        lim = self.scenario.run.max_overlap_ratio
-        if not np.isfinite(row["porosity"]) or not np.all(np.isfinite(self.particles.x)):
-            self._diverged("a particle position or velocity became NaN/inf")
-        if a["max_overlap_ratio"] > lim:
-            i, j = a["worst_pair"]
-            self._diverged(f"overlap {a['max_overlap_ratio']:.3f} of the smaller radius between "
-                           f"particles {self.particles.pid[i]} and {self.particles.pid[j]} exceeds "
-                           f"run.max_overlap_ratio = {lim:g}")
-        I = row["inertial_number"]
-        target = getattr(self.stage, "target", 0.0) or 0.0
-        loaded = row["punch_stress_Pa"] > 0.5 * target > 0.0  # loose compaction is not judged
-        if loaded and np.isfinite(I) and I > 1e-3 and self._inertial_warned != self.stage_index:
-            # one log line per stage: I ∝ punch speed (γ̇ = |v|/h), so |v|·1e-3/I is the
-            # speed that gives I = 1e-3 here; in cycling the punch follows the swelling,
-            # whose rate per step falls as 1/steps_per_half_cycle
-            self._inertial_warned = self.stage_index
-            i, sc = self.stage_index, self.scenario
-            if i < len(sc.pressing):
-                v = abs(self.box.punch_velocity) * 1e-3 / I
-                unit = 10.0 ** math.floor(math.log10(v) - 1)   # v rounded down to 2 digits
-                fix = (f"lower pressing.{i}.speed_m_per_s from {sc.pressing[i].speed_m_per_s:g} "
-                       f"to {math.floor(v / unit) * unit:.2g} m/s or less "
-                       "(I is proportional to the punch speed)")
-            else:
-                why = ("the punch follows the swelling" if self.box.punch_velocity != 0.0 else
-                       "the punch is held: I is taken from the swelling rate")
-                fix = (f"raise cycling.steps_per_half_cycle above "
-                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} ({why}; I falls as "
-                       "1/steps)")
-            if self.density_scaling > 1.0:
-                fix += (f", or lower numerics.density_scaling from {self.density_scaling:g} "
-                        "(I grows as its square root)")
-            log.warning("stage '%s', step %d: inertial number I = %.2g > 1e-3 at %.3g MPa punch "
-                        "stress: not quasi-static; %s", self.stage_label, self.step_count, I,
-                        row["punch_stress_Pa"] / 1e6, fix)
+        safety.check_row(self, a, row)
+        safety.warn_inertial(self, row)
         for ob in self.observers:
             if self.outputs_written % ob.every == 0:
                 ob.fn(self, row)
