@@ -29,44 +29,32 @@ from pathlib import Path
 import numpy as np
 from numba import get_num_threads
 
-from . import __version__, safety
+from . import __version__
+from . import build, safety
+from .build import rayleigh_time
 from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
 from .physics.creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
                             particle_norton_flow, particle_norton_flow_2d)
-from .physics.plane_strain import (free_radius_2d, interpolate, lithiated_properties,
-                                   plane_strain_bulk_modulus, true_area)
+from .physics.plane_strain import free_radius_2d, interpolate, plane_strain_bulk_modulus, true_area
 from .physics.swelling import free_radius, true_volume
-from .physics.volume import (CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, flattening_share,
-                             removed_areas, removed_volumes)
-from .physics.confinement import bulk_modulus, confinement_pressures
+from .physics.volume import CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, removed_areas, removed_volumes
+from .physics.confinement import confinement_pressures
 from .physics.agglomerate import agglomerate_confinement, compact, largest_compressive_stress
-from .contact import ContactTables
-from .physics.fracture import FractureModel
 from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
 from .observe import analyse, observables, true_volumes
-from .packing import (SizeDistribution, insert_random, insert_random_disks, layer_positions,
-                      layer_width, particle_counts, volume_fractions)
-from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
-from .protocol import build_stages
 from .safety import DivergenceError
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
 
-# DivergenceError (dempack.safety) is re-exported here
-__all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation"]
+# DivergenceError (dempack.safety) and rayleigh_time (dempack.build) are re-exported here
+__all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation", "rayleigh_time"]
 
 # auto threads: one below this many particles. Measured on the 2-core machine, quiet:
 # a 2000-particle Se-Mo6Se8 cycling bed ran 1.26 ms/step with two threads, 1.74 with one.
 SERIAL_BELOW = 1500
-
-
-def rayleigh_time(R, density, shear_modulus, nu):
-    """Rayleigh-wave time π R √(ρ/G) / (0.1631 ν + 0.8766) (s) (Li et al. 2005,
-    doi:10.1016/j.powtec.2005.04.030)."""
-    return math.pi * R * math.sqrt(density / shear_modulus) / (0.1631 * nu + 0.8766)
 
 
 @dataclass
@@ -77,82 +65,25 @@ class Observer:
 
 
 class Simulation:
-    """A DEM run built from a Scenario.
+    """A DEM run built from a Scenario (`dempack.build`).
 
     Attributes: particles (ParticleState), contacts (ContactList), box (Box),
-    materials (list of Material, index = particle material id), dt (s),
-    time (s, physical), step_count, stages (protocol), history (the observables
-    rows) and cycle_rows (the half-cycle rows), each a `dempack.io.RowLog`: in memory
-    for a run without writers, streamed to timeseries.csv / cycles.csv (only the last
-    row in memory, the rest read back from the file) once `runner.OutputWriters` is
-    attached, so that a long run's memory and checkpoints stay flat.
+    materials (list of Material, index = particle material id) and the per-material
+    arrays of `build.build_materials` (swelling, creep_A, ...), the contact parts of
+    `build.build_contact_parts` (inelastic, contact_slots), dt (s), time (s, physical),
+    step_count, stages (protocol), history (the observables rows) and cycle_rows (the
+    half-cycle rows), each a `dempack.io.RowLog`: in memory for a run without writers,
+    streamed to timeseries.csv / cycles.csv (only the last row in memory, the rest read
+    back from the file) once `runner.OutputWriters` is attached, so that a long run's
+    memory and checkpoints stay flat.
     """
 
     def __init__(self, scenario: Scenario, out_dir=None, _empty: bool = False):
         self.scenario = scenario
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        table = load_materials()
         sc = scenario
-        from dataclasses import replace
-        # packing.materials[k].friction >= 0 replaces the table's friction of that material
-        self.materials = [replace(table[m.material], friction=m.friction) if m.friction >= 0
-                          else table[m.material] for m in sc.packing.materials]
-        wall = table[sc.die.wall_material]
-        if sc.die.wall_friction >= 0:
-            wall = replace(wall, friction=sc.die.wall_friction)
-        self.wall_material = wall
-        self.tables = ContactTables(self.materials, wall)
-        mats = self.materials
-        self.swelling = np.array([m.swelling for m in mats])
-        # packing.materials[k].lithiates = "off" keeps an active material out of the cycling
-        # (the study's 2D RVE lithiates only the active phase, not the Mo6Se8: DESIGN §10)
-        self.active_material = np.array([m.active and pm.lithiates != "off"
-                                         for m, pm in zip(mats, sc.packing.materials)])
-        # porous agglomerates (dempack.physics.agglomerate): initial internal porosity ε0 and
-        # Heckel yield pressure per material (0 and inf for dense materials)
-        self.porous = np.array([m.agglomerate is not None for m in mats])
-        self.agglomerate_eps0 = np.array([m.agglomerate.internal_porosity if m.agglomerate else 0.0
-                                          for m in mats])
-        self.agglomerate_yield = np.array([m.agglomerate.yield_pressure if m.agglomerate else np.inf
-                                           for m in mats])
-        # cap of an agglomerate's confinement: the hardest particle material's hardness less its
-        # own (beyond it the body it is pressed against yields first; physics.agglomerate)
-        h = [m.hardness for m in mats if m.hardness is not None]
-        self.agglomerate_pc_max = np.array([max(max(h) - m.hardness, 0.0)
-                                            if (m.agglomerate and m.hardness is not None) else np.inf
-                                            for m in mats])
-        self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
-                                           for m in mats])
-        self.flattening_share = flattening_share(mats)
-        # contacts that can flatten (a hardness, or creep): else the step runs the elastic
-        # kernels, compiled without flats (dempack.integrate). Chosen once, at build time.
-        self.inelastic = bool(np.any(self.tables.hardness < 1e300)
-                              or np.any(self.tables.hardness_wall < 1e300)
-                              or any(m.creep is not None for m in mats))
-        # optional contact parts, None where off (compiled out of the kernels): (rolling, line),
-        # line the disk thickness (m) of the 2D mode (contact.line), None for spheres
-        self.dimension = int(sc.run.dimension)
-        if sc.stack.mode == "fixed_box" and sc.die.lateral != "walls":
-            raise ValueError(f"{sc.source}: stack.mode = 'fixed_box' holds the side walls: it "
-                             "needs die.lateral = 'walls' (found 'periodic')")
-        self.contact_slots = (True if self.tables.rolling else None,
-                              DISK_THICKNESS if self.dimension == 2 else None)
-        self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
-                                      for m in mats])
-        T = sc.cycling.si("temperature_C")
-        self.temperature = T
-        self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
-        self.has_creep_law = any(m.creep is not None for m in mats)
-        if sc.cycling.creep_model == "off":
-            self.creep_A[:] = 0.0
-        self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
-        # 2D mode: E, ν and the creep law of each material and of its lithiated form (Se →
-        # Li2Se), interpolated with each particle's lithiation (plane_strain_properties)
-        self.lithiation_ends = lithiated_properties(mats, table, T)
-        self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
-        # 3G: the bulk's stiffness against which a particle's deviatoric stress relaxes as it
-        # creeps (in series with its contacts', dempack.physics.creep.particle_norton_flow)
-        self.creep_stiffness = np.array([3.0 * m.shear_modulus for m in mats])
+        build.build_materials(self, load_materials())
+        build.build_contact_parts(self)
         self.reference_thickness = None
         self.half_cycle_observers: list = []
         self.cycle_rows = RowLog()  # streamed to cycles.csv by runner.OutputWriters
@@ -179,15 +110,7 @@ class Simulation:
         self._pair_force_of = None           # (contact list, step count) they belong to
         self._chunks = None
         self._scratch = np.zeros((0, 0))
-        self.stages = build_stages(sc)
-        for st in self.stages:  # stages whose parts need the materials (the lithiation rule)
-            if hasattr(st, "bind"):
-                st.bind(self)
-        self.fracture = FractureModel(self)
-        # the operations after the integrator, in this order (dempack.pipeline)
-        self.updaters = [VolumeUpdate(self), FractureUpdate(self)]
-        # snapshots at half-cycle fractions first: written before a checkpoint of the same step
-        self.computes = [SnapshotAtFractions(self), ObserveRow(self)]
+        build.build_operations(self)  # stages, fracture, updaters and computes
         self.protocol_events: list = []     # protocol.Progress records of the last step
         self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
         self.outputs_written = 0
@@ -197,163 +120,27 @@ class Simulation:
             self._generate()
 
     # ------------------------------------------------------------------ build
-    def _generate(self):
-        sc = self.scenario
-        mats = self.materials
-        # weight -> packed volume fractions by the density of the particles as packed: a porous
-        # agglomerate's envelope density ρ_s (1 − ε0), its skeletal density for the rest
-        rho = np.array([m.envelope_density for m in mats])
-        if sc.packing.materials[0].weight_fraction is not None:
-            phi = volume_fractions([m.weight_fraction for m in sc.packing.materials], rho)
-        else:
-            phi = np.array([m.volume_fraction for m in sc.packing.materials])
-        self.volume_fractions = phi
-        dists = [SizeDistribution.from_scenario(m) for m in sc.packing.materials]
-        d50 = np.array([d.median for d in dists])
-        plane = self.dimension == 2
-        counts = particle_counts(sc.packing.particles, phi,
-                                 [d.mean_area() if plane else d.mean_volume() for d in dists])
-        diam, mat = [], []
-        for k, n in enumerate(counts):
-            diam.append(dists[k].sample(self.rng, n))
-            mat.append(np.full(n, k, np.int32))
-        diam = np.concatenate(diam)
-        mat = np.concatenate(mat)
-        R = 0.5 * diam
-        # solid volume: 4/3 π Σ R³ (spheres; this order of operations sets the die width of
-        # the shipped 3D scenarios to the bit), π t Σ R² (disks)
-        vs = (np.pi * DISK_THICKNESS * np.sum(R ** 2) if plane
-              else 4.0 / 3.0 * np.pi * np.sum(R ** 3))
-        width = sc.die.si("width_um")
-        layer = sc.packing.layout == "layer"
-        pitch = sc.packing.layer_spacing * 2.0 * float(R.max())
-        if layer and plane:
-            raise ValueError(f"{sc.source}: packing.layout = 'layer' is a 3D layout; use "
-                             "'random' with run.dimension = 2")
-        if width == 0.0:
-            if plane:  # the disks' area at a packed fraction 0.8, over aspect_ratio·width
-                width = math.sqrt(vs / DISK_THICKNESS / (0.8 * sc.packing.aspect_ratio))
-            else:
-                width = (layer_width(R.size, pitch) if layer
-                         else (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0))
-        self.skin = sc.numerics.si("skin_um") or 0.1 * float(d50.min())
-        periodic = sc.die.lateral == "periodic"
-        if periodic and width <= 2.0 * (2.0 * R.max() + self.skin):
-            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: a periodic cell "
-                             f"must be wider than {2e6 * (2 * R.max() + self.skin):.3g} um "
-                             "(two largest diameters plus skin); raise the particle count or "
-                             "die.width_um")
-        if not periodic and width <= 2.0 * R.max():
-            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: narrower than the "
-                             f"largest particle ({2e6 * R.max():.3g} um)")
-        if layer:
-            try:
-                x = layer_positions(R, pitch, width)
-            except ValueError as e:
-                raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: {e}") from None
-        elif plane:
-            x = insert_random_disks(self.rng, R, width, periodic,
-                                    sc.packing.insertion_solid_fraction)
-        else:
-            x = insert_random(self.rng, R, width, width, periodic,
-                              sc.packing.insertion_solid_fraction)
-        ps = ParticleState.allocate(R.size)
-        ps.x[:] = x
-        ps.R0[:] = R
-        ps.R[:] = R
-        ps.material[:] = mat
-        ps.internal_porosity[:] = self.agglomerate_eps0[mat]
-        self.particles = ps
-        self._update_mass()
-        self.fracture.start(self)
-        z_top = float(np.max(x[:, 2] + R)) * 1.001
-        self.box = self._make_box(width, periodic, z_top)
-        self.dt = self._time_step()
-        self.contacts = build_contact_list(ps, None, self.box, self.skin)
-        self._set_drift_limit()
-        self._drift = np.zeros(ps.n)
-        self.apply_thread_count()
+    def _generate(self) -> None:
+        build.generate(self)
 
     @classmethod
     def from_particles(cls, scenario: Scenario, x, radii, material, width: float, z_top: float,
                        velocity=None) -> "Simulation":
-        """A Simulation with hand-placed particles (SI): x (n,3), radii (n,),
-        material (n,) index into scenario.packing.materials; square die of side
-        `width`, punch at z_top. Used by tests and teaching demos."""
-        sim = cls(scenario, _empty=True)
-        n = len(radii)
-        ps = ParticleState.allocate(n)
-        ps.x[:] = np.asarray(x, float)
-        ps.R0[:] = radii
-        ps.R[:] = radii
-        ps.material[:] = np.asarray(material, np.int32)
-        ps.internal_porosity[:] = sim.agglomerate_eps0[ps.material]
-        if velocity is not None:
-            ps.v[:] = velocity
-        sim.particles = ps
-        sim._update_mass()
-        sim.fracture.start(sim)
-        sim.box = sim._make_box(width, scenario.die.lateral == "periodic", float(z_top))
-        sim.skin = scenario.numerics.si("skin_um") or 0.1 * float(2 * np.min(radii))
-        sim.dt = sim._time_step()
-        sim.volume_fractions = np.array([np.sum(particle_volume(ps.R[ps.material == k],
-                                                                sim.dimension))
-                                         for k in range(len(sim.materials))])
-        sim.volume_fractions /= sim.volume_fractions.sum()
-        sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
-        sim._set_drift_limit()
-        sim._drift = np.zeros(n)
-        sim.apply_thread_count()
-        return sim
+        """A Simulation with hand-placed particles (SI): `build.from_particles`."""
+        return build.from_particles(cls, scenario, x, radii, material, width, z_top, velocity)
 
-    def _make_box(self, width: float, periodic: bool, z_top: float) -> Box:
-        """The die of side `width` (m), punch at z_top; in 2D its Ly is the disks' thickness."""
-        Ly = DISK_THICKNESS if self.dimension == 2 else width
-        return Box(L=np.array([width, Ly, 0.0]), periodic_xy=periodic, z_top=z_top,
-                   dimension=self.dimension)
+    def _make_box(self, width: float, periodic: bool, z_top: float):
+        return build.make_box(self, width, periodic, z_top)
 
-    def _update_mass(self):
-        """mass = ρ (1 − ε) V × density scaling: ρ the material's (skeletal) density,
-        ε the internal porosity of a porous agglomerate (0 for a dense particle), V the
-        sphere's 4/3 π R³ (the disk's π R² t in 2D); moment of inertia 2/5 m R² (sphere),
-        1/2 m R² (disk, about its axis)."""
-        ps = self.particles
-        rho = (np.array([m.density for m in self.materials])[ps.material]
-               * (1.0 - ps.internal_porosity) * self.density_scaling)
-        if self.dimension == 2:
-            ps.mass[:] = rho * particle_volume(ps.R, 2)
-            ps.inertia[:] = 0.5 * ps.mass * ps.R ** 2
-            return
-        ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
-        ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
+    def _update_mass(self) -> None:
+        build.update_mass(self)
 
     def _time_step(self, R=None) -> float:
-        """dt_safety × the smallest Rayleigh time over materials (radii R, default ps.R),
-        or numerics.dt_s where set."""
-        sc = self.scenario
-        if sc.numerics.dt_s > 0:
-            return sc.numerics.si("dt_s")
-        return self.rayleigh_dt(R)
+        return build.time_step(self, R)
 
     def rayleigh_dt(self, R=None) -> float:
-        """dt_safety × the smallest Rayleigh time (`rayleigh_time`) over materials at radii R
-        (default ps.R) (s): the automatic time step, whatever numerics.dt_s says."""
-        ps = self.particles
-        R = ps.R if R is None else R
-        times = []
-        for k, m in enumerate(self.materials):
-            sel = ps.material == k
-            if sel.any():
-                if self.porous[k]:
-                    # a porous agglomerate at its envelope density ρ_s (1 − ε): R √ρ per particle
-                    rho = m.density * (1.0 - ps.internal_porosity[sel])
-                    q = int(np.argmin(R[sel] * np.sqrt(rho)))
-                    Rk, rk = float(R[sel][q]), float(rho[q])
-                else:
-                    Rk, rk = float(R[sel].min()), m.density
-                times.append(rayleigh_time(Rk, rk * self.density_scaling,
-                                           m.shear_modulus, m.poisson_ratio))
-        return self.scenario.numerics.dt_safety * min(times)
+        """The automatic time step at radii R (s): `build.rayleigh_dt`."""
+        return build.rayleigh_dt(self, R)
 
     def _final_radii(self) -> np.ndarray:
         return safety.final_radii(self)
