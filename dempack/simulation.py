@@ -21,8 +21,6 @@ and their diagnosis, DivergenceError: `dempack.safety`.
 """
 from __future__ import annotations
 
-import math
-import time as _time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +30,15 @@ from numba import get_num_threads
 from . import __version__
 from . import build, safety
 from .build import rayleigh_time
-from .geometry import Box, particle_volume
+from .drive import run_steps
+from .geometry import Box
 from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
-from .observe import analyse, observables, true_volumes
+from .observe import inertial_number, observe_row, side_wall_stress, summary, true_porosity
 from .physics import updates
+from .protocol import finish_stage, half_cycle_end
 from .safety import DivergenceError
 from .scenario import Scenario
 from .state import WALL_TOP, ContactList, ParticleState
@@ -158,31 +158,12 @@ class Simulation:
         return -float(np.sum(self.particles.wall_force[:, WALL_TOP, 2])) / self.box.area
 
     def side_wall_stress(self) -> float:
-        """Mean normal stress (Pa) on the four side walls (0 if periodic)."""
-        if self.box.periodic_xy:
-            return 0.0
-        wf = self.particles.wall_force
-        f = (np.sum(wf[:, 2, 0]) - np.sum(wf[:, 3, 0]) + np.sum(wf[:, 4, 1]) - np.sum(wf[:, 5, 1]))
-        area = 2.0 * (self.box.L[0] + self.box.L[1]) * self.box.z_top
-        return float(f / area)
+        """Mean normal stress (Pa) on the four side walls: `observe.side_wall_stress`."""
+        return side_wall_stress(self)
 
     def inertial_number(self) -> float:
-        """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
-        density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
-        Where the punch is held while the particles swell (a fixed gap or box: no punch
-        speed), γ̇ is the free linear swelling rate of the fastest-swelling active material in
-        DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
-        p = self.punch_stress()
-        if p <= 0.0:
-            return float("nan")
-        ps = self.particles
-        rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, self.dimension)))
-        gamma = abs(self.box.punch_velocity) / self.box.z_top
-        st = self.stage
-        if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
-            beta = float(np.max(self.swelling * self.active_material, initial=0.0))
-            gamma = beta / 3.0 * st.dc / self.dt
-        return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
+        """I = γ̇ d √(ρ/p), the quasi-static measure: `observe.inertial_number`."""
+        return inertial_number(self)
 
     # ------------------------------------------------------------------ loop
     def step(self) -> None:
@@ -296,13 +277,8 @@ class Simulation:
         return updates.plane_strain_properties(self)
 
     def true_porosity(self) -> float:
-        """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
-        (V_true = `observe.true_volumes` × (1 − ε_internal); the overlaps that volume conservation hides are
-        not counted twice). Cheap: a pressing stage ends on it (pressing.porosity)."""
-        ps = self.particles
-        V = true_volumes(self)
-        solid = float(np.sum(V[ps.alive] * (1.0 - ps.internal_porosity[ps.alive])))
-        return 1.0 - solid / (self.box.area * self.box.z_top)
+        """1 − Σ V_true / V_die: `observe.true_porosity`."""
+        return true_porosity(self)
 
     def make_stress_free(self, sweeps: int = 5) -> None:
         """Zero every contact force at the present shape: `physics.updates`."""
@@ -333,23 +309,11 @@ class Simulation:
         self.dt = min(self.dt, self._time_step(self._final_radii()))
 
     def half_cycle_end(self, cycle: int, half: str) -> None:
-        """Record one cycles.csv row and run the half-cycle observers."""
-        row = observables(self)
-        row = {"cycle": cycle, "half": half, **row}
-        self.cycle_rows.append(row)
-        for fn in self.half_cycle_observers:
-            fn(self, row)
+        """Record one cycles.csv row, run the half-cycle observers: `protocol`."""
+        half_cycle_end(self, cycle, half)
 
     def _finish_stage(self, st) -> None:
-        row = observables(self)
-        res = {"stage": st.label, "mode": st.kind, "target_pressure_Pa": st.target,
-               "reached": st.reached(),
-               "step": self.step_count, "time_s": self.time, "porosity": row["porosity"],
-               "thickness_m": row["thickness_m"], "punch_stress_Pa": row["punch_stress_Pa"],
-               "coordination": row["coordination"]}
-        self.stage_results.append(res)
-        self.stage_index += 1
-        self.box.punch_velocity = 0.0
+        finish_stage(self, st)
 
     # ----------------------------------------------------- safety (dempack.safety)
     def _check_inside(self) -> None:
@@ -372,47 +336,14 @@ class Simulation:
 
     # ------------------------------------------------------------------- run
     def observe(self) -> dict:
-        """Compute one row of observables, check it (`safety.check_row`, which stops a
-        diverged run, and `safety.warn_inertial`), run observers."""
-        a = analyse(self)
-        self._last_analysis = a
-        row = observables(self, a)
-        self.history.append(row)
-        self.outputs_written += 1
-        safety.check_row(self, a, row)
-        safety.warn_inertial(self, row)
-        for ob in self.observers:
-            if self.outputs_written % ob.every == 0:
-                ob.fn(self, row)
-        return row
+        """Compute one row of observables, check for divergence, run observers
+        (`observe.observe_row`)."""
+        return observe_row(self)
 
     def run(self, steps: int | None = None) -> None:
-        """Run the protocol to its end (or `steps` more steps), observing every
-        output interval. Returns early if `stop()` is called from an observer.
-        Runs with writers, a progress bar, pause and stop: `dempack.drive.drive`."""
-        max_steps = self.scenario.run.max_steps
-        end = None if steps is None else self.step_count + steps
-        t0 = _time.perf_counter()
-        import numba
-        threads_before = numba.get_num_threads()
-        numba.set_num_threads(self.thread_count())
-        if self.step_count == 0 and not self.history:
-            self.observe()
-            if self.out_dir is not None:  # a good checkpoint from the start (_diverged)
-                self.write_checkpoint()
-        try:
-            while not self.done and not self.stopped:
-                if end is not None and self.step_count >= end:
-                    break
-                if max_steps and self.step_count >= max_steps:
-                    break
-                self.step()
-                for op in self.computes:  # and a last row when the protocol ends
-                    if (self.done and op.at_end) or op.trigger(self.step_count):
-                        op.act(self)
-        finally:
-            numba.set_num_threads(threads_before)
-            self.wall_clock += _time.perf_counter() - t0
+        """Run the protocol to its end (or `steps` more steps): `drive.run_steps`. Runs with
+        writers, a progress bar, pause and stop: `dempack.drive.drive`."""
+        run_steps(self, steps)
 
     def thread_count(self) -> int:
         """Numba threads for this run: run.threads, or when 0 (auto) all cores
@@ -435,34 +366,8 @@ class Simulation:
 
     # ------------------------------------------------------------ summaries
     def summary(self) -> dict:
-        last = self.history[-1] if self.history else observables(self)
-        sc = self.scenario
-        return {
-            "dempack_version": __version__,
-            "scenario": sc.run.name,
-            "seed": sc.run.seed,
-            "particles": int(self.particles.n),
-            "materials": [m.name for m in self.materials],
-            "volume_fractions": {m.name: float(f) for m, f in
-                                 zip(self.materials, getattr(self, "volume_fractions", []))},
-            "particle_counts": {m.name: int(np.sum(self.particles.material == k))
-                                for k, m in enumerate(self.materials)},
-            "die_width_m": float(self.box.L[0]),
-            "dimension": int(self.dimension),
-            "lateral": "periodic" if self.box.periodic_xy else "walls",
-            "dt_s": self.dt,
-            "density_scaling": self.density_scaling,
-            "steps": self.step_count,
-            "physical_time_s": self.time,
-            "run_time_s": self.wall_clock,
-            "us_per_particle_step": (1e6 * self.wall_clock / max(1, self.step_count * self.particles.n)),
-            "completed": self.done,
-            "stages": self.stage_results,
-            "temperature_K": self.temperature,
-            "cycles": self.cycle_rows.rows(),
-            "breakage": self.fracture.summary(self),
-            "final": {k: v for k, v in last.items() if k not in ("stage",)},
-        }
+        """The run's summary (summary.json): `observe.summary`."""
+        return summary(self)
 
     # ----------------------------------------------------------- checkpoints
     def checkpoint_arrays(self) -> tuple[dict, dict]:
