@@ -10,14 +10,20 @@ Order of one step (HOOMD-style):
      are read (an output row, a fracture test); the punch moves;
   4. physical time advances; the updaters, each on its trigger (dempack.pipeline):
      every `cycling.volume_update_interval` steps creep (`physics.creep`) and the
-     swelling/volume-conserving radii, every `fracture.check_interval_steps` fracture;
-  5. stage bookkeeping;
+     swelling/volume-conserving radii (`physics.updates`), every
+     `fracture.check_interval_steps` fracture;
+  5. stage bookkeeping (`protocol.finish_stage` when a stage is done);
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
-`dempack.drive.drive`.
+`dempack.drive.drive` (in chunks of `Simulation.run`, `drive.run_steps`).
 
-Divergence guards (every step, at each neighbour-list rebuild, at each output row)
-and their diagnosis, DivergenceError: `dempack.safety`.
+This module owns the step (`Simulation.step`) and the state it advances. The rest lives
+with the concept it belongs to, and the Simulation keeps a one-line method of the old
+name for each: `dempack.build` (scenario → state), `dempack.safety` (the divergence
+guards, every step, at each neighbour-list rebuild and at each output row, and their
+diagnosis, DivergenceError), `dempack.physics.updates` (the creep and volume updaters),
+`dempack.observe` (the output row, the inertial number, the summary), `dempack.protocol`
+(stage and half-cycle ends), `dempack.io.checkpoint` (save and restore).
 """
 from __future__ import annotations
 
@@ -27,11 +33,10 @@ from pathlib import Path
 import numpy as np
 from numba import get_num_threads
 
-from . import __version__
 from . import build, safety
 from .build import rayleigh_time
 from .drive import run_steps
-from .geometry import Box
+from .io import checkpoint
 from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
@@ -41,7 +46,7 @@ from .physics import updates
 from .protocol import finish_stage, half_cycle_end
 from .safety import DivergenceError
 from .scenario import Scenario
-from .state import WALL_TOP, ContactList, ParticleState
+from .state import WALL_TOP
 
 # DivergenceError (dempack.safety) and rayleigh_time (dempack.build) are re-exported here
 __all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation", "rayleigh_time"]
@@ -371,81 +376,14 @@ class Simulation:
 
     # ----------------------------------------------------------- checkpoints
     def checkpoint_arrays(self) -> tuple[dict, dict]:
-        """(arrays, meta) of a checkpoint: the particle and contact state, the breakage
-        log and the loop's scalars. Not the output tables: timeseries.csv and cycles.csv
-        beside the checkpoint hold them (`runner.resume` continues them), so a
-        checkpoint's size does not grow with the number of rows or cycles."""
-        arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
-        arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
-        arrays["box_L"] = self.box.L
-        if self.cap_correction is not None:
-            arrays["cap_correction"] = self.cap_correction
-        arrays.update(self.fracture.log_arrays())  # the breakage log, one array per column
-        meta = {
-            "version": __version__, "step_count": self.step_count, "time": self.time,
-            "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
-            "punch_velocity": self.box.punch_velocity, "periodic_xy": self.box.periodic_xy,
-            "stage_index": self.stage_index,
-            "stage_state": [s.state() for s in self.stages],
-            "stage_results": self.stage_results, "last_punch_stress": self.last_punch_stress,
-            "max_drift": self._max_drift if np.isfinite(self._max_drift) else None,
-            "drift_limit": self._drift_limit,
-            "outputs_written": self.outputs_written,
-            "volume_fractions": [float(f) for f in getattr(self, "volume_fractions", [])],
-            "rng_state": self.rng.bit_generator.state,
-            "wall_clock": self.wall_clock,
-            "reference_thickness": self.reference_thickness,
-            "creep_time": self._creep_time,
-            "radius_updates": self._radius_updates,
-            "fracture": self.fracture.state(),
-        }
-        return arrays, meta
+        """(arrays, meta) of a checkpoint: `io.checkpoint.checkpoint_arrays`."""
+        return checkpoint.checkpoint_arrays(self)
 
     def write_checkpoint(self, path=None) -> Path:
-        from .io import save_checkpoint
-        path = Path(path) if path is not None else self.out_dir / "checkpoint.npz"
-        arrays, meta = self.checkpoint_arrays()
-        save_checkpoint(path, arrays, meta)
-        self.last_checkpoint = (path, self.step_count)
-        return path
+        """Write a checkpoint (default out_dir/checkpoint.npz): `io.checkpoint`."""
+        return checkpoint.write_checkpoint(self, path)
 
     @classmethod
     def from_checkpoint(cls, scenario: Scenario, path, out_dir=None) -> "Simulation":
-        """The Simulation saved in a checkpoint. Its history and cycle_rows start empty:
-        the rows up to the checkpoint are in the run folder's CSVs, which
-        `runner.OutputWriters(..., resume_step=...)` continues (`dempack.resume`). A
-        `cycle_rows` entry of a checkpoint written before 2026-12 is ignored."""
-        from .io import check_checkpoint, load_checkpoint
-        arrays, meta = load_checkpoint(path)
-        sim = cls(scenario, out_dir=out_dir, _empty=True)
-        check_checkpoint(path, arrays, meta, sim)  # raises CheckpointError naming the file
-        sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
-        sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
-        sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
-                      punch_velocity=meta["punch_velocity"], dimension=sim.dimension)
-        sim.step_count = meta["step_count"]
-        sim.time = meta["time"]
-        sim.dt = meta["dt"]
-        sim.skin = meta["skin"]
-        sim.stage_index = meta["stage_index"]
-        for s, st in zip(sim.stages, meta["stage_state"]):
-            s.load_state(st)
-        sim.stage_results = meta["stage_results"]
-        sim.last_punch_stress = meta["last_punch_stress"]
-        sim._max_drift = meta["max_drift"] if meta["max_drift"] is not None else np.inf
-        sim.outputs_written = meta["outputs_written"]
-        sim.volume_fractions = np.array(meta["volume_fractions"])
-        sim.rng.bit_generator.state = meta["rng_state"]
-        sim.wall_clock = meta["wall_clock"]
-        sim.reference_thickness = meta.get("reference_thickness")
-        sim._creep_time = meta.get("creep_time", 0.0)
-        sim.fracture.load_state(meta.get("fracture"))
-        sim.fracture.load_log(arrays)
-        sim._drift = np.zeros(sim.particles.n)
-        sim._set_drift_limit()  # older checkpoints; else the limit of the list it holds
-        sim._drift_limit = meta.get("drift_limit", sim._drift_limit)
-        sim.cap_correction = arrays.get("cap_correction")
-        sim._cap_correction_list = sim.contacts  # the list the correction was computed on
-        sim._radius_updates = meta.get("radius_updates", 0)
-        sim.apply_thread_count()
-        return sim
+        """The Simulation saved in a checkpoint: `io.checkpoint.from_checkpoint`."""
+        return checkpoint.from_checkpoint(cls, scenario, path, out_dir)
