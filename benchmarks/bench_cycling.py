@@ -50,7 +50,8 @@ from bench_hertz_bed import run_worker as _run_worker  # noqa: E402
 SCENARIO = HERE.parent / "scenarios" / "cycle_se60mse.toml"
 DEFAULT_OUT = HERE / "results" / "cycling.json"
 CACHE = HERE / ".cache"
-# the kernels Simulation calls (names in dempack.simulation's namespace) for the profile
+# the kernels Simulation calls, for the profile: names in the namespace of dempack.simulation
+# (the step) or of dempack.physics.updates (the creep and volume updaters)
 PROFILED = ("step_serial", "step_threaded", "removed_volumes", "normal_stress",
             "particle_norton_flow", "confinement_pressures", "build_contact_list")
 
@@ -108,6 +109,7 @@ def _median(v):
 
 def worker_time(a) -> dict:
     import numba
+    import dempack.physics.updates as dupd
     import dempack.simulation as dsim
     from dempack.simulation import Simulation
     from dempack.protocol import FixedGapStage
@@ -127,7 +129,8 @@ def worker_time(a) -> dict:
     cyc = _median([b["us_per_particle_step"] for b in blocks])
     prof = None
     if a.profile_steps > 0:
-        timers = [_Timer(dsim, nm).install() for nm in PROFILED if hasattr(dsim, nm)]
+        timers = [_Timer(mod, nm).install() for mod in (dsim, dupd) for nm in PROFILED
+                  if hasattr(mod, nm)]
         t0 = time.perf_counter()
         sim.run(steps=a.profile_steps)
         total = time.perf_counter() - t0

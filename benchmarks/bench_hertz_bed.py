@@ -333,7 +333,8 @@ def worker_prepare(a) -> dict:
 
 
 class _Timer:
-    """Wraps a function in dempack.simulation's namespace and accumulates its wall time."""
+    """Wraps a function in a module's namespace (dempack.simulation's, dempack.physics.updates')
+    and accumulates its wall time."""
 
     def __init__(self, mod, name):
         self.mod, self.name, self.fn = mod, name, getattr(mod, name)

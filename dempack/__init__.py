@@ -8,7 +8,7 @@ Python API::
     res = dempack.run(sc, out_dir="results/press")
     res.timeseries["porosity"]
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 import os as _os
 

@@ -2,7 +2,7 @@
 Python API; runs go through the one driver, `dempack.drive`).
 
 Messages: the engine reports through the `logging` module (loggers under `dempack`,
-e.g. a physics warning from `dempack.simulation`); only this module configures
+e.g. a physics warning from `dempack.safety`); only this module configures
 logging, with one handler on the `dempack` logger that prints one line per record
 on stderr as `dempack: <level>: <message>`. Levels for `dempack run`:
 - default: info (what is being run, where the outputs go), warnings and errors,

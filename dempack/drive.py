@@ -2,6 +2,7 @@
 `dempack.resume`), sweeps (which call `dempack.run` per case) and the app's worker
 thread (`gui/worker.py`, which adds only the Qt signal plumbing).
 
+`run_steps(sim, steps)` (`Simulation.run`) is the plain loop of steps and computes.
 `drive(sim, writers, control)` runs the Simulation to the end of its protocol (or
 `run.max_steps`) in chunks of about `control.chunk_seconds` of wall time. Between
 chunks it honours the control's pause and stop (set from any thread), reports its
@@ -144,3 +145,33 @@ def _update_bar(bar, sim) -> None:
         row = sim.history[-1]
         bar.set_postfix_str(f"{sim.stage_label} | p {row['punch_stress_Pa'] / 1e6:6.1f} MPa"
                             f" | porosity {row['porosity']:.3f}", refresh=False)
+
+
+def run_steps(sim, steps: int | None = None) -> None:
+    """`Simulation.run`: run the protocol to its end (or `steps` more steps, or to
+    run.max_steps), observing every output interval, with the run's numba thread count.
+    Returns early if `sim.stop()` is called from an observer. Runs with writers, a
+    progress bar, pause and stop: `drive`, which calls this in chunks."""
+    max_steps = sim.scenario.run.max_steps
+    end = None if steps is None else sim.step_count + steps
+    t0 = time.perf_counter()
+    import numba
+    threads_before = numba.get_num_threads()
+    numba.set_num_threads(sim.thread_count())
+    if sim.step_count == 0 and not sim.history:
+        sim.observe()
+        if sim.out_dir is not None:  # a good checkpoint from the start (safety.diverged)
+            sim.write_checkpoint()
+    try:
+        while not sim.done and not sim.stopped:
+            if end is not None and sim.step_count >= end:
+                break
+            if max_steps and sim.step_count >= max_steps:
+                break
+            sim.step()
+            for op in sim.computes:  # and a last row when the protocol ends
+                if (sim.done and op.at_end) or op.trigger(sim.step_count):
+                    op.act(sim)
+    finally:
+        numba.set_num_threads(threads_before)
+        sim.wall_clock += time.perf_counter() - t0

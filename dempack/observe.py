@@ -1,4 +1,7 @@
-"""Observables (DESIGN §3): porosity, contacts, contact ratio, particle stress.
+"""Observables (DESIGN §3): porosity, contacts, contact ratio, particle stress; the
+output row (`observe_row`: the observables, checked by `dempack.safety`, handed to the
+writers), the inertial number, the true porosity a pressing stage ends on, and the run's
+summary (`summary`, summary.json).
 
 In 3D (spheres):
 
@@ -56,10 +59,12 @@ import math
 import numpy as np
 from numba import njit
 
+from ._version import __version__
 from .geometry import (DISK_THICKNESS, WALL_NORMALS, particle_surface, particle_volume,
                        segment_area, separation, wall_gap)
 from .state import N_WALLS
 from .physics.plane_strain import out_of_plane_stress, true_area
+from .safety import check_row, warn_inertial
 
 
 @njit(cache=True)
@@ -576,3 +581,94 @@ def observables(sim, a: dict | None = None) -> dict:
     row.update(t)
     row.update(sim.fracture.observables(sim))  # breakage statistics (dempack.physics.fracture)
     return row
+
+
+def side_wall_stress(sim) -> float:
+    """Mean normal stress (Pa) on the four side walls (0 if periodic)."""
+    if sim.box.periodic_xy:
+        return 0.0
+    wf = sim.particles.wall_force
+    f = (np.sum(wf[:, 2, 0]) - np.sum(wf[:, 3, 0]) + np.sum(wf[:, 4, 1]) - np.sum(wf[:, 5, 1]))
+    area = 2.0 * (sim.box.L[0] + sim.box.L[1]) * sim.box.z_top
+    return float(f / area)
+
+
+def inertial_number(sim) -> float:
+    """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
+    density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
+    Where the punch is held while the particles swell (a fixed gap or box: no punch
+    speed), γ̇ is the free linear swelling rate of the fastest-swelling active material in
+    DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
+    p = sim.punch_stress()
+    if p <= 0.0:
+        return float("nan")
+    ps = sim.particles
+    rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, sim.dimension)))
+    gamma = abs(sim.box.punch_velocity) / sim.box.z_top
+    st = sim.stage
+    if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
+        beta = float(np.max(sim.swelling * sim.active_material, initial=0.0))
+        gamma = beta / 3.0 * st.dc / sim.dt
+    return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
+
+
+def true_porosity(sim) -> float:
+    """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
+    (V_true = `true_volumes` × (1 − ε_internal); the overlaps that volume conservation
+    hides are not counted twice). Cheap: a pressing stage ends on it (pressing.porosity)."""
+    ps = sim.particles
+    V = true_volumes(sim)
+    solid = float(np.sum(V[ps.alive] * (1.0 - ps.internal_porosity[ps.alive])))
+    return 1.0 - solid / (sim.box.area * sim.box.z_top)
+
+
+def observe_row(sim) -> dict:
+    """One row of observables (`observables` of `analyse`), appended to sim.history and
+    checked (`safety.check_row`: NaN or an overlap runaway stop the run with
+    DivergenceError; `safety.warn_inertial`), then the observers (the writers) whose
+    turn it is: `Simulation.observe`."""
+    a = analyse(sim)
+    sim._last_analysis = a
+    row = observables(sim, a)
+    sim.history.append(row)
+    sim.outputs_written += 1
+    check_row(sim, a, row)
+    warn_inertial(sim, row)
+    for ob in sim.observers:
+        if sim.outputs_written % ob.every == 0:
+            ob.fn(sim, row)
+    return row
+
+
+def summary(sim) -> dict:
+    """The run's summary (summary.json): version, scenario, seed, particles per material,
+    die, time step, steps, times, stage results, half-cycle rows, breakage and the last
+    observables row (computed now if the run has none)."""
+    last = sim.history[-1] if sim.history else observables(sim)
+    sc = sim.scenario
+    return {
+        "dempack_version": __version__,
+        "scenario": sc.run.name,
+        "seed": sc.run.seed,
+        "particles": int(sim.particles.n),
+        "materials": [m.name for m in sim.materials],
+        "volume_fractions": {m.name: float(f) for m, f in
+                             zip(sim.materials, getattr(sim, "volume_fractions", []))},
+        "particle_counts": {m.name: int(np.sum(sim.particles.material == k))
+                            for k, m in enumerate(sim.materials)},
+        "die_width_m": float(sim.box.L[0]),
+        "dimension": int(sim.dimension),
+        "lateral": "periodic" if sim.box.periodic_xy else "walls",
+        "dt_s": sim.dt,
+        "density_scaling": sim.density_scaling,
+        "steps": sim.step_count,
+        "physical_time_s": sim.time,
+        "run_time_s": sim.wall_clock,
+        "us_per_particle_step": (1e6 * sim.wall_clock / max(1, sim.step_count * sim.particles.n)),
+        "completed": sim.done,
+        "stages": sim.stage_results,
+        "temperature_K": sim.temperature,
+        "cycles": sim.cycle_rows.rows(),
+        "breakage": sim.fracture.summary(sim),
+        "final": {k: v for k, v in last.items() if k not in ("stage",)},
+    }

@@ -10,6 +10,9 @@ punch (and, while cycling, the lithiation) and says when it is done.
 - CyclingStage: stack held (servo or spring) while the electrode is cycled.
 Each stage says the punch stress its control aims at, `stack_target(sim)` (Pa, NaN where
 it has none): the stack_target_Pa and stack_deviation columns.
+The ends of a stage (`finish_stage`: its result, then the next stage) and of a half-cycle
+(`half_cycle_end`: a cycles.csv row) are recorded here, for `Simulation.step` and the
+cycling stage.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
+from .observe import observables
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,29 @@ def build_stages(scenario) -> list:
                                  st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s")),
                                 cy.lithiation_rule, st.stress_free_start))
     return out
+
+
+def finish_stage(sim, st) -> None:
+    """Stage `st` is done: record its result (sim.stage_results: the observables at its
+    end, whether it reached its target), go on to the next stage, punch stopped."""
+    row = observables(sim)
+    res = {"stage": st.label, "mode": st.kind, "target_pressure_Pa": st.target,
+           "reached": st.reached(),
+           "step": sim.step_count, "time_s": sim.time, "porosity": row["porosity"],
+           "thickness_m": row["thickness_m"], "punch_stress_Pa": row["punch_stress_Pa"],
+           "coordination": row["coordination"]}
+    sim.stage_results.append(res)
+    sim.stage_index += 1
+    sim.box.punch_velocity = 0.0
+
+
+def half_cycle_end(sim, cycle: int, half: str) -> None:
+    """Record one cycles.csv row (sim.cycle_rows) and run the half-cycle observers."""
+    row = observables(sim)
+    row = {"cycle": cycle, "half": half, **row}
+    sim.cycle_rows.append(row)
+    for fn in sim.half_cycle_observers:
+        fn(sim, row)
 
 
 class UniformLithiation:

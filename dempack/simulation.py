@@ -10,88 +10,50 @@ Order of one step (HOOMD-style):
      are read (an output row, a fracture test); the punch moves;
   4. physical time advances; the updaters, each on its trigger (dempack.pipeline):
      every `cycling.volume_update_interval` steps creep (`physics.creep`) and the
-     swelling/volume-conserving radii, every `fracture.check_interval_steps` fracture;
-  5. stage bookkeeping;
+     swelling/volume-conserving radii (`physics.updates`), every
+     `fracture.check_interval_steps` fracture;
+  5. stage bookkeeping (`protocol.finish_stage` when a stage is done);
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
-`dempack.drive.drive`.
+`dempack.drive.drive` (in chunks of `Simulation.run`, `drive.run_steps`).
 
-Divergence guards (DESIGN §2: stop with a diagnosis, DivergenceError):
-- every step, one scalar compare: the step kernel returns the largest skin drift
-  |x − x_ref| + (R − R_ref) since the last neighbour-list build (NaN if a position
-  became NaN). Before the step it was ≤ skin/2 (else the list was rebuilt), so a drift
-  above `skin/2 + R_max` (R_max the largest radius, fragments at their final size, at
-  the build) needs one step's displacement plus radius jump above R_max. The radius
-  jumps of a step (swelling, the volume correction: at most (1 + max_cap_fraction)^(1/3)
-  − 1 ≈ 24 % of R, a fragment's growth: below its final radius) stay below R_max, so a
-  particle moved a good part of the largest radius in one step, where a resolved step
-  moves it a small fraction of its own (at the Rayleigh step, dt ≈ 0.2 t_R ≈ 0.7 R/c_s,
-  that is a speed of the order of the elastic wave speed c_s): the integration has blown
-  up. Conversely the bound is reached once a particle moves skin + R_max in one step
-  (|x − x_ref| ≥ displacement − skin/2). With dt 10⁴ × too large the run stops at the
-  first step; an unstable step (dt 10 × too large) grows the energy geometrically and
-  stops within tens of steps (tests/test_divergence.py);
-- at each neighbour-list rebuild: a particle entirely outside the die (its centre more
-  than its radius beyond a wall) is an error that names it; particles are never dropped;
-- at each output row: NaN in the observables, and an elastic overlap above
-  run.max_overlap_ratio (a physical overlap runaway, e.g. a soft phase at high pressure).
-The message names the cause and a time step from the Rayleigh time (`rayleigh_time`).
-A diverged state is never written as a checkpoint: `run` writes one at step 0 and the
-writers every k rows, each of a state that passed these checks, so the run folder keeps
-the last good checkpoint (`last_checkpoint`).
+This module owns the step (`Simulation.step`) and the state it advances. The rest lives
+with the concept it belongs to, and the Simulation keeps a one-line method of the old
+name for each: `dempack.build` (scenario → state), `dempack.safety` (the divergence
+guards, every step, at each neighbour-list rebuild and at each output row, and their
+diagnosis, DivergenceError), `dempack.physics.updates` (the creep and volume updaters),
+`dempack.observe` (the output row, the inertial number, the summary), `dempack.protocol`
+(stage and half-cycle ends), `dempack.io.checkpoint` (save and restore).
 """
 from __future__ import annotations
 
-import logging
-import math
-import time as _time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numba import get_num_threads
 
-from . import __version__
-from .geometry import DISK_THICKNESS, Box, minimum_image, particle_volume
-from .physics.creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
-                            particle_norton_flow, particle_norton_flow_2d)
-from .physics.plane_strain import (free_radius_2d, interpolate, lithiated_properties,
-                                   plane_strain_bulk_modulus, true_area)
-from .physics.swelling import free_radius, true_volume
-from .physics.volume import (CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, flattening_share,
-                             removed_areas, removed_volumes)
-from .physics.confinement import bulk_modulus, confinement_pressures
-from .physics.agglomerate import agglomerate_confinement, compact, largest_compressive_stress
-from .contact import ContactTables
-from .physics.fracture import FractureModel
+from . import build, safety
+from .build import rayleigh_time
+from .drive import run_steps
+from .io import checkpoint
 from .io.tables import RowLog
 from .integrate import chunk_rows, contact_forces, step_serial, step_threaded
 from .materials import load_materials
 from .neighbors import build_contact_list
-from .observe import analyse, observables, true_volumes
-from .packing import (SizeDistribution, insert_random, insert_random_disks, layer_positions,
-                      layer_width, particle_counts, volume_fractions)
-from .pipeline import FractureUpdate, ObserveRow, SnapshotAtFractions, VolumeUpdate
-from .protocol import build_stages
+from .observe import inertial_number, observe_row, side_wall_stress, summary, true_porosity
+from .physics import updates
+from .protocol import finish_stage, half_cycle_end
+from .safety import DivergenceError
 from .scenario import Scenario
-from .state import WALL_TOP, ContactList, ParticleState
+from .state import WALL_TOP
 
-
-log = logging.getLogger(__name__)
+# DivergenceError (dempack.safety) and rayleigh_time (dempack.build) are re-exported here
+__all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation", "rayleigh_time"]
 
 # auto threads: one below this many particles. Measured on the 2-core machine, quiet:
 # a 2000-particle Se-Mo6Se8 cycling bed ran 1.26 ms/step with two threads, 1.74 with one.
 SERIAL_BELOW = 1500
-
-
-class DivergenceError(RuntimeError):
-    """The run blew up; the message gives the diagnosis and a time step to try."""
-
-
-def rayleigh_time(R, density, shear_modulus, nu):
-    """Rayleigh-wave time π R √(ρ/G) / (0.1631 ν + 0.8766) (s) (Li et al. 2005,
-    doi:10.1016/j.powtec.2005.04.030)."""
-    return math.pi * R * math.sqrt(density / shear_modulus) / (0.1631 * nu + 0.8766)
 
 
 @dataclass
@@ -102,82 +64,25 @@ class Observer:
 
 
 class Simulation:
-    """A DEM run built from a Scenario.
+    """A DEM run built from a Scenario (`dempack.build`).
 
     Attributes: particles (ParticleState), contacts (ContactList), box (Box),
-    materials (list of Material, index = particle material id), dt (s),
-    time (s, physical), step_count, stages (protocol), history (the observables
-    rows) and cycle_rows (the half-cycle rows), each a `dempack.io.RowLog`: in memory
-    for a run without writers, streamed to timeseries.csv / cycles.csv (only the last
-    row in memory, the rest read back from the file) once `runner.OutputWriters` is
-    attached, so that a long run's memory and checkpoints stay flat.
+    materials (list of Material, index = particle material id) and the per-material
+    arrays of `build.build_materials` (swelling, creep_A, ...), the contact parts of
+    `build.build_contact_parts` (inelastic, contact_slots), dt (s), time (s, physical),
+    step_count, stages (protocol), history (the observables rows) and cycle_rows (the
+    half-cycle rows), each a `dempack.io.RowLog`: in memory for a run without writers,
+    streamed to timeseries.csv / cycles.csv (only the last row in memory, the rest read
+    back from the file) once `runner.OutputWriters` is attached, so that a long run's
+    memory and checkpoints stay flat.
     """
 
     def __init__(self, scenario: Scenario, out_dir=None, _empty: bool = False):
         self.scenario = scenario
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        table = load_materials()
         sc = scenario
-        from dataclasses import replace
-        # packing.materials[k].friction >= 0 replaces the table's friction of that material
-        self.materials = [replace(table[m.material], friction=m.friction) if m.friction >= 0
-                          else table[m.material] for m in sc.packing.materials]
-        wall = table[sc.die.wall_material]
-        if sc.die.wall_friction >= 0:
-            wall = replace(wall, friction=sc.die.wall_friction)
-        self.wall_material = wall
-        self.tables = ContactTables(self.materials, wall)
-        mats = self.materials
-        self.swelling = np.array([m.swelling for m in mats])
-        # packing.materials[k].lithiates = "off" keeps an active material out of the cycling
-        # (the study's 2D RVE lithiates only the active phase, not the Mo6Se8: DESIGN §10)
-        self.active_material = np.array([m.active and pm.lithiates != "off"
-                                         for m, pm in zip(mats, sc.packing.materials)])
-        # porous agglomerates (dempack.physics.agglomerate): initial internal porosity ε0 and
-        # Heckel yield pressure per material (0 and inf for dense materials)
-        self.porous = np.array([m.agglomerate is not None for m in mats])
-        self.agglomerate_eps0 = np.array([m.agglomerate.internal_porosity if m.agglomerate else 0.0
-                                          for m in mats])
-        self.agglomerate_yield = np.array([m.agglomerate.yield_pressure if m.agglomerate else np.inf
-                                           for m in mats])
-        # cap of an agglomerate's confinement: the hardest particle material's hardness less its
-        # own (beyond it the body it is pressed against yields first; physics.agglomerate)
-        h = [m.hardness for m in mats if m.hardness is not None]
-        self.agglomerate_pc_max = np.array([max(max(h) - m.hardness, 0.0)
-                                            if (m.agglomerate and m.hardness is not None) else np.inf
-                                            for m in mats])
-        self.volume_conserving = np.array([m.creep is not None or m.hardness is not None
-                                           for m in mats])
-        self.flattening_share = flattening_share(mats)
-        # contacts that can flatten (a hardness, or creep): else the step runs the elastic
-        # kernels, compiled without flats (dempack.integrate). Chosen once, at build time.
-        self.inelastic = bool(np.any(self.tables.hardness < 1e300)
-                              or np.any(self.tables.hardness_wall < 1e300)
-                              or any(m.creep is not None for m in mats))
-        # optional contact parts, None where off (compiled out of the kernels): (rolling, line),
-        # line the disk thickness (m) of the 2D mode (contact.line), None for spheres
-        self.dimension = int(sc.run.dimension)
-        if sc.stack.mode == "fixed_box" and sc.die.lateral != "walls":
-            raise ValueError(f"{sc.source}: stack.mode = 'fixed_box' holds the side walls: it "
-                             "needs die.lateral = 'walls' (found 'periodic')")
-        self.contact_slots = (True if self.tables.rolling else None,
-                              DISK_THICKNESS if self.dimension == 2 else None)
-        self.bulk_modulus = np.array([bulk_modulus(m.youngs_modulus, m.poisson_ratio)
-                                      for m in mats])
-        T = sc.cycling.si("temperature_C")
-        self.temperature = T
-        self.creep_A = np.array([m.creep.rate_prefactor(T) if m.creep else 0.0 for m in mats])
-        self.has_creep_law = any(m.creep is not None for m in mats)
-        if sc.cycling.creep_model == "off":
-            self.creep_A[:] = 0.0
-        self.creep_n = np.array([m.creep.n if m.creep else 1.0 for m in mats])
-        # 2D mode: E, ν and the creep law of each material and of its lithiated form (Se →
-        # Li2Se), interpolated with each particle's lithiation (plane_strain_properties)
-        self.lithiation_ends = lithiated_properties(mats, table, T)
-        self.creep_sigma_ref = np.array([m.creep.sigma_ref if m.creep else 1.0 for m in mats])
-        # 3G: the bulk's stiffness against which a particle's deviatoric stress relaxes as it
-        # creeps (in series with its contacts', dempack.physics.creep.particle_norton_flow)
-        self.creep_stiffness = np.array([3.0 * m.shear_modulus for m in mats])
+        build.build_materials(self, load_materials())
+        build.build_contact_parts(self)
         self.reference_thickness = None
         self.half_cycle_observers: list = []
         self.cycle_rows = RowLog()  # streamed to cycles.csv by runner.OutputWriters
@@ -204,15 +109,7 @@ class Simulation:
         self._pair_force_of = None           # (contact list, step count) they belong to
         self._chunks = None
         self._scratch = np.zeros((0, 0))
-        self.stages = build_stages(sc)
-        for st in self.stages:  # stages whose parts need the materials (the lithiation rule)
-            if hasattr(st, "bind"):
-                st.bind(self)
-        self.fracture = FractureModel(self)
-        # the operations after the integrator, in this order (dempack.pipeline)
-        self.updaters = [VolumeUpdate(self), FractureUpdate(self)]
-        # snapshots at half-cycle fractions first: written before a checkpoint of the same step
-        self.computes = [SnapshotAtFractions(self), ObserveRow(self)]
+        build.build_operations(self)  # stages, fracture, updaters and computes
         self.protocol_events: list = []     # protocol.Progress records of the last step
         self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
         self.outputs_written = 0
@@ -222,169 +119,30 @@ class Simulation:
             self._generate()
 
     # ------------------------------------------------------------------ build
-    def _generate(self):
-        sc = self.scenario
-        mats = self.materials
-        # weight -> packed volume fractions by the density of the particles as packed: a porous
-        # agglomerate's envelope density ρ_s (1 − ε0), its skeletal density for the rest
-        rho = np.array([m.envelope_density for m in mats])
-        if sc.packing.materials[0].weight_fraction is not None:
-            phi = volume_fractions([m.weight_fraction for m in sc.packing.materials], rho)
-        else:
-            phi = np.array([m.volume_fraction for m in sc.packing.materials])
-        self.volume_fractions = phi
-        dists = [SizeDistribution.from_scenario(m) for m in sc.packing.materials]
-        d50 = np.array([d.median for d in dists])
-        plane = self.dimension == 2
-        counts = particle_counts(sc.packing.particles, phi,
-                                 [d.mean_area() if plane else d.mean_volume() for d in dists])
-        diam, mat = [], []
-        for k, n in enumerate(counts):
-            diam.append(dists[k].sample(self.rng, n))
-            mat.append(np.full(n, k, np.int32))
-        diam = np.concatenate(diam)
-        mat = np.concatenate(mat)
-        R = 0.5 * diam
-        # solid volume: 4/3 π Σ R³ (spheres; this order of operations sets the die width of
-        # the shipped 3D scenarios to the bit), π t Σ R² (disks)
-        vs = (np.pi * DISK_THICKNESS * np.sum(R ** 2) if plane
-              else 4.0 / 3.0 * np.pi * np.sum(R ** 3))
-        width = sc.die.si("width_um")
-        layer = sc.packing.layout == "layer"
-        pitch = sc.packing.layer_spacing * 2.0 * float(R.max())
-        if layer and plane:
-            raise ValueError(f"{sc.source}: packing.layout = 'layer' is a 3D layout; use "
-                             "'random' with run.dimension = 2")
-        if width == 0.0:
-            if plane:  # the disks' area at a packed fraction 0.8, over aspect_ratio·width
-                width = math.sqrt(vs / DISK_THICKNESS / (0.8 * sc.packing.aspect_ratio))
-            else:
-                width = (layer_width(R.size, pitch) if layer
-                         else (vs / (0.6 * sc.packing.aspect_ratio)) ** (1.0 / 3.0))
-        self.skin = sc.numerics.si("skin_um") or 0.1 * float(d50.min())
-        periodic = sc.die.lateral == "periodic"
-        if periodic and width <= 2.0 * (2.0 * R.max() + self.skin):
-            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: a periodic cell "
-                             f"must be wider than {2e6 * (2 * R.max() + self.skin):.3g} um "
-                             "(two largest diameters plus skin); raise the particle count or "
-                             "die.width_um")
-        if not periodic and width <= 2.0 * R.max():
-            raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: narrower than the "
-                             f"largest particle ({2e6 * R.max():.3g} um)")
-        if layer:
-            try:
-                x = layer_positions(R, pitch, width)
-            except ValueError as e:
-                raise ValueError(f"{sc.source}: die.width_um = {width * 1e6:.3g}: {e}") from None
-        elif plane:
-            x = insert_random_disks(self.rng, R, width, periodic,
-                                    sc.packing.insertion_solid_fraction)
-        else:
-            x = insert_random(self.rng, R, width, width, periodic,
-                              sc.packing.insertion_solid_fraction)
-        ps = ParticleState.allocate(R.size)
-        ps.x[:] = x
-        ps.R0[:] = R
-        ps.R[:] = R
-        ps.material[:] = mat
-        ps.internal_porosity[:] = self.agglomerate_eps0[mat]
-        self.particles = ps
-        self._update_mass()
-        self.fracture.start(self)
-        z_top = float(np.max(x[:, 2] + R)) * 1.001
-        self.box = self._make_box(width, periodic, z_top)
-        self.dt = self._time_step()
-        self.contacts = build_contact_list(ps, None, self.box, self.skin)
-        self._set_drift_limit()
-        self._drift = np.zeros(ps.n)
-        self.apply_thread_count()
+    def _generate(self) -> None:
+        build.generate(self)
 
     @classmethod
     def from_particles(cls, scenario: Scenario, x, radii, material, width: float, z_top: float,
                        velocity=None) -> "Simulation":
-        """A Simulation with hand-placed particles (SI): x (n,3), radii (n,),
-        material (n,) index into scenario.packing.materials; square die of side
-        `width`, punch at z_top. Used by tests and teaching demos."""
-        sim = cls(scenario, _empty=True)
-        n = len(radii)
-        ps = ParticleState.allocate(n)
-        ps.x[:] = np.asarray(x, float)
-        ps.R0[:] = radii
-        ps.R[:] = radii
-        ps.material[:] = np.asarray(material, np.int32)
-        ps.internal_porosity[:] = sim.agglomerate_eps0[ps.material]
-        if velocity is not None:
-            ps.v[:] = velocity
-        sim.particles = ps
-        sim._update_mass()
-        sim.fracture.start(sim)
-        sim.box = sim._make_box(width, scenario.die.lateral == "periodic", float(z_top))
-        sim.skin = scenario.numerics.si("skin_um") or 0.1 * float(2 * np.min(radii))
-        sim.dt = sim._time_step()
-        sim.volume_fractions = np.array([np.sum(particle_volume(ps.R[ps.material == k],
-                                                                sim.dimension))
-                                         for k in range(len(sim.materials))])
-        sim.volume_fractions /= sim.volume_fractions.sum()
-        sim.contacts = build_contact_list(ps, None, sim.box, sim.skin)
-        sim._set_drift_limit()
-        sim._drift = np.zeros(n)
-        sim.apply_thread_count()
-        return sim
+        """A Simulation with hand-placed particles (SI): `build.from_particles`."""
+        return build.from_particles(cls, scenario, x, radii, material, width, z_top, velocity)
 
-    def _make_box(self, width: float, periodic: bool, z_top: float) -> Box:
-        """The die of side `width` (m), punch at z_top; in 2D its Ly is the disks' thickness."""
-        Ly = DISK_THICKNESS if self.dimension == 2 else width
-        return Box(L=np.array([width, Ly, 0.0]), periodic_xy=periodic, z_top=z_top,
-                   dimension=self.dimension)
+    def _make_box(self, width: float, periodic: bool, z_top: float):
+        return build.make_box(self, width, periodic, z_top)
 
-    def _update_mass(self):
-        """mass = ρ (1 − ε) V × density scaling: ρ the material's (skeletal) density,
-        ε the internal porosity of a porous agglomerate (0 for a dense particle), V the
-        sphere's 4/3 π R³ (the disk's π R² t in 2D); moment of inertia 2/5 m R² (sphere),
-        1/2 m R² (disk, about its axis)."""
-        ps = self.particles
-        rho = (np.array([m.density for m in self.materials])[ps.material]
-               * (1.0 - ps.internal_porosity) * self.density_scaling)
-        if self.dimension == 2:
-            ps.mass[:] = rho * particle_volume(ps.R, 2)
-            ps.inertia[:] = 0.5 * ps.mass * ps.R ** 2
-            return
-        ps.mass[:] = rho * 4.0 / 3.0 * np.pi * ps.R ** 3
-        ps.inertia[:] = 0.4 * ps.mass * ps.R ** 2
+    def _update_mass(self) -> None:
+        build.update_mass(self)
 
     def _time_step(self, R=None) -> float:
-        """dt_safety × the smallest Rayleigh time over materials (radii R, default ps.R),
-        or numerics.dt_s where set."""
-        sc = self.scenario
-        if sc.numerics.dt_s > 0:
-            return sc.numerics.si("dt_s")
-        return self.rayleigh_dt(R)
+        return build.time_step(self, R)
 
     def rayleigh_dt(self, R=None) -> float:
-        """dt_safety × the smallest Rayleigh time (`rayleigh_time`) over materials at radii R
-        (default ps.R) (s): the automatic time step, whatever numerics.dt_s says."""
-        ps = self.particles
-        R = ps.R if R is None else R
-        times = []
-        for k, m in enumerate(self.materials):
-            sel = ps.material == k
-            if sel.any():
-                if self.porous[k]:
-                    # a porous agglomerate at its envelope density ρ_s (1 − ε): R √ρ per particle
-                    rho = m.density * (1.0 - ps.internal_porosity[sel])
-                    q = int(np.argmin(R[sel] * np.sqrt(rho)))
-                    Rk, rk = float(R[sel][q]), float(rho[q])
-                else:
-                    Rk, rk = float(R[sel].min()), m.density
-                times.append(rayleigh_time(Rk, rk * self.density_scaling,
-                                           m.shear_modulus, m.poisson_ratio))
-        return self.scenario.numerics.dt_safety * min(times)
+        """The automatic time step at radii R (s): `build.rayleigh_dt`."""
+        return build.rayleigh_dt(self, R)
 
     def _final_radii(self) -> np.ndarray:
-        """R, with growing fragments at their final (mass-conserving) size (m)."""
-        ps = self.particles
-        grow = ps.R0_target > ps.R0
-        return np.where(grow, ps.R * ps.R0_target / np.where(grow, ps.R0, 1.0), ps.R)
+        return safety.final_radii(self)
 
     # --------------------------------------------------------------- queries
     @property
@@ -405,31 +163,12 @@ class Simulation:
         return -float(np.sum(self.particles.wall_force[:, WALL_TOP, 2])) / self.box.area
 
     def side_wall_stress(self) -> float:
-        """Mean normal stress (Pa) on the four side walls (0 if periodic)."""
-        if self.box.periodic_xy:
-            return 0.0
-        wf = self.particles.wall_force
-        f = (np.sum(wf[:, 2, 0]) - np.sum(wf[:, 3, 0]) + np.sum(wf[:, 4, 1]) - np.sum(wf[:, 5, 1]))
-        area = 2.0 * (self.box.L[0] + self.box.L[1]) * self.box.z_top
-        return float(f / area)
+        """Mean normal stress (Pa) on the four side walls: `observe.side_wall_stress`."""
+        return side_wall_stress(self)
 
     def inertial_number(self) -> float:
-        """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
-        density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
-        Where the punch is held while the particles swell (a fixed gap or box: no punch
-        speed), γ̇ is the free linear swelling rate of the fastest-swelling active material in
-        DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
-        p = self.punch_stress()
-        if p <= 0.0:
-            return float("nan")
-        ps = self.particles
-        rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, self.dimension)))
-        gamma = abs(self.box.punch_velocity) / self.box.z_top
-        st = self.stage
-        if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
-            beta = float(np.max(self.swelling * self.active_material, initial=0.0))
-            gamma = beta / 3.0 * st.dc / self.dt
-        return gamma * 2.0 * float(np.mean(ps.R)) * math.sqrt(rho / p)
+        """I = γ̇ d √(ρ/p), the quasi-static measure: `observe.inertial_number`."""
+        return inertial_number(self)
 
     # ------------------------------------------------------------------ loop
     def step(self) -> None:
@@ -527,206 +266,38 @@ class Simulation:
         st = self.stage
         return getattr(st, "dt_phys", self.dt) if st is not None else self.dt
 
-    def creep_step(self, dt_phys: float) -> None:
-        """Advance creep by dt_phys (s) of physical time (dempack.physics.creep), by the
-        law of cycling.creep_model: Norton flow of each particle driven by its von Mises
-        stress, or the similarity-solution contact law driven by the contact pressure less
-        the particle's reference pressure (cycling.creep_driver). 2D (box.dimension 2): the
-        plane-strain particle Norton law only (creep.normal_stress_2d, particle_norton_flow_2d;
-        V = π R² t, the disk's out-of-plane creep advanced)."""
-        ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
-        pos, _, on = box.wall_arrays()
-        L = np.asarray(box.L[:2], float)
-        cyc = self.scenario.cycling
-        if getattr(box, "dimension", 3) == 2:
-            # plane-strain disks (physics.plane_strain): the particle Norton law only
-            if cyc.creep_model not in ("particle_norton", "off"):
-                raise NotImplementedError(f"cycling.creep_model = {cyc.creep_model!r}: the 2D mode "
-                                          "has only 'particle_norton' (or 'off')")
-            m = ps.material
-            # per-particle properties (lithiation-interpolated): the kernels index their
-            # per-material arrays by `mat`, so they get one row per particle
-            E, nu, A, n_exp, sref = self.plane_strain_properties()
-            own = np.arange(ps.n, dtype=m.dtype)
-            sig = np.empty((ps.n, 3, 3))
-            kc = np.empty(ps.n)
-            normal_stress_2d(cl.pair_arrays(ps), (t.E_star, t.E_star_wall), (L, box.periodic_xy),
-                             (ps.wall_delta_flat, pos, on), particle_volume(ps.R, 2),
-                             (E, nu, self.swelling[m], ps.lithiation, ps.out_of_plane_creep),
-                             sig, kc)
-            particle_norton_flow_2d((ps.x, ps.R, own, cl.i, cl.j, cl.delta_flat),
-                                    (ps.wall_delta_flat, pos, on), (L, box.periodic_xy), sig, kc,
-                                    (A, n_exp, sref), 1.5 * E / (1.0 + nu), dt_phys,
-                                    ps.creep_strain, ps.out_of_plane_creep,
-                                    (ps.confinement, plane_strain_bulk_modulus(E, nu),
-                                     self.volume_conserving[m]),
-                                    np.empty((ps.n, 3, 3)))
-            return
-        vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
-        if cyc.creep_model in ("particle_norton", "off"):
-            sig = np.empty((ps.n, 3, 3))
-            kc = np.empty(ps.n)
-            normal_stress(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
-                          (ps.wall_delta_flat, pos, on), vol, sig, kc)
-            particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on),
-                                 (L, box.periodic_xy), sig, kc,
-                                 (self.creep_A, self.creep_n, self.creep_sigma_ref),
-                                 self.creep_stiffness, dt_phys, ps.creep_strain,
-                                 (ps.confinement, self.bulk_modulus, self.volume_conserving),
-                                 np.empty((ps.n, 3, 3)))
-            return
-        pbar = np.zeros(ps.n)
-        if cyc.creep_driver == "excess_pressure":
-            mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
-                          (ps.wall_delta_flat, pos, on), vol, pbar)
-        # the confinement pressure is hydrostatic: it does no creep work, and a particle
-        # whose volume is used up cannot flatten further (dempack.physics.confinement)
-        pbar += ps.confinement
-        creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
-                       (self.creep_A, self.creep_n, self.creep_sigma_ref), dt_phys,
-                       (L, box.periodic_xy), ps.creep_strain, (ps.wall_delta_flat, pos, on), pbar,
-                       cyc.creep_flats_recede)
-
-    def plane_strain_properties(self):
-        """(E, ν, A, n, σ_ref) per particle for the 2D mode's plane-strain bookkeeping and
-        Norton flow, interpolated with lithiation between each material and its lithiated
-        form (`physics.plane_strain.interpolate`; contacts keep the table's E* per material
-        pair). A = 0 with cycling.creep_model = "off"."""
-        ps = self.particles
-        E, nu, A, n, sref = interpolate(self.lithiation_ends, ps.material, ps.lithiation)
-        if self.scenario.cycling.creep_model == "off":
-            A = np.zeros_like(A)
-        return E, nu, A, n, sref
-
-    def true_porosity(self) -> float:
-        """1 − Σ V_true / V_die: the porosity the particles' true solid volume leaves in the die
-        (V_true = `observe.true_volumes` × (1 − ε_internal); the overlaps that volume conservation hides are
-        not counted twice). Cheap: a pressing stage ends on it (pressing.porosity)."""
-        ps = self.particles
-        V = true_volumes(self)
-        solid = float(np.sum(V[ps.alive] * (1.0 - ps.internal_porosity[ps.alive])))
-        return 1.0 - solid / (self.box.area * self.box.z_top)
-
-    def make_stress_free(self, sweeps: int = 5) -> None:
-        """Zero every contact force at the present shape (stack.stress_free_start; the study's
-        RVE starts stress-free): each pair's and wall contact's flat becomes its whole overlap
-        (δe = 0), the springs and velocities are cleared. The radius update that follows moves
-        the overlaps a little (the flats go to the side that makes them), so set and update
-        `sweeps` times."""
-        if not self.inelastic:
-            raise ValueError(f"{self.scenario.source}: stack.stress_free_start needs contacts that "
-                             "can flatten (a material with a hardness or creep)")
-        ps, box = self.particles, self.box
-        pos, _, on = box.wall_arrays()
-        for _ in range(sweeps):
-            cl = self.contacts
-            d = ps.x[cl.j] - ps.x[cl.i]
-            minimum_image(d, box)
-            overlap = ps.R[cl.i] + ps.R[cl.j] - np.sqrt(np.sum(d * d, axis=1))
-            cl.delta_flat[:] = np.where(overlap > 0.0, np.maximum(overlap, 0.0), cl.delta_flat)
-            gaps = np.stack([ps.x[:, 2] - pos[0], pos[1] - ps.x[:, 2], ps.x[:, 0] - pos[2],
-                             pos[3] - ps.x[:, 0], ps.x[:, 1] - pos[4], pos[5] - ps.x[:, 1]],
-                            axis=1)
-            wall_overlap = ps.R[:, None] - gaps
-            touching = (wall_overlap > 0.0) & on[None, :]
-            ps.wall_delta_flat[:] = np.where(touching, wall_overlap, ps.wall_delta_flat)
-            self.update_radii()
-        self.contacts.xi[:] = 0.0
-        ps.wall_xi[:] = 0.0
-        ps.v[:] = 0.0
-        ps.w[:] = 0.0
-
-    def compact_agglomerates(self) -> None:
-        """Heckel compaction of the porous agglomerates (dempack.physics.agglomerate): each one's
-        internal porosity falls to ε0 exp(−p/P_y), p the largest compressive principal stress
-        of its particle stress tensor (elastic normal contact forces, `physics.creep.normal_stress`,
-        over its envelope volume), and its R0 shrinks at constant solid volume."""
-        if not self.porous.any():
-            return
-        ps, cl, box, t = self.particles, self.contacts, self.box, self.tables
-        sel = self.porous[ps.material] & ps.alive
-        if not sel.any():
-            return
-        pos, _, on = box.wall_arrays()
-        vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
-        sig = np.empty((ps.n, 3, 3))
-        normal_stress(cl.pair_arrays(ps), t.normal_columns(), box.periodicity(),
-                      (ps.wall_delta_flat, pos, on), vol, sig, np.empty(ps.n))
-        p = largest_compressive_stress(sig[sel])
-        m = ps.material[sel]
-        eps = ps.internal_porosity[sel]
-        R0 = ps.R0[sel]
-        compact(eps, R0, p, self.agglomerate_eps0[m], self.agglomerate_yield[m])
-        ps.internal_porosity[sel] = eps
-        ps.R0[sel] = R0
-
-    def update_radii(self) -> None:
-        """Swelling and volume conservation (see dempack.physics): free
-        particles get R = R0 (1 + βc)^(1/3); creeping/plastic ones the radius whose
-        sphere minus the union of its contact caps holds V0 (1 + βc). 2D (box.dimension 2):
-        disks of thickness t, free R = √(A_true/π) and the area-conserving
-        R = √((A_true t + allowance)/(π t)), A_true the plane-strain true area
-        (physics.plane_strain.true_area, with the disk's out-of-plane creep), the caps the
-        circular segments of volume.removed_areas."""
-        if (not self.volume_conserving.any() and not np.any(self.swelling != 0.0)
-                and not self.porous.any()):
-            return  # nothing swells, compacts or conserves volume: radii stay R0
-        ps, cl, box = self.particles, self.contacts, self.box
-        beta = self.swelling[ps.material]
-        disk = getattr(box, "dimension", 3) == 2
-        if disk:  # plane-strain disks: areas × t (physics.plane_strain, volume.removed_areas)
-            E_p, nu = self.plane_strain_properties()[:2]
-            R_new = free_radius_2d(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep)
-        else:
-            R_new = free_radius(ps.R0, beta, ps.lithiation)
-        cons = self.volume_conserving[ps.material]
-        if cons.any():
-            pos, _, on = box.wall_arrays()
-            caps = np.empty(ps.n)
-            # the cached correction is per particle index: recompute it after a
-            # neighbour-list rebuild (which re-sorts the particles) and every k updates
-            if (self.cap_correction is None or self.cap_correction.shape[1] != ps.n
-                    or self._cap_correction_list is not cl):
-                self.cap_correction = np.zeros((2, ps.n))
-                self._radius_updates = 0
-            self._cap_correction_list = cl
-            every = self.scenario.numerics.cap_correction_every
-            (removed_areas if disk else removed_volumes)(
-                cl.pair_arrays(ps), self.flattening_share, cl.adjacency(), box.periodicity(),
-                (pos, on), CIRCLE_DIRECTIONS if disk else QUADRATURE_DIRECTIONS, caps, np.empty(ps.n),
-                self.cap_correction[0], self.cap_correction[1], self._radius_updates % every == 0)
-            self._radius_updates += 1
-            V = (true_area(ps.R0, beta, ps.lithiation, nu, ps.out_of_plane_creep) if disk
-                 else true_volume(ps.R0, beta, ps.lithiation))
-            # a particle enclosed by its neighbours cannot get its volume back by
-            # growing (the fixed point stops contracting): bound the cut-off volume
-            allowance = np.where(cons, np.minimum(caps, self.scenario.numerics.max_cap_fraction * V),
-                                 0.0)
-            if self.scenario.numerics.confinement == "on":
-                # a disk's excess is an area strain: the plane-strain in-plane bulk modulus
-                K = (plane_strain_bulk_modulus(E_p, nu) if disk
-                     else self.bulk_modulus[ps.material])
-                confinement_pressures(caps, allowance, V, K, ps.confinement)
-                if self.porous.any():
-                    sel = self.porous[ps.material]
-                    m = ps.material[sel]
-                    ps.confinement[sel] = agglomerate_confinement(
-                        caps[sel] - allowance[sel], V[sel], ps.internal_porosity[sel],
-                        self.agglomerate_eps0[m], self.agglomerate_yield[m],
-                        self.agglomerate_pc_max[m])
-            if disk:  # π R² t = A_true t + allowance
-                R_new[cons] = np.sqrt((V[cons] + allowance[cons]) / (np.pi * DISK_THICKNESS))
-            else:
-                R_new[cons] = np.cbrt(3.0 / (4.0 * np.pi) * (V[cons] + allowance[cons]))
-        ps.R[:] = R_new
-
     def pair_forces_wanted(self, step: int) -> bool:
         """True if an operation that reads the pair forces runs after step `step`: the
         integrator records them on exactly those steps (dempack.pipeline)."""
         return any(op.needs_pair_forces and op.trigger(step)
                    for op in (*self.updaters, *self.computes))
 
-    # --------------------------------------------------------------- fracture
+    # --------------------------------------------- physics updaters (physics.updates)
+    def creep_step(self, dt_phys: float) -> None:
+        """Advance creep by dt_phys (s) of physical time: `physics.updates.creep_step`."""
+        updates.creep_step(self, dt_phys)
+
+    def plane_strain_properties(self):
+        """(E, ν, A, n, σ_ref) per particle, 2D mode: `physics.updates`."""
+        return updates.plane_strain_properties(self)
+
+    def true_porosity(self) -> float:
+        """1 − Σ V_true / V_die: `observe.true_porosity`."""
+        return true_porosity(self)
+
+    def make_stress_free(self, sweeps: int = 5) -> None:
+        """Zero every contact force at the present shape: `physics.updates`."""
+        updates.make_stress_free(self, sweeps)
+
+    def compact_agglomerates(self) -> None:
+        """Heckel compaction of the porous agglomerates: `physics.updates`."""
+        updates.compact_agglomerates(self)
+
+    def update_radii(self) -> None:
+        """Swelling and volume-conserving radii: `physics.updates.update_radii`."""
+        updates.update_radii(self)
+
+    # ---------------------------------------------------------- stage events
     def _after_particle_change(self, old_to_new) -> None:
         """Particles were removed/added (old_to_new from ParticleState.replace):
         rebuild the neighbour list now, carrying the surviving pairs' history,
@@ -743,177 +314,41 @@ class Simulation:
         self.dt = min(self.dt, self._time_step(self._final_radii()))
 
     def half_cycle_end(self, cycle: int, half: str) -> None:
-        """Record one cycles.csv row and run the half-cycle observers."""
-        row = observables(self)
-        row = {"cycle": cycle, "half": half, **row}
-        self.cycle_rows.append(row)
-        for fn in self.half_cycle_observers:
-            fn(self, row)
-
-    def _check_inside(self) -> None:
-        """A particle entirely outside the die (its centre more than its radius beyond the
-        bottom plate, the punch or a side wall; or not finite) is an error that names it:
-        the walls push back any particle that only overlaps them, so one that got through
-        means the integration blew up. Particles are never dropped (N stays)."""
-        ps, box = self.particles, self.box
-        if ps.n == 0:
-            return
-        x, R = ps.x, ps.R
-        bad = ~np.all(np.isfinite(x), axis=1)
-        bad |= (x[:, 2] < -R) | (x[:, 2] > box.z_top + R)
-        if not box.periodic_xy:
-            for d in range(2):
-                bad |= (x[:, d] < -R) | (x[:, d] > box.L[d] + R)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            self._diverged(f"particle {ps.pid[k]} left the die (position {ps.x[k]} m, radius "
-                           f"{ps.R[k]:.3g} m, speed {np.linalg.norm(ps.v[k]):.3g} m/s; die "
-                           f"{box.L[0]:.3g} x {box.L[1]:.3g} m, punch at z = {box.z_top:.3g} m)")
-
-    def _set_drift_limit(self) -> None:
-        """The step's divergence bound (module docstring), set at each list build:
-        skin/2 + the largest radius, growing fragments at their final size (m)."""
-        R = self._final_radii()
-        self._drift_limit = 0.5 * self.skin + (float(R.max()) if R.size else np.inf)
-
-    def _runaway(self, drift: float) -> None:
-        """The step's drift broke its bound: name the fastest particle and stop (the
-        step taken is step_count + 1; its state is not kept)."""
-        ps = self.particles
-        step = self.step_count + 1
-        speed = np.linalg.norm(ps.v, axis=1)
-        bad = ~np.isfinite(speed) | ~np.all(np.isfinite(ps.x), axis=1)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            self._diverged(f"the position or velocity of particle {ps.pid[k]} became NaN/inf",
-                           step)
-        k = int(np.argmax(speed))
-        self._diverged(
-            f"particle {ps.pid[k]} moved {speed[k] * self.dt:.3g} m in one step, "
-            f"{speed[k] * self.dt / ps.R[k]:.3g} x its radius {ps.R[k]:.3g} m, at "
-            f"{speed[k]:.3g} m/s (skin drift {drift:.3g} m > skin/2 + largest radius = "
-            f"{self._drift_limit:.3g} m): the integration is unstable, a resolved step moves a "
-            "particle a small fraction of its radius", step)
+        """Record one cycles.csv row, run the half-cycle observers: `protocol`."""
+        half_cycle_end(self, cycle, half)
 
     def _finish_stage(self, st) -> None:
-        row = observables(self)
-        res = {"stage": st.label, "mode": st.kind, "target_pressure_Pa": st.target,
-               "reached": st.reached(),
-               "step": self.step_count, "time_s": self.time, "porosity": row["porosity"],
-               "thickness_m": row["thickness_m"], "punch_stress_Pa": row["punch_stress_Pa"],
-               "coordination": row["coordination"]}
-        self.stage_results.append(res)
-        self.stage_index += 1
-        self.box.punch_velocity = 0.0
+        finish_stage(self, st)
+
+    # ----------------------------------------------------- safety (dempack.safety)
+    def _check_inside(self) -> None:
+        safety.check_inside(self)
+
+    def _set_drift_limit(self) -> None:
+        safety.set_drift_limit(self)
+
+    def _runaway(self, drift: float) -> None:
+        safety.runaway(self, drift)
 
     def _diverged(self, why: str, step: int | None = None) -> None:
-        """Stop with DivergenceError: the cause, a time step to try (from the Rayleigh
-        time) and the last good checkpoint. The diverged state is not written: the
-        checkpoint in the run folder stays the last one of a state that passed the checks."""
-        self.stopped = True
-        raise DivergenceError(
-            f"run diverged at step {self.step_count if step is None else step} "
-            f"(t = {self.time:.6g} s): {why}. "
-            + self._dt_advice()
-            + (" or, if the overlap is physical, raise run.max_overlap_ratio"
-               if "overlap" in why else "")
-            + ". " + self._checkpoint_advice())
+        safety.diverged(self, why, step)
 
     def _dt_advice(self) -> str:
-        """Which time step to try: the Rayleigh-limited one where dt exceeds it, else half."""
-        nu = self.scenario.numerics
-        dt_r = self.rayleigh_dt(self._final_radii())
-        if self.dt > dt_r * (1.0 + 1e-9):
-            return (f"The time step dt = {self.dt:.3g} s is {self.dt / dt_r:.3g} x the stable "
-                    f"one, dt_safety x Rayleigh time = {dt_r:.3g} s: try numerics.dt_safety = "
-                    f"{nu.dt_safety:g} with numerics.dt_s = 0 (automatic, dt = {dt_r:.3g} s)")
-        if nu.dt_s > 0:
-            return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_s = "
-                    f"{self.dt / 2:.3g} (dt = {self.dt / 2:.3g} s)")
-        return (f"The time step was dt = {self.dt:.3g} s; try numerics.dt_safety = "
-                f"{nu.dt_safety / 2:g} (dt = {self.dt / 2:.3g} s)")
+        return safety.dt_advice(self)
 
     def _checkpoint_advice(self) -> str:
-        if self.last_checkpoint is None:
-            return "No checkpoint was written before it diverged"
-        path, step = self.last_checkpoint
-        return (f"The last good checkpoint (step {step}) is kept in {path}; the diverged "
-                "state was not written")
+        return safety.checkpoint_advice(self)
 
+    # ------------------------------------------------------------------- run
     def observe(self) -> dict:
-        """Compute one row of observables, check for divergence, run observers."""
-        a = analyse(self)
-        self._last_analysis = a
-        row = observables(self, a)
-        self.history.append(row)
-        self.outputs_written += 1
-        lim = self.scenario.run.max_overlap_ratio
-        if not np.isfinite(row["porosity"]) or not np.all(np.isfinite(self.particles.x)):
-            self._diverged("a particle position or velocity became NaN/inf")
-        if a["max_overlap_ratio"] > lim:
-            i, j = a["worst_pair"]
-            self._diverged(f"overlap {a['max_overlap_ratio']:.3f} of the smaller radius between "
-                           f"particles {self.particles.pid[i]} and {self.particles.pid[j]} exceeds "
-                           f"run.max_overlap_ratio = {lim:g}")
-        I = row["inertial_number"]
-        target = getattr(self.stage, "target", 0.0) or 0.0
-        loaded = row["punch_stress_Pa"] > 0.5 * target > 0.0  # loose compaction is not judged
-        if loaded and np.isfinite(I) and I > 1e-3 and self._inertial_warned != self.stage_index:
-            # one log line per stage: I ∝ punch speed (γ̇ = |v|/h), so |v|·1e-3/I is the
-            # speed that gives I = 1e-3 here; in cycling the punch follows the swelling,
-            # whose rate per step falls as 1/steps_per_half_cycle
-            self._inertial_warned = self.stage_index
-            i, sc = self.stage_index, self.scenario
-            if i < len(sc.pressing):
-                v = abs(self.box.punch_velocity) * 1e-3 / I
-                unit = 10.0 ** math.floor(math.log10(v) - 1)   # v rounded down to 2 digits
-                fix = (f"lower pressing.{i}.speed_m_per_s from {sc.pressing[i].speed_m_per_s:g} "
-                       f"to {math.floor(v / unit) * unit:.2g} m/s or less "
-                       "(I is proportional to the punch speed)")
-            else:
-                why = ("the punch follows the swelling" if self.box.punch_velocity != 0.0 else
-                       "the punch is held: I is taken from the swelling rate")
-                fix = (f"raise cycling.steps_per_half_cycle above "
-                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} ({why}; I falls as "
-                       "1/steps)")
-            if self.density_scaling > 1.0:
-                fix += (f", or lower numerics.density_scaling from {self.density_scaling:g} "
-                        "(I grows as its square root)")
-            log.warning("stage '%s', step %d: inertial number I = %.2g > 1e-3 at %.3g MPa punch "
-                        "stress: not quasi-static; %s", self.stage_label, self.step_count, I,
-                        row["punch_stress_Pa"] / 1e6, fix)
-        for ob in self.observers:
-            if self.outputs_written % ob.every == 0:
-                ob.fn(self, row)
-        return row
+        """Compute one row of observables, check for divergence, run observers
+        (`observe.observe_row`)."""
+        return observe_row(self)
 
     def run(self, steps: int | None = None) -> None:
-        """Run the protocol to its end (or `steps` more steps), observing every
-        output interval. Returns early if `stop()` is called from an observer.
-        Runs with writers, a progress bar, pause and stop: `dempack.drive.drive`."""
-        max_steps = self.scenario.run.max_steps
-        end = None if steps is None else self.step_count + steps
-        t0 = _time.perf_counter()
-        import numba
-        threads_before = numba.get_num_threads()
-        numba.set_num_threads(self.thread_count())
-        if self.step_count == 0 and not self.history:
-            self.observe()
-            if self.out_dir is not None:  # a good checkpoint from the start (_diverged)
-                self.write_checkpoint()
-        try:
-            while not self.done and not self.stopped:
-                if end is not None and self.step_count >= end:
-                    break
-                if max_steps and self.step_count >= max_steps:
-                    break
-                self.step()
-                for op in self.computes:  # and a last row when the protocol ends
-                    if (self.done and op.at_end) or op.trigger(self.step_count):
-                        op.act(self)
-        finally:
-            numba.set_num_threads(threads_before)
-            self.wall_clock += _time.perf_counter() - t0
+        """Run the protocol to its end (or `steps` more steps): `drive.run_steps`. Runs with
+        writers, a progress bar, pause and stop: `dempack.drive.drive`."""
+        run_steps(self, steps)
 
     def thread_count(self) -> int:
         """Numba threads for this run: run.threads, or when 0 (auto) all cores
@@ -936,112 +371,19 @@ class Simulation:
 
     # ------------------------------------------------------------ summaries
     def summary(self) -> dict:
-        last = self.history[-1] if self.history else observables(self)
-        sc = self.scenario
-        return {
-            "dempack_version": __version__,
-            "scenario": sc.run.name,
-            "seed": sc.run.seed,
-            "particles": int(self.particles.n),
-            "materials": [m.name for m in self.materials],
-            "volume_fractions": {m.name: float(f) for m, f in
-                                 zip(self.materials, getattr(self, "volume_fractions", []))},
-            "particle_counts": {m.name: int(np.sum(self.particles.material == k))
-                                for k, m in enumerate(self.materials)},
-            "die_width_m": float(self.box.L[0]),
-            "dimension": int(self.dimension),
-            "lateral": "periodic" if self.box.periodic_xy else "walls",
-            "dt_s": self.dt,
-            "density_scaling": self.density_scaling,
-            "steps": self.step_count,
-            "physical_time_s": self.time,
-            "run_time_s": self.wall_clock,
-            "us_per_particle_step": (1e6 * self.wall_clock / max(1, self.step_count * self.particles.n)),
-            "completed": self.done,
-            "stages": self.stage_results,
-            "temperature_K": self.temperature,
-            "cycles": self.cycle_rows.rows(),
-            "breakage": self.fracture.summary(self),
-            "final": {k: v for k, v in last.items() if k not in ("stage",)},
-        }
+        """The run's summary (summary.json): `observe.summary`."""
+        return summary(self)
 
     # ----------------------------------------------------------- checkpoints
     def checkpoint_arrays(self) -> tuple[dict, dict]:
-        """(arrays, meta) of a checkpoint: the particle and contact state, the breakage
-        log and the loop's scalars. Not the output tables: timeseries.csv and cycles.csv
-        beside the checkpoint hold them (`runner.resume` continues them), so a
-        checkpoint's size does not grow with the number of rows or cycles."""
-        arrays = {"p_" + k: v for k, v in self.particles.as_dict().items()}
-        arrays.update({"c_" + k: v for k, v in self.contacts.as_dict().items()})
-        arrays["box_L"] = self.box.L
-        if self.cap_correction is not None:
-            arrays["cap_correction"] = self.cap_correction
-        arrays.update(self.fracture.log_arrays())  # the breakage log, one array per column
-        meta = {
-            "version": __version__, "step_count": self.step_count, "time": self.time,
-            "dt": self.dt, "skin": self.skin, "z_top": self.box.z_top,
-            "punch_velocity": self.box.punch_velocity, "periodic_xy": self.box.periodic_xy,
-            "stage_index": self.stage_index,
-            "stage_state": [s.state() for s in self.stages],
-            "stage_results": self.stage_results, "last_punch_stress": self.last_punch_stress,
-            "max_drift": self._max_drift if np.isfinite(self._max_drift) else None,
-            "drift_limit": self._drift_limit,
-            "outputs_written": self.outputs_written,
-            "volume_fractions": [float(f) for f in getattr(self, "volume_fractions", [])],
-            "rng_state": self.rng.bit_generator.state,
-            "wall_clock": self.wall_clock,
-            "reference_thickness": self.reference_thickness,
-            "creep_time": self._creep_time,
-            "radius_updates": self._radius_updates,
-            "fracture": self.fracture.state(),
-        }
-        return arrays, meta
+        """(arrays, meta) of a checkpoint: `io.checkpoint.checkpoint_arrays`."""
+        return checkpoint.checkpoint_arrays(self)
 
     def write_checkpoint(self, path=None) -> Path:
-        from .io import save_checkpoint
-        path = Path(path) if path is not None else self.out_dir / "checkpoint.npz"
-        arrays, meta = self.checkpoint_arrays()
-        save_checkpoint(path, arrays, meta)
-        self.last_checkpoint = (path, self.step_count)
-        return path
+        """Write a checkpoint (default out_dir/checkpoint.npz): `io.checkpoint`."""
+        return checkpoint.write_checkpoint(self, path)
 
     @classmethod
     def from_checkpoint(cls, scenario: Scenario, path, out_dir=None) -> "Simulation":
-        """The Simulation saved in a checkpoint. Its history and cycle_rows start empty:
-        the rows up to the checkpoint are in the run folder's CSVs, which
-        `runner.OutputWriters(..., resume_step=...)` continues (`dempack.resume`). A
-        `cycle_rows` entry of a checkpoint written before 2026-12 is ignored."""
-        from .io import check_checkpoint, load_checkpoint
-        arrays, meta = load_checkpoint(path)
-        sim = cls(scenario, out_dir=out_dir, _empty=True)
-        check_checkpoint(path, arrays, meta, sim)  # raises CheckpointError naming the file
-        sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
-        sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
-        sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
-                      punch_velocity=meta["punch_velocity"], dimension=sim.dimension)
-        sim.step_count = meta["step_count"]
-        sim.time = meta["time"]
-        sim.dt = meta["dt"]
-        sim.skin = meta["skin"]
-        sim.stage_index = meta["stage_index"]
-        for s, st in zip(sim.stages, meta["stage_state"]):
-            s.load_state(st)
-        sim.stage_results = meta["stage_results"]
-        sim.last_punch_stress = meta["last_punch_stress"]
-        sim._max_drift = meta["max_drift"] if meta["max_drift"] is not None else np.inf
-        sim.outputs_written = meta["outputs_written"]
-        sim.volume_fractions = np.array(meta["volume_fractions"])
-        sim.rng.bit_generator.state = meta["rng_state"]
-        sim.wall_clock = meta["wall_clock"]
-        sim.reference_thickness = meta.get("reference_thickness")
-        sim._creep_time = meta.get("creep_time", 0.0)
-        sim.fracture.load_state(meta.get("fracture"))
-        sim.fracture.load_log(arrays)
-        sim._drift = np.zeros(sim.particles.n)
-        sim._set_drift_limit()  # older checkpoints; else the limit of the list it holds
-        sim._drift_limit = meta.get("drift_limit", sim._drift_limit)
-        sim.cap_correction = arrays.get("cap_correction")
-        sim._cap_correction_list = sim.contacts  # the list the correction was computed on
-        sim._radius_updates = meta.get("radius_updates", 0)
-        sim.apply_thread_count()
-        return sim
+        """The Simulation saved in a checkpoint: `io.checkpoint.from_checkpoint`."""
+        return checkpoint.from_checkpoint(cls, scenario, path, out_dir)

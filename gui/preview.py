@@ -2,7 +2,7 @@
 
 As soon as a scenario is loaded or edited, the window asks a PreviewBuilder for it.
 The builder builds the very `Simulation` that Run would build (same scenario, same
-seed: the same packing, `dempack.simulation.Simulation._generate`) in a Python
+seed: the same packing, `dempack.build.generate`) in a Python
 thread, because the first build may compile numba kernels, and hands back a Preview:
 the particles (positions, radii, materials), the die with the loose bed's height,
 and a caption with the particle count and the size distribution of each material.

@@ -1,13 +1,17 @@
 """Checkpoints: every array of the particle and contact state plus the loop's
 scalars, in one .npz written atomically (temp file + rename), so a crash
-never leaves a half-written checkpoint.
+never leaves a half-written checkpoint. This module owns what a Simulation saves
+(`checkpoint_arrays`), writing it (`write_checkpoint`, `save_checkpoint`), reading and
+checking a file (`load_checkpoint`, `check_checkpoint`) and the Simulation restored from
+it (`from_checkpoint`); `Simulation.write_checkpoint` and `Simulation.from_checkpoint`
+call them.
 
 The scalars are stored as strict JSON (no NaN/Infinity tokens, which are not
 JSON): a non-finite float is written as {"__float__": "nan" | "inf" | "-inf"}
 and read back as that float, so a resumed run holds exactly what it saved.
 
 Reading is strict: a file that is truncated or corrupted, or whose arrays or
-metadata are not what `Simulation.checkpoint_arrays` writes, raises
+metadata are not what `checkpoint_arrays` writes, raises
 `CheckpointError` ('<file>: <what is wrong>', one line) before anything is
 restored, so a resume never runs on a damaged state, never crashes in a kernel
 (the index arrays are checked against the particle count: numba does not
@@ -20,6 +24,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+from .._version import __version__
+from ..state import ContactList, ParticleState
 
 _NON_FINITE = "__float__"
 
@@ -246,7 +253,7 @@ def _common_length(arrays, names) -> int:
 
 
 def check_checkpoint(path, arrays: dict, meta: dict, sim) -> None:
-    """Check a checkpoint's content against what `Simulation.checkpoint_arrays` writes,
+    """Check a checkpoint's content against what `checkpoint_arrays` writes,
     before `sim` (built empty from the run's scenario) is restored from it: every
     particle array present (those of OPTIONAL_PARTICLE may be missing), of its dtype,
     of shape (N, ...) with N the length most of them have (so that the message names
@@ -400,3 +407,87 @@ def _check_breakage_log(path, arrays: dict, nm: int) -> None:
         a = arrays[LOG_PREFIX + c]
         if length and a.min() < 0:
             _fail(path, f"{LOG_PREFIX + c} holds negative values")
+
+
+def checkpoint_arrays(sim) -> tuple[dict, dict]:
+    """(arrays, meta) of a checkpoint: the particle and contact state, the breakage
+    log and the loop's scalars. Not the output tables: timeseries.csv and cycles.csv
+    beside the checkpoint hold them (`runner.resume` continues them), so a
+    checkpoint's size does not grow with the number of rows or cycles."""
+    arrays = {"p_" + k: v for k, v in sim.particles.as_dict().items()}
+    arrays.update({"c_" + k: v for k, v in sim.contacts.as_dict().items()})
+    arrays["box_L"] = sim.box.L
+    if sim.cap_correction is not None:
+        arrays["cap_correction"] = sim.cap_correction
+    arrays.update(sim.fracture.log_arrays())  # the breakage log, one array per column
+    meta = {
+        "version": __version__, "step_count": sim.step_count, "time": sim.time,
+        "dt": sim.dt, "skin": sim.skin, "z_top": sim.box.z_top,
+        "punch_velocity": sim.box.punch_velocity, "periodic_xy": sim.box.periodic_xy,
+        "stage_index": sim.stage_index,
+        "stage_state": [s.state() for s in sim.stages],
+        "stage_results": sim.stage_results, "last_punch_stress": sim.last_punch_stress,
+        "max_drift": sim._max_drift if np.isfinite(sim._max_drift) else None,
+        "drift_limit": sim._drift_limit,
+        "outputs_written": sim.outputs_written,
+        "volume_fractions": [float(f) for f in getattr(sim, "volume_fractions", [])],
+        "rng_state": sim.rng.bit_generator.state,
+        "wall_clock": sim.wall_clock,
+        "reference_thickness": sim.reference_thickness,
+        "creep_time": sim._creep_time,
+        "radius_updates": sim._radius_updates,
+        "fracture": sim.fracture.state(),
+    }
+    return arrays, meta
+
+
+def write_checkpoint(sim, path=None) -> Path:
+    """Write `sim`'s checkpoint to `path` (default out_dir/checkpoint.npz), atomically, and
+    record it as the last good one (`sim.last_checkpoint`, named when a run diverges)."""
+    path = Path(path) if path is not None else sim.out_dir / "checkpoint.npz"
+    arrays, meta = sim.checkpoint_arrays()
+    save_checkpoint(path, arrays, meta)
+    sim.last_checkpoint = (path, sim.step_count)
+    return path
+
+
+def from_checkpoint(cls, scenario, path, out_dir=None):
+    """The Simulation (of class `cls`, built from `scenario`) saved in the checkpoint file
+    `path`, writing to `out_dir`. Its history and cycle_rows start empty:
+    the rows up to the checkpoint are in the run folder's CSVs, which
+    `runner.OutputWriters(..., resume_step=...)` continues (`dempack.resume`). A
+    `cycle_rows` entry of a checkpoint written before 2026-12 is ignored."""
+    from ..geometry import Box  # here: `import dempack` (this module) stays free of numba
+    arrays, meta = load_checkpoint(path)
+    sim = cls(scenario, out_dir=out_dir, _empty=True)
+    check_checkpoint(path, arrays, meta, sim)  # raises CheckpointError naming the file
+    sim.particles = ParticleState.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("p_")})
+    sim.contacts = ContactList.from_dict({k[2:]: v for k, v in arrays.items() if k.startswith("c_")})
+    sim.box = Box(L=arrays["box_L"], periodic_xy=bool(meta["periodic_xy"]), z_top=meta["z_top"],
+                  punch_velocity=meta["punch_velocity"], dimension=sim.dimension)
+    sim.step_count = meta["step_count"]
+    sim.time = meta["time"]
+    sim.dt = meta["dt"]
+    sim.skin = meta["skin"]
+    sim.stage_index = meta["stage_index"]
+    for s, st in zip(sim.stages, meta["stage_state"]):
+        s.load_state(st)
+    sim.stage_results = meta["stage_results"]
+    sim.last_punch_stress = meta["last_punch_stress"]
+    sim._max_drift = meta["max_drift"] if meta["max_drift"] is not None else np.inf
+    sim.outputs_written = meta["outputs_written"]
+    sim.volume_fractions = np.array(meta["volume_fractions"])
+    sim.rng.bit_generator.state = meta["rng_state"]
+    sim.wall_clock = meta["wall_clock"]
+    sim.reference_thickness = meta.get("reference_thickness")
+    sim._creep_time = meta.get("creep_time", 0.0)
+    sim.fracture.load_state(meta.get("fracture"))
+    sim.fracture.load_log(arrays)
+    sim._drift = np.zeros(sim.particles.n)
+    sim._set_drift_limit()  # older checkpoints; else the limit of the list it holds
+    sim._drift_limit = meta.get("drift_limit", sim._drift_limit)
+    sim.cap_correction = arrays.get("cap_correction")
+    sim._cap_correction_list = sim.contacts  # the list the correction was computed on
+    sim._radius_updates = meta.get("radius_updates", 0)
+    sim.apply_thread_count()
+    return sim
