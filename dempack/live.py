@@ -73,8 +73,8 @@ def _initial_c(sim) -> float:
 def remaining_steps(sim) -> int | None:
     """Estimated DEM steps left, or None while a stage of unknown length runs
     (a servo or displacement-rate pressing stage ends when its target is met).
-    Cycling: each remaining half-cycle takes about (1 − c_res) · steps_per_half
-    steps plus the rest."""
+    Cycling: each remaining half-cycle takes about (1 − c_res)/dc steps plus the rest
+    (dc the current lithiation step: fixed, or the quasi-static rule's)."""
     if sim.done:
         return 0
     total = 0
@@ -83,7 +83,7 @@ def remaining_steps(sim) -> int | None:
         if getattr(s, "kind", "") == "cycling":
             _, _, x = cycle_position(sim) if k == sim.stage_index else (0, "", 0.0)
             halves_left = 2 * s.cycles - 2.0 * x
-            per_half = (1.0 - s.c_res) * s.steps_per_half + s.rest_steps
+            per_half = (1.0 - s.c_res) / s.dc + s.rest_steps
             total += int(halves_left * per_half)
         else:
             return None

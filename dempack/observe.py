@@ -596,15 +596,22 @@ def side_wall_stress(sim) -> float:
 def inertial_number(sim) -> float:
     """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
     density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
-    Where the punch is held while the particles swell (a fixed gap or box: no punch
-    speed), γ̇ is the free linear swelling rate of the fastest-swelling active material in
-    DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
+    The punch speed is its mean since the last timeseries row of the same stage (the
+    imposed deformation rate; a servo's step-to-step chatter and the jumps of a collapsing
+    arch are not), else the current one. Where the punch is held while the particles swell
+    (a fixed gap or box: no punch speed), γ̇ is the free linear swelling rate of the
+    fastest-swelling active material in DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
     p = sim.punch_stress()
     if p <= 0.0:
         return float("nan")
     ps = sim.particles
     rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, sim.dimension)))
     gamma = abs(sim.box.punch_velocity) / sim.box.z_top
+    if gamma > 0.0 and len(sim.history):
+        last = sim.history[-1]
+        steps = sim.step_count - int(last["step"])
+        if steps > 0 and last["stage"] == sim.stage_label:
+            gamma = abs(sim.box.z_top - last["thickness_m"]) / (steps * sim.dt * sim.box.z_top)
     st = sim.stage
     if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
         beta = float(np.max(sim.swelling * sim.active_material, initial=0.0))

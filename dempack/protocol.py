@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
+from .geometry import particle_volume
 from .observe import observables
 
 
@@ -270,7 +271,8 @@ def build_stages(scenario) -> list:
                                 cy.initial_lithiation, cy.steps_per_half_cycle, cy.si("rest_h"),
                                 (st.mode, st.si("pressure_MPa"),
                                  st.si("spring_stiffness_MPa_per_um"), st.si("speed_m_per_s")),
-                                cy.lithiation_rule, st.stress_free_start))
+                                cy.lithiation_rule, st.stress_free_start,
+                                cy.inertial_number_target))
     return out
 
 
@@ -398,6 +400,28 @@ class ContactLimitedLithiation:
 LITHIATION_RULES = {"uniform": UniformLithiation, "contact_limited": ContactLimitedLithiation}
 
 
+QUASI_STATIC_MIN_STRESS = 1e6  # Pa: the stress the quasi-static rule assumes at least (a
+# stress-free start in a fixed box would otherwise ask for an infinitely slow swelling)
+
+
+def quasi_static_step(inertial_target, strain_per_c, d, rho, p, dt):
+    """The lithiation step dc per DEM step that keeps the inertial number at its target:
+    I = γ̇ d √(ρ/p) with γ̇ = strain_per_c · dc/dt: under a moving punch, the volumetric
+    swelling rate of the solid, Σ V_i β_i / Σ V_i per unit lithiation (a die holds the
+    sides, so the stack thickens by the solid's volume change, less what the pores take
+    up: an upper bound on the punch's strain rate); under a held punch the free linear
+    swelling of the fastest-swelling active material, β/3 (as `observe.inertial_number`
+    measures it), so
+        dc = I · dt / (strain_per_c · d · √(ρ/p))
+    (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0; DESIGN §10: the run is quasi-static
+    by construction, and as slow as the bound needs, no slower). At least 100 steps per
+    half-cycle and at most 1e8."""
+    if strain_per_c <= 0.0:
+        return 0.01
+    dc = inertial_target * dt / (strain_per_c * d * math.sqrt(rho / p))
+    return min(max(dc, 1e-8), 0.01)
+
+
 class CyclingStage(Stage):
     """Hold the stack (servo or spring) while the active particles lithiate
     (discharge, c → 1) and delithiate (charge, c → c_res), `cycles` times.
@@ -417,11 +441,12 @@ class CyclingStage(Stage):
     kind = "cycling"
 
     def __init__(self, cycles, c_rate, c_res, c0, steps_per_half, rest_s, stack, rule="uniform",
-                 stress_free_start=False):
+                 stress_free_start=False, inertial_target=0.0):
         """stack = (mode, pressure, stiffness, max_speed): how the stack is held while
         cycling (`stack.mode`: servo, spring, fixed_gap, fixed_box), its target pressure or
         the spring's preload (Pa), the spring's stiffness (Pa/m) and the punch's largest
-        speed (m/s)."""
+        speed (m/s). inertial_target > 0: the lithiation step follows the quasi-static
+        rule (`quasi_static_step`), steps_per_half only sets the first steps."""
         stack_mode, pressure, stiffness, max_speed = stack
         super().__init__(max_steps=0)
         self.stress_free_start = stress_free_start
@@ -429,7 +454,12 @@ class CyclingStage(Stage):
         self.steps_per_half = steps_per_half
         self.dt_phys = 3600.0 / (c_rate * steps_per_half)
         self.dc = 1.0 / steps_per_half
+        self.rest_s = rest_s
         self.rest_steps = int(round(rest_s / self.dt_phys))
+        self.inertial_target = inertial_target
+        self._packing = None   # (strain per c, d, ρ) of the quasi-static rule (_adapt)
+        self._window = None    # (half, punch z, c) at the start of the current half-cycle
+        self._speed_ratio = 1.0  # the punch's strain / the rule's solid swelling (_adapt)
         self.stack_mode, self.target, self.stiffness, self.max_speed = (stack_mode, pressure,
                                                                          stiffness, max_speed)
         self.rule_name = rule
@@ -519,12 +549,56 @@ class CyclingStage(Stage):
             self.rule_half = self.half
             sim.particles.lithiation_start[:] = sim.particles.lithiation
             self.rule.begin_half(sim, self)
+        if self.inertial_target > 0.0:
+            self._adapt(sim)
         self._c_before = self.c
         if self.half % 2 == 0:
             self.c = min(1.0, self.c + self.dc)
         else:
             self.c = max(self.c_res, self.c - self.dc)
         self.rule.apply(sim, self)
+
+    ADAPT_EVERY = 100  # steps between two evaluations of the packing's size and density
+
+    def _adapt(self, sim) -> None:
+        """Set the lithiation step from the quasi-static rule (`quasi_static_step`) at the
+        current stack stress; the physical time per step follows, dt_phys = 3600 dc/C.
+
+        Under a moving punch the rule's strain per unit lithiation (the solid's swelling, a
+        bound that ignores the pores) is corrected by what the punch did in this half-cycle
+        so far: k = (|Δz|/h) / (strain · |Δc|) once |Δc| ≥ 0.05 (before, k = 1), kept in
+        [1/4, 4]; a creeping electrode that closes pores moves faster than it swells (k > 1),
+        one whose pores take up the swelling slower (k < 1)."""
+        ps = sim.particles
+        if self._packing is None or self.steps % self.ADAPT_EVERY == 0:
+            vol = particle_volume(ps.R, sim.dimension)
+            rho = float(np.sum(ps.mass) / np.sum(vol))
+            beta = sim.swelling[ps.material] * sim.active_material[ps.material]
+            moving = self.stack_mode in ("servo", "spring")
+            if moving:  # the punch follows the solid's volume change (a die holds the sides)
+                strain = float(np.sum(vol * beta) / np.sum(vol))
+            else:  # a held punch: the particles' free linear swelling (observe.inertial_number)
+                strain = float(np.max(beta, initial=0.0)) / 3.0
+            if self._window is None or self._window[0] != self.half:
+                self._window = (self.half, sim.box.z_top, self.c)
+            elif moving:
+                _, z0, c0 = self._window
+                if abs(self.c - c0) >= 0.05 and strain > 0.0:
+                    k = abs(sim.box.z_top - z0) / sim.box.z_top / (strain * abs(self.c - c0))
+                    self._speed_ratio = min(max(k, 0.25), 4.0)
+            self._packing = (strain, 2.0 * float(np.mean(ps.R)), rho)
+        if self._window is not None and self._window[0] == self.half and abs(
+                self.c - self._window[2]) < 0.05:
+            self._speed_ratio = 1.0
+        target = self.target if self.stack_mode in ("servo", "spring") else 0.0
+        # the stack stress, smoothed where the control keeps a running mean (the servo)
+        mean = getattr(self.control, "mean", None)
+        p = max(sim.last_punch_stress if mean is None else mean, 0.5 * target,
+                QUASI_STATIC_MIN_STRESS)
+        strain, d, rho = self._packing
+        self.dc = quasi_static_step(self.inertial_target, strain * self._speed_ratio, d, rho, p,
+                                    sim.dt)
+        self.dt_phys = 3600.0 * self.dc / self.c_rate
 
     def _progress(self, end: bool) -> Progress:
         """The step's Progress: fraction 1 only at the step that ends the half-cycle (c
@@ -552,6 +626,7 @@ class CyclingStage(Stage):
     def _end_half(self, sim) -> None:
         """The half-cycle's end: its cycles.csv row, then a rest or the next half-cycle."""
         sim.half_cycle_end(self.cycle, self.half_name)
+        self.rest_steps = int(round(self.rest_s / self.dt_phys))
         if self.rest_steps > 0:
             self.rest_left = self.rest_steps
         else:
@@ -576,12 +651,21 @@ class CyclingStage(Stage):
         return {"steps": self.steps, "c": self.c, "half": self.half, "rest_left": self.rest_left,
                 "started": self.started, "mean": getattr(c, "mean", None),
                 "z0": getattr(c, "z0", None), "integral": getattr(c, "integral", None),
-                "rule_half": self.rule_half,
+                "rule_half": self.rule_half, "dc": self.dc, "rest_steps": self.rest_steps,
+                "speed_ratio": self._speed_ratio, "window": self._window,
+                "packing": self._packing,
                 "rule": self.rule.state() if hasattr(self.rule, "state") else {}}
 
     def load_state(self, st):
         self.steps, self.c, self.half = st["steps"], st["c"], st["half"]
         self.rest_left, self.started = st["rest_left"], st["started"]
+        # the quasi-static rule's step (older checkpoints: the fixed step of the scenario)
+        self.dc = st.get("dc", self.dc)
+        self.dt_phys = 3600.0 * self.dc / self.c_rate
+        self.rest_steps = st.get("rest_steps", self.rest_steps)
+        self._speed_ratio = st.get("speed_ratio", 1.0)
+        self._window = tuple(st["window"]) if st.get("window") else None
+        self._packing = tuple(st["packing"]) if st.get("packing") else None
         # older checkpoints: the current half-cycle has begun (its start state is not known)
         self.rule_half = st.get("rule_half", self.half if self.started else -1)
         if hasattr(self.rule, "load_state"):

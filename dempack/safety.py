@@ -177,9 +177,16 @@ def warn_inertial(sim, row: dict) -> None:
         else:
             why = ("the punch follows the swelling" if sim.box.punch_velocity != 0.0 else
                    "the punch is held: I is taken from the swelling rate")
-            fix = (f"raise cycling.steps_per_half_cycle above "
-                   f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g} ({why}; I falls as "
-                   "1/steps)")
+            target = sc.cycling.inertial_number_target
+            if target > 0.0:
+                fix = (f"lower cycling.inertial_number_target from {target:g} to "
+                       f"{target * 1e-3 / I:.2g} ({why}; the quasi-static rule's steps grow as "
+                       "1/target)")
+            else:
+                fix = (f"raise cycling.steps_per_half_cycle above "
+                       f"{sc.cycling.steps_per_half_cycle * I / 1e-3:.3g}, or let the "
+                       "quasi-static rule set it (cycling.inertial_number_target) "
+                       f"({why}; I falls as 1/steps)")
         if sim.density_scaling > 1.0:
             fix += (f", or lower numerics.density_scaling from {sim.density_scaling:g} "
                     "(I grows as its square root)")

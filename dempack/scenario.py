@@ -282,6 +282,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                min=-100.0, max=400.0, unit="C"),
         "steps_per_half_cycle": Field(int, 10000, "DEM steps for a full 0→1 half-cycle; sets "
                                       "the physical time carried by one DEM step.", min=10),
+        "inertial_number_target": Field(float, 0.0, "Quasi-static rule: when > 0, each step's "
+                                        "lithiation increment (and so its physical time) is "
+                                        "set so that the inertial number of the free swelling "
+                                        "stays at this value, I = (β/3)(dc/dt) d √(ρ/p) "
+                                        "(dempack.protocol.quasi_static_step), and "
+                                        "steps_per_half_cycle only sets the first steps; 0: "
+                                        "steps_per_half_cycle fixed.", min=0.0, max=0.1),
         "rest_h": Field(float, 0.0, "Rest (open circuit, stack held) after each half-cycle.",
                         min=0.0, unit="h"),
         "lithiation_rule": Field(str, "uniform", "How lithiation is shared among active "
