@@ -7,7 +7,7 @@ thread, because the first build may compile numba kernels, and hands back a Prev
 the particles (positions, radii, materials), the die with the loose bed's height,
 and a caption with the particle count and the size distribution of each material.
 Requests are numbered; a newer request makes the older ones stale (only the last
-one is built next, and the window ignores results of a stale number). A SetupPreview
+one is built next, and results of a stale number are ignored). A SetupPreview
 decides when the window asks (once the edits pause, never while a run or a run folder is
 shown, above PREVIEW_MAX_PARTICLES only when asked) and draws what comes back.
 """
