@@ -10,11 +10,13 @@ force F_n (compression > 0):
   radical line), along t = (−n_z, 0, n_x) ⟂ n.
 The geometry (`contact_segments`) is plain numpy; `ContactLayer` holds the VTK pipeline
 (vtkPolyData lines → vtkTubeFilter with the radius by absolute scalar → a mapper coloured
-by F_n through its own lookup table and colour bar).
+by F_n through its own lookup table and colour bar); `ContactControls` holds the view's
+toolbar controls of the layer and decides what it draws of a frame.
 """
 from __future__ import annotations
 
 import numpy as np
+from PySide6 import QtWidgets
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
@@ -181,3 +183,94 @@ class ContactLayer:
     def show(self, on: bool) -> None:
         self.actor.SetVisibility(on)
         self.bar.SetVisibility(on)
+
+
+class ContactControls:
+    """Owns the 3D view's contact layer and its toolbar controls: on/off, the phase-pair
+    filter, "draw anyway" above the limit, and the note that says what is drawn."""
+
+    def __init__(self, toggled, changed):
+        self.limit = CONTACT_LIMIT
+        self.count = 0                # contacts the layer would draw (after the filter)
+        self.layer = ContactLayer()
+        self.box = QtWidgets.QCheckBox("contacts")
+        self.box.setObjectName("contacts")
+        self.box.setToolTip("Draw the contact network: tubes between the centres (2D: the "
+                            "flats as chords), width and colour by normal force")
+        self.box.toggled.connect(toggled)
+        self.pair_combo = QtWidgets.QComboBox()
+        self.pair_combo.setObjectName("contact_pairs")
+        self.pair_combo.setToolTip("Draw only the contacts of one phase pair")
+        self.pair_combo.currentIndexChanged.connect(lambda *_: changed())
+        self.pair_combo.setEnabled(False)
+        self.anyway = QtWidgets.QCheckBox()
+        self.anyway.setObjectName("contacts_anyway")
+        self.anyway.toggled.connect(lambda *_: changed())
+        self.anyway.setVisible(False)
+        self.note = QtWidgets.QLabel()
+        self.note.setObjectName("contacts_note")
+        self.note.setVisible(False)
+
+    def widgets(self) -> list[QtWidgets.QWidget]:
+        """The controls, in their order on the toolbar."""
+        return [self.box, self.pair_combo, self.anyway, self.note]
+
+    def set_pair_choices(self, names: list[str]) -> None:
+        """The phase-pair filter's items from the material names (the choice kept by name)."""
+        combo = self.pair_combo
+        keep = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        for label, pair in pair_choices(names):
+            combo.addItem(label, pair)
+        k = combo.findText(keep)
+        combo.setCurrentIndex(max(k, 0))
+        combo.blockSignals(False)
+
+    def wanted(self) -> bool:
+        """The layer is switched on (a live run should send the contacts)."""
+        return self.box.isChecked()
+
+    def shown(self) -> bool:
+        """The layer is drawn now."""
+        return bool(self.layer.actor.GetVisibility())
+
+    def update(self, arrays: dict | None, die) -> bool:
+        """Rebuild the layer from the frame's contacts (arrays["contacts"]): the touching
+        pairs of the chosen phase pair, unless they are more than `limit` and "draw anyway"
+        is not ticked; the note says why nothing is drawn. True when the layer is drawn."""
+        on = self.box.isChecked()
+        self.pair_combo.setEnabled(on)
+        note, count, rows = "", 0, None
+        c = arrays.get("contacts") if (on and arrays is not None) else None
+        if on and arrays is not None:
+            if "contacts" not in arrays:
+                note = "contacts: they come with the next frame"
+            elif c is None:
+                note = "no contacts file for this snapshot"
+            elif not drawable(c):
+                note = "this run's contacts files hold flats only (written before the layer)"
+            else:
+                rows = select_contacts(c, arrays["material"], self.pair_combo.currentData())
+                count = len(rows)
+        over = count > self.limit
+        self.anyway.setVisible(over)
+        if over:
+            self.anyway.setText(f"{count:,} contacts: layer off above {self.limit / 1000:g}k "
+                                "for view speed; tick to draw anyway")
+        draw = rows is not None and (not over or self.anyway.isChecked())
+        layer = self.layer
+        if draw:
+            p0, p1 = contact_segments(arrays["x"], arrays["radius"], c, rows, die)
+            r = np.asarray(arrays["radius"], float)
+            layer.update(p0, p1, np.asarray(c["F_n"], float)[rows],
+                         float(np.median(r)) if r.size else 1.0, plane=die[1] == 0.0)
+            note = f"{count:,} contacts"
+        else:
+            e = np.zeros((0, 3))
+            layer.update(e, e, np.zeros(0), 1.0)
+        self.count = count
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+        layer.show(draw)
+        return draw

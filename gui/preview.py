@@ -7,7 +7,9 @@ thread, because the first build may compile numba kernels, and hands back a Prev
 the particles (positions, radii, materials), the die with the loose bed's height,
 and a caption with the particle count and the size distribution of each material.
 Requests are numbered; a newer request makes the older ones stale (only the last
-one is built next, and the window ignores results of a stale number).
+one is built next, and results of a stale number are ignored). A SetupPreview
+decides when the window asks (once the edits pause, never while a run or a run folder is
+shown, above PREVIEW_MAX_PARTICLES only when asked) and draws what comes back.
 """
 from __future__ import annotations
 
@@ -17,7 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from dempack.geometry import particle_volume
+from dempack.scenario import ScenarioError
 from PySide6 import QtCore
+
+PREVIEW_DELAY_MS = 400   # after the last edit, build the set-up shown before Run
+# above this many particles the set-up is built only when asked (Run → Build the set-up
+# now): the insertion kernels hold Python's lock, ~1 s per 20,000 particles here
+PREVIEW_MAX_PARTICLES = 100_000
 
 
 @dataclass
@@ -126,3 +134,83 @@ class PreviewBuilder(QtCore.QObject):
             self._thread = None
             if self._waiting is not None:
                 self._start_next()
+
+
+class SetupPreview(QtCore.QObject):
+    """Owns the set-up a MainWindow shows before Run: when it is built, its state, drawing it."""
+
+    def __init__(self, win, max_particles: int = PREVIEW_MAX_PARTICLES):
+        super().__init__(win)
+        self.win = win
+        self.max_particles = max_particles
+        self.builder = PreviewBuilder(self)
+        self.builder.ready.connect(self._on_ready, QtCore.Qt.QueuedConnection)
+        self.state = "none"      # building, shown, failed, invalid, skipped
+        self._force = False      # build the next set-up whatever its size
+        self.timer = QtCore.QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._request)
+
+    def _hidden(self) -> bool:
+        """A run or a run folder is shown: no set-up now."""
+        return self.win.thread is not None or self.win.folder is not None
+
+    def schedule(self, delay_ms: int = PREVIEW_DELAY_MS, force: bool = False) -> None:
+        """Build and draw the packing of the form's scenario after `delay_ms` without
+        edits (not while a run or a run folder is shown); force: whatever its size."""
+        if self._hidden():
+            return
+        self._force = force
+        self.timer.start(delay_ms)
+
+    def cancel(self) -> None:
+        """No set-up now: the pending request is dropped, a build under way made stale."""
+        self.timer.stop()
+        self.builder.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.builder.wait(timeout)
+
+    def _request(self):
+        if self._hidden():
+            return
+        force, self._force = self._force, False
+        editor, view = self.win.editor, self.win.view
+        if not editor.is_valid():
+            self.builder.cancel()
+            self.state = "invalid"
+            view.set_caption("The scenario has problems (fields marked in red): its set-up "
+                             "is not drawn." + (" Shown: the last valid one." if view.n else ""))
+            return
+        try:
+            sc = editor.scenario()
+        except ScenarioError:
+            return
+        if sc.packing.particles > self.max_particles and not force:
+            self.builder.cancel()
+            self.state = "skipped"
+            view.clear()
+            view.set_caption(size_laws(sc) + f"\nThe set-up of more than "
+                             f"{self.max_particles:,} particles is built by Run, or by "
+                             "Run → Build the set-up now.")
+            return
+        self.state = "building"
+        view.set_caption("Building the set-up (the packing Run starts from)…")
+        self.builder.request(sc)
+
+    @QtCore.Slot(int, object)
+    def _on_ready(self, number: int, result):
+        if number != self.builder.number or self._hidden():
+            return                                   # stale: edited again, running, replaying
+        view = self.win.view
+        if isinstance(result, Exception):
+            self.state = "failed"
+            view.clear()
+            view.set_caption(f"The set-up cannot be built:\n{type(result).__name__}: {result}")
+            return
+        self.state = "shown"
+        view.set_materials(result.materials)
+        view.set_frame(result.arrays, result.status)
+        view.set_caption(result.caption + "\nPress Run to start.")
+        if self.win.state in ("idle", "finished", "stopped", "failed"):
+            self.win.state_label.setText(f"set-up: {result.status['n']:,} particles — press Run")

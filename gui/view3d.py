@@ -14,6 +14,9 @@ between the centres (2D: the flats as chords), radius and colour by normal force
 phase-pair filter; above CONTACT_LIMIT contacts it stays off unless "draw anyway" is
 ticked, and the toolbar says so. The spheres turn translucent while it is shown. New
 fragments (breakage generation risen since the last frame shown) flash for FLASH_MS.
+The view holds the spheres and the back end; the scene's other parts have their own
+classes: the colours, the clip plane, the flash and the camera in gui/scene.py, the
+contact layer's controls in gui/contacts.py (ContactControls).
 
 Two back ends: the interactive QVTKRenderWindowInteractor needs a real X
 server (or Xvfb) with OpenGL; without one (QT_QPA_PLATFORM=offscreen, or
@@ -28,28 +31,26 @@ import os
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkPlane, vtkPolyData
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkPolyData
 from vtkmodules.vtkFiltersSources import vtkOutlineSource
 from vtkmodules.vtkIOImage import vtkPNGWriter
-from vtkmodules.vtkRenderingAnnotation import vtkScalarBarActor
-from vtkmodules.vtkRenderingCore import (vtkActor, vtkPolyDataMapper, vtkRenderer,
-                                         vtkRenderWindow, vtkTextActor, vtkWindowToImageFilter)
+from vtkmodules.vtkRenderingCore import (vtkActor, vtkRenderer, vtkRenderWindow,
+                                         vtkWindowToImageFilter)
 import vtkmodules.vtkInteractionStyle  # noqa: F401  (registers the trackball style)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (the OpenGL back end)
 from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLPointGaussianMapper
 
-from dempack.render import COLOURS, PALETTE, SHADER, front_view
+from dempack.render import COLOURS, PALETTE, SHADER
 
-from .contacts import (CONTACT_LIMIT, ContactLayer, contact_segments, drawable, pair_choices,
-                       select_contacts)
+from .contacts import ContactControls
+from .scene import Camera, ClipPlane, ColourField, FragmentFlash, caption_actor, outline_actor
 
 # colour choices, material colours and the sphere shader: one home, shared with the
 # off-screen renderer of movie export (dempack.render)
 COLOR_BY = COLOURS            # label -> (array name, scale, unit)
 MATERIAL_RGB = PALETTE
 SPHERE_SHADER = SHADER
-FLASH_MS = 1500              # how long a new fragment's highlight stays (ms)
 SPHERE_OPACITY_WITH_CONTACTS = 0.3
 
 
@@ -108,18 +109,14 @@ class _ImageLabel(QtWidgets.QLabel):
             return
         d = e.position() - self._last
         self._last = e.position()
-        cam = self.view.renderer.GetActiveCamera()
-        cam.Azimuth(-0.4 * d.x())
-        cam.Elevation(0.4 * d.y())
-        cam.OrthogonalizeViewUp()
+        self.view.camera.rotate(d.x(), d.y())
         self.view.render()
 
     def mouseReleaseEvent(self, e):
         self._last = None
 
     def wheelEvent(self, e):
-        self.view.renderer.GetActiveCamera().Dolly(1.1 ** (e.angleDelta().y() / 120.0))
-        self.view.renderer.ResetCameraClippingRange()
+        self.view.camera.zoom(e.angleDelta().y() / 120.0)
         self.view.render()
 
     def resizeEvent(self, e):
@@ -131,7 +128,9 @@ class ParticleView(QtWidgets.QWidget):
     """set_frame(arrays, status) updates the scene; material names via set_materials().
     arrays["contacts"] (optional): the snapshot's contacts (dempack.io.rundir.read_contacts,
     or the live bridge's with_contacts) for the contact layer; contacts_toggled(bool) says
-    when the layer is switched, so a live run starts or stops sending them."""
+    when the layer is switched, so a live run starts or stops sending them. The scene's
+    parts: ColourField, ClipPlane, FragmentFlash, Camera (gui/scene.py), ContactControls
+    (gui/contacts.py); the view holds the spheres and draws into its back end."""
 
     contacts_toggled = QtCore.Signal(bool)
 
@@ -140,58 +139,31 @@ class ParticleView(QtWidgets.QWidget):
         self.material_names: list[str] = []
         self.n = 0
         self.arrays = None
-        self.contact_limit = CONTACT_LIMIT
-        self.contact_count = 0            # contacts the layer would draw (after the filter)
-        self._prev_generation = None      # (sorted ids, generation) of the last frame shown
-        self.flashed = 0                  # new fragments highlighted by the last frame
+        self.die = (1.0, 1.0, 1.0, False)
+        self._make_scene()
         v = QtWidgets.QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
+        v.addLayout(self._make_toolbar())
+        self._make_backend(v, interactive)
+
+    def _make_toolbar(self) -> QtWidgets.QHBoxLayout:
+        """colour | clip, depth | contacts, phase pair, draw anyway, note | Reset camera."""
         bar = QtWidgets.QHBoxLayout()
         bar.addWidget(QtWidgets.QLabel("colour:"))
-        self.color_combo = QtWidgets.QComboBox()
-        self.color_combo.setObjectName("color_by")
-        self.color_combo.addItems(list(COLOR_BY))
-        self.color_combo.currentTextChanged.connect(lambda *_: self.refresh_colors())
         bar.addWidget(self.color_combo)
-        self.clip_box = QtWidgets.QCheckBox("clip")
-        self.clip_box.setToolTip("Cut away the front part of the die (y below the slider)")
-        self.clip_box.toggled.connect(lambda *_: self._update_clip())
         bar.addWidget(self.clip_box)
-        self.clip_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
-        self.clip_slider.setRange(0, 100)
-        self.clip_slider.setValue(50)
-        self.clip_slider.setMaximumWidth(120)
-        self.clip_slider.valueChanged.connect(lambda *_: self._update_clip())
         bar.addWidget(self.clip_slider)
-        self.contacts_box = QtWidgets.QCheckBox("contacts")
-        self.contacts_box.setObjectName("contacts")
-        self.contacts_box.setToolTip("Draw the contact network: tubes between the centres (2D: the "
-                                     "flats as chords), width and colour by normal force")
-        self.contacts_box.toggled.connect(self._on_contacts_toggled)
-        bar.addWidget(self.contacts_box)
-        self.pair_combo = QtWidgets.QComboBox()
-        self.pair_combo.setObjectName("contact_pairs")
-        self.pair_combo.setToolTip("Draw only the contacts of one phase pair")
-        self.pair_combo.currentIndexChanged.connect(lambda *_: self.update_contacts())
-        self.pair_combo.setEnabled(False)
-        bar.addWidget(self.pair_combo)
-        self.contacts_anyway = QtWidgets.QCheckBox()
-        self.contacts_anyway.setObjectName("contacts_anyway")
-        self.contacts_anyway.toggled.connect(lambda *_: self.update_contacts())
-        self.contacts_anyway.setVisible(False)
-        bar.addWidget(self.contacts_anyway)
-        self.contacts_note = QtWidgets.QLabel()
-        self.contacts_note.setObjectName("contacts_note")
-        self.contacts_note.setVisible(False)
-        bar.addWidget(self.contacts_note)
+        for w in self.contacts.widgets():
+            bar.addWidget(w)
         reset = QtWidgets.QPushButton("Reset camera")
         reset.clicked.connect(self.reset_camera)
         bar.addWidget(reset)
         bar.addStretch(1)
-        v.addLayout(bar)
-        self._set_pair_choices()
+        return bar
 
-        # --- scene
+    def _make_scene(self) -> None:
+        """The renderer: the spheres, the die outline, the colour bars, the caption, the
+        contact layer and the halo of new fragments."""
         self.renderer = vtkRenderer()
         self.renderer.SetBackground(1.0, 1.0, 1.0)
         self.points = vtkPoints()
@@ -204,74 +176,37 @@ class ParticleView(QtWidgets.QWidget):
         self.mapper.SetScaleFactor(1.0)
         self.mapper.EmissiveOff()
         self.mapper.SetSplatShaderCode(SPHERE_SHADER)
-        self.lut = vtkLookupTable()
-        self.mapper.SetLookupTable(self.lut)
-        self.mapper.SetScalarModeToUsePointFieldData()
-        self.mapper.SelectColorArray("color")
-        self.mapper.ScalarVisibilityOn()
+        self.colours = ColourField(self.mapper)
+        self.color_combo, self.lut = self.colours.combo, self.colours.lut
+        self.scalar_bar = self.colours.scalar_bar
+        self.color_combo.currentTextChanged.connect(lambda *_: self.refresh_colors())
+        self.clip = ClipPlane(self._update_clip)
+        self.clip_box, self.clip_slider, self.clip_plane = (self.clip.box, self.clip.slider,
+                                                            self.clip.plane)
+        self.contacts = ContactControls(self._on_contacts_toggled, self.update_contacts)
+        self.contacts_box, self.pair_combo = self.contacts.box, self.contacts.pair_combo
+        self.contacts_anyway, self.contacts_note = self.contacts.anyway, self.contacts.note
+        self.contact_layer = self.contacts.layer
+        self.contacts.set_pair_choices(self.material_names)
         self.actor = vtkActor()
         self.actor.SetMapper(self.mapper)
         self.renderer.AddActor(self.actor)
         self.outline = vtkOutlineSource()
-        om = vtkPolyDataMapper()
-        om.SetInputConnection(self.outline.GetOutputPort())
-        self.outline_actor = vtkActor()
-        self.outline_actor.SetMapper(om)
-        self.outline_actor.GetProperty().SetColor(0.2, 0.2, 0.2)
-        self.outline_actor.GetProperty().SetLineWidth(2.0)
-        self.outline_actor.VisibilityOff()
+        self.outline_actor = outline_actor(self.outline)
         self.renderer.AddActor(self.outline_actor)
-        self.scalar_bar = vtkScalarBarActor()
-        self.scalar_bar.SetLookupTable(self.lut)
-        self.scalar_bar.SetNumberOfLabels(5)
-        self.scalar_bar.SetMaximumWidthInPixels(90)
-        self.scalar_bar.SetBarRatio(0.25)
-        for tp in (self.scalar_bar.GetLabelTextProperty(), self.scalar_bar.GetTitleTextProperty(),
-                   self.scalar_bar.GetAnnotationTextProperty()):
-            tp.SetColor(0.1, 0.1, 0.1)
-            tp.ShadowOff()
-            tp.ItalicOff()
-            tp.BoldOff()
-            tp.SetFontSize(13)
-        self.scalar_bar.UnconstrainedFontSizeOn()
-        self.scalar_bar.SetLabelFormat("%.3g")
-        self.scalar_bar.VisibilityOff()
         self.renderer.AddViewProp(self.scalar_bar)
-        # a caption in the top left corner (what is shown: the set-up before Run, a replay frame)
-        self.caption = vtkTextActor()
-        self.caption.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        self.caption.GetPositionCoordinate().SetValue(0.01, 0.98)
-        tp = self.caption.GetTextProperty()
-        tp.SetColor(0.1, 0.1, 0.1)
-        tp.SetFontSize(12)
-        tp.SetVerticalJustificationToTop()
-        tp.ShadowOff()
-        self.caption.VisibilityOff()
+        self.caption = caption_actor()
         self.renderer.AddViewProp(self.caption)
-        self.contact_layer = ContactLayer()
         self.renderer.AddActor(self.contact_layer.actor)
         self.renderer.AddViewProp(self.contact_layer.bar)
-        # new fragments: a glowing halo (the mapper's own Gaussian splat) for FLASH_MS
-        self.flash_poly = vtkPolyData()
-        self.flash_mapper = vtkOpenGLPointGaussianMapper()
-        self.flash_mapper.SetInputData(self.flash_poly)
-        self.flash_mapper.SetScaleArray("radius")
-        self.flash_mapper.SetScaleFactor(2.0)
-        self.flash_mapper.EmissiveOn()
-        self.flash_mapper.ScalarVisibilityOff()
-        self.flash_actor = vtkActor()
-        self.flash_actor.SetMapper(self.flash_mapper)
-        self.flash_actor.GetProperty().SetColor(1.0, 0.1, 0.9)
-        self.flash_actor.VisibilityOff()
+        self.flash = FragmentFlash(self, self.render)
+        self.flash_actor = self.flash.actor
         self.renderer.AddActor(self.flash_actor)
-        self.flash_timer = QtCore.QTimer(self)
-        self.flash_timer.setSingleShot(True)
-        self.flash_timer.timeout.connect(self._end_flash)
-        self.clip_plane = vtkPlane()
-        self.clip_plane.SetNormal(0.0, 1.0, 0.0)
-        self.die = (1.0, 1.0, 1.0, False)
-        self._camera_die = self.die
+        self.camera = Camera(self.renderer, self.die)
 
+    def _make_backend(self, layout, interactive: bool | None) -> None:
+        """The interactive VTK widget, or (no usable GL, no windowing platform) the
+        off-screen images in a QLabel."""
         self.interactive = widget_backend_available() if interactive is None else interactive
         self.vtk_widget = None
         if self.interactive:
@@ -282,7 +217,7 @@ class ParticleView(QtWidgets.QWidget):
                 self.render_window.AddRenderer(self.renderer)
                 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
                 self.vtk_widget.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
-                v.addWidget(self.vtk_widget, 1)
+                layout.addWidget(self.vtk_widget, 1)
                 self.vtk_widget.Initialize()
             except Exception as e:  # no usable GL: fall back to off-screen images
                 print(f"dempack gui: interactive 3D view unavailable ({e}); using off-screen rendering")
@@ -292,8 +227,7 @@ class ParticleView(QtWidgets.QWidget):
             self.render_window = None       # the process's shared off-screen window (_window)
             self.label = _ImageLabel(self)
             self.label.setObjectName("offscreen_view")
-            v.addWidget(self.label, 1)
-        self._camera_set = False
+            layout.addWidget(self.label, 1)
 
     def finalize(self) -> None:
         """Release the render window's OpenGL resources while its context is valid (on
@@ -301,22 +235,30 @@ class ParticleView(QtWidgets.QWidget):
         if self.vtk_widget is not None:
             self.vtk_widget.Finalize()
 
+    # ---------------------------------------------- the parts' state, read here
+    @property
+    def flashed(self) -> int:
+        """New fragments highlighted by the last frame."""
+        return self.flash.flashed
+
+    @property
+    def contact_limit(self) -> int:
+        return self.contacts.limit
+
+    @contact_limit.setter
+    def contact_limit(self, value: int) -> None:
+        self.contacts.limit = value
+
+    @property
+    def contact_count(self) -> int:
+        """Contacts the layer would draw (after the filter)."""
+        return self.contacts.count
+
     # ------------------------------------------------------------ data
     def set_materials(self, names: list[str]) -> None:
         self.material_names = list(names)
-        self._set_pair_choices()
+        self.contacts.set_pair_choices(self.material_names)
         self.refresh_colors()
-
-    def _set_pair_choices(self) -> None:
-        """The phase-pair filter's items from the material names (the choice kept by name)."""
-        keep = self.pair_combo.currentText()
-        self.pair_combo.blockSignals(True)
-        self.pair_combo.clear()
-        for label, pair in pair_choices(self.material_names):
-            self.pair_combo.addItem(label, pair)
-        k = self.pair_combo.findText(keep)
-        self.pair_combo.setCurrentIndex(max(k, 0))
-        self.pair_combo.blockSignals(False)
 
     def set_caption(self, text: str, render: bool = True) -> None:
         """Text in the top left corner of the view ('' hides it)."""
@@ -342,12 +284,12 @@ class ParticleView(QtWidgets.QWidget):
         self.points = vtkPoints()
         self.points.SetDataTypeToDouble()
         self.poly.SetPoints(self.points)
-        self._camera_set = False
+        self.camera.framed = False
         self.outline_actor.VisibilityOff()
         self.scalar_bar.VisibilityOff()
         self.caption.VisibilityOff()
-        self._prev_generation = None
-        self._end_flash(render=False)
+        self.flash.previous = None
+        self.flash.end(render=False)
         self.update_contacts(render=False)
         self.render()
 
@@ -381,48 +323,16 @@ class ParticleView(QtWidgets.QWidget):
         self.poly.Modified()
         self._update_clip(render=False)
         self.refresh_colors(render=False)
-        self._flash_new_fragments(x, arrays)
+        self.flash.update(x, arrays)
         self.update_contacts(render=False)
-        if not self._camera_set or self._die_changed():
-            self.reset_camera(render=False)
-            self._camera_set = True
+        self.camera.follow(self.die)
         self.render()
 
     def refresh_colors(self, render: bool = True) -> None:
         if self.arrays is None:
             return
-        label = self.color_combo.currentText()
-        name, scale, unit = COLOR_BY[label]
-        vals = np.asarray(self.arrays.get(name, np.zeros(self.n)), float) * scale
-        col = self.poly.GetPointData().GetArray("color")
-        vtk_to_numpy(col)[:] = vals
-        col.Modified()
-        lut = self.lut
-        if name == "material":
-            nm = max(len(self.material_names), int(vals.max()) + 1 if vals.size else 1)
-            lut.ResetAnnotations()
-            lut.SetNumberOfTableValues(nm)
-            for k in range(nm):
-                lut.SetTableValue(k, *MATERIAL_RGB[k % len(MATERIAL_RGB)], 1.0)
-                lut.SetAnnotation(k, self.material_names[k] if k < len(self.material_names) else str(k))
-            lut.IndexedLookupOn()
-            lo, hi = 0.0, nm - 1.0
-        else:
-            lut.IndexedLookupOff()
-            lut.ResetAnnotations()
-            lut.SetNumberOfTableValues(256)
-            lut.SetHueRange(0.667, 0.0)
-            lut.SetSaturationRange(1.0, 1.0)
-            lut.SetValueRange(1.0, 1.0)
-            lut.ForceBuild()
-            lo = float(vals.min()) if vals.size else 0.0
-            hi = float(vals.max()) if vals.size else 1.0
-            if hi <= lo:
-                hi = lo + (abs(lo) * 1e-3 or 1.0)
-        lut.SetRange(lo, hi)
-        self.mapper.SetScalarRange(lo, hi)
-        self.scalar_bar.SetTitle(f"{label}" + (f" ({unit})" if unit else ""))
-        self.scalar_bar.VisibilityOn()
+        self.colours.apply(self.arrays, self.n, self.poly.GetPointData().GetArray("color"),
+                           self.material_names)
         if render:
             self.render()
 
@@ -433,119 +343,34 @@ class ParticleView(QtWidgets.QWidget):
 
     def contacts_wanted(self) -> bool:
         """The contact layer is switched on (a live run should send the contacts)."""
-        return self.contacts_box.isChecked()
+        return self.contacts.wanted()
 
     def contacts_shown(self) -> bool:
         """The contact layer is drawn now."""
-        return bool(self.contact_layer.actor.GetVisibility())
+        return self.contacts.shown()
 
     def update_contacts(self, render: bool = True) -> None:
-        """Rebuild the contact layer from the frame's contacts: the touching pairs of the
-        chosen phase pair, unless they are more than `contact_limit` and "draw anyway" is
-        not ticked; the toolbar's note says why nothing is drawn."""
-        on = self.contacts_box.isChecked()
-        self.pair_combo.setEnabled(on)
-        note, count, rows = "", 0, None
-        c = self.arrays.get("contacts") if (on and self.arrays is not None) else None
-        if on and self.arrays is not None:
-            if "contacts" not in self.arrays:
-                note = "contacts: they come with the next frame"
-            elif c is None:
-                note = "no contacts file for this snapshot"
-            elif not drawable(c):
-                note = "this run's contacts files hold flats only (written before the layer)"
-            else:
-                rows = select_contacts(c, self.arrays["material"], self.pair_combo.currentData())
-                count = len(rows)
-        over = count > self.contact_limit
-        self.contacts_anyway.setVisible(over)
-        if over:
-            self.contacts_anyway.setText(f"{count:,} contacts: layer off above "
-                                         f"{self.contact_limit / 1000:g}k for view speed; "
-                                         "tick to draw anyway")
-        draw = rows is not None and (not over or self.contacts_anyway.isChecked())
-        layer = self.contact_layer
-        if draw:
-            p0, p1 = contact_segments(self.arrays["x"], self.arrays["radius"], c, rows, self.die)
-            r = np.asarray(self.arrays["radius"], float)
-            layer.update(p0, p1, np.asarray(c["F_n"], float)[rows],
-                         float(np.median(r)) if r.size else 1.0, plane=self.die[1] == 0.0)
-            note = f"{count:,} contacts"
-        else:
-            e = np.zeros((0, 3))
-            layer.update(e, e, np.zeros(0), 1.0)
-        self.contact_count = count
-        self.contacts_note.setText(note)
-        self.contacts_note.setVisible(bool(note))
-        layer.show(draw)
+        """Rebuild the contact layer from the frame's contacts (ContactControls.update);
+        the spheres turn translucent while it is drawn."""
+        draw = self.contacts.update(self.arrays, self.die)
         self.actor.GetProperty().SetOpacity(SPHERE_OPACITY_WITH_CONTACTS if draw else 1.0)
         if render:
             self.render()
 
-    # -------------------------------------------------------- breakage
-    def _flash_new_fragments(self, x: np.ndarray, arrays: dict) -> None:
-        """Highlight for FLASH_MS the particles whose breakage generation rose since the
-        last frame shown (a new id with generation > 0, or a known id's generation up)."""
-        gen, ids = arrays.get("generation"), arrays.get("id")
-        prev = self._prev_generation
-        self.flashed = 0
-        if gen is None or ids is None:
-            self._prev_generation = None
-            return
-        gen, ids = np.asarray(gen), np.asarray(ids)
-        order = np.argsort(ids, kind="stable")
-        self._prev_generation = (ids[order], gen[order])
-        if prev is None or not len(prev[0]):
-            return
-        pid, pgen = prev
-        pos = np.clip(np.searchsorted(pid, ids), 0, len(pid) - 1)
-        known = pid[pos] == ids
-        new = (gen > 0) & (~known | (gen > np.where(known, pgen[pos], 0)))
-        self.flashed = int(new.sum())
-        if not self.flashed:
-            return
-        pts = vtkPoints()
-        pts.SetDataTypeToDouble()
-        pts.SetData(numpy_to_vtk(np.ascontiguousarray(x[new], float), deep=1))
-        self.flash_poly.Initialize()
-        self.flash_poly.SetPoints(pts)
-        r = numpy_to_vtk(np.ascontiguousarray(np.asarray(arrays["radius"], float)[new]), deep=1)
-        r.SetName("radius")
-        self.flash_poly.GetPointData().AddArray(r)
-        self.flash_poly.Modified()
-        self.flash_actor.VisibilityOn()
-        self.flash_timer.start(FLASH_MS)
-
-    def _end_flash(self, render: bool = True) -> None:
-        self.flash_timer.stop()
-        if self.flash_actor.GetVisibility():
-            self.flash_actor.VisibilityOff()
-            if render:
-                self.render()
-
+    # ----------------------------------------------------- clip, camera
     def _update_clip(self, render: bool = True) -> None:
-        self.mapper.RemoveAllClippingPlanes()
-        if self.clip_box.isChecked():
-            Lx, Ly, zt, _ = self.die
-            self.clip_plane.SetOrigin(0.5 * Lx, Ly * self.clip_slider.value() / 100.0, 0.5 * zt)
-            self.mapper.AddClippingPlane(self.clip_plane)
+        self.clip.apply(self.mapper, self.die)
         if render:
             self.render()
-
-    # ---------------------------------------------------------- camera
-    def _die_changed(self) -> bool:
-        """The die height changed by more than 30 % since the camera was set
-        (loose insertion -> pressed bed): frame it again."""
-        return abs(self.die[2] - self._camera_die[2]) > 0.3 * self._camera_die[2]
 
     def reset_camera(self, render: bool = True) -> None:
         """Front view (looking along +y, z up) of the whole die; straight along y for a 2D
         run (Ly = 0: disks in the x–z plane)."""
-        self._camera_die = self.die
-        front_view(self.renderer, self.die)
+        self.camera.frame(self.die)
         if render:
             self.render()
 
+    # ------------------------------------------------------------ drawing
     def render(self) -> None:
         if not self.isVisible() and self.interactive:
             return
