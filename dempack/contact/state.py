@@ -1,5 +1,4 @@
-"""The state of a contact, one set of formulas for every reader of the force kernel's contacts
-(issue 14).
+"""The state of a contact, one set of formulas for the force kernel and every reader (issue 14).
 
 A particle pair i, j of radii R_i, R_j, centres d⃗ = x_j − x_i apart (the minimum image
 where the box is periodic, `geometry.separation`):
@@ -21,17 +20,23 @@ l_i, l_j) in one call; `wall_state` a particle's (s, δ = R − s, δe) on a wal
 centre's distance to the wall (the lever arm; inward normal `geometry.WALL_NORMALS[k]`).
 
 Who reads it:
+- the force kernel, `law.pair_law`: `apart` (d² ≥ (R_i + R_j)², the test before the square
+  root that most pairs of a Verlet list stop at), `distance_overlap`, `unit_normal`,
+  `contact_arms`. Inlined into the step kernels they compile to the floating-point
+  operations, in the order, of the lines they replaced (checked on the machine code;
+  fast-math turns n = d⃗/d into one reciprocal and three products, as the kernel's
+  1/d · d⃗ was); R* is formed there with m* over one shared division (its own product,
+  not `effective_radius`), and `law.wall_law` takes δ = R − s itself;
 - `dempack.observe` (contacts, contact areas, porosity in 2D, the particle stress of the
   recorded pair forces), `dempack.physics.creep` (the creeping contacts, the particle
   stress, the flats following the strain), `.fracture` (the elastic overlap criterion),
   `.volume` (the caps), and numpy code through `pair_overlaps` (`observe.pair_network`,
   `dempack.analysis.pores`) and `observe.contact_half_widths` (`dempack.transport`).
 
-The force kernel (`law.pair_law`) writes the same formulas out, so it and the readers
-agree on which pairs touch and on every number above, bit for bit: its first test, `apart`,
-implies δ ≤ 0 (the square root is correctly rounded and monotone, so d² ≥ (R_i + R_j)²
-gives d ≥ R_i + R_j), and it goes on to test δe = δ − δ_flat > 0, which the readers test
-on δ and δe.
+So the kernel and the readers agree on which pairs touch and on every number above, bit for
+bit: `apart` implies δ ≤ 0 (the square root is correctly rounded and monotone, so
+d² ≥ (R_i + R_j)² gives d ≥ R_i + R_j), and the kernel goes on to test δe = δ − δ_flat > 0,
+which the readers test on δ and δe.
 
 The helpers take and return scalars only, as the contact parts do (`law`): numba inlines
 them without the reference counting of array arguments, and with the caller's fast-math
