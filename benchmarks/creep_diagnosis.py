@@ -119,8 +119,8 @@ def _pair_states(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
-                                              periodic_xy)
+        de, Rs, a, P, _, _, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
+                                                     hardness, L, periodic_xy)
         out[p, 0] = de
         out[p, 1] = Rs
         out[p, 2] = a

@@ -51,6 +51,12 @@ quantities per unit thickness, volumes V = π R² t, surfaces 2 π R t
   (`out_of_plane_stress`; E, ν, β the material's, c the lithiation, ε_yy^cr
   ParticleState.out_of_plane_creep): a free elastic disk carries σ_yy = −E e_sw when it
   swells. Von Mises and pressure are of the full 3×3 tensor.
+
+Every pair and wall geometry here (d, δ, δe, the normal, the radical plane l_i, the
+intersection radius a² = R_i² − l_i², the stress's lever arms r_i = R_i − δ/2 of the
+recorded pair forces, the wall gap s) is `dempack.contact.state`'s: the force kernel's own
+formulas (`contact_state`, `wall_state`; the numpy functions through `pair_overlaps` and
+`contact_half_widths`).
 """
 from __future__ import annotations
 
@@ -60,8 +66,10 @@ import numpy as np
 from numba import njit
 
 from ._version import __version__
+from .contact.state import (contact_arms, contact_state, intersection_radius_sq, pair_overlaps,
+                            unit_normal, wall_state)
 from .geometry import (DISK_THICKNESS, WALL_NORMALS, particle_surface, particle_volume,
-                       segment_area, separation, wall_gap)
+                       segment_area)
 from .state import N_WALLS
 from .physics.plane_strain import out_of_plane_stress, true_area
 from .safety import check_row, warn_inertial
@@ -83,14 +91,11 @@ def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat, thicknes
         j = pj[p]
         if not (alive[i] and alive[j]):
             continue
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        _, _, _, _, d, delta, de, _, _ = contact_state(x, R, i, j, delta_flat[p], L, periodic_xy)
+        if delta <= 0.0:
+            continue
         R1 = R[i]
         R2 = R[j]
-        if d >= R1 + R2:
-            continue
-        delta = R1 + R2 - d
-        de = delta - delta_flat[p]
         r = de / min(R1, R2)
         if r > max_ratio:
             max_ratio = r
@@ -98,11 +103,7 @@ def _contacts(x, R, mat, alive, pi, pj, L, periodic_xy, nm, delta_flat, thicknes
             wj = int(j)
         ncontact[i] += 1
         ncontact[j] += 1
-        if d > abs(R1 - R2):
-            xx = (d * d + R1 * R1 - R2 * R2) / (2 * d)
-            a2 = max(R1 * R1 - xx * xx, 0.0)
-        else:
-            a2 = 0.0
+        a2 = intersection_radius_sq(d, R1, R2)
         c = 2.0 * math.sqrt(a2) * thickness if thickness > 0.0 else math.pi * a2
         area[mat[i], mat[j]] += c
         area[mat[j], mat[i]] += c
@@ -242,20 +243,16 @@ def exact_removed_areas(x, R, pi, pj, adjacency, box, walls, out, free):
             for q in range(lo, hi):
                 p = q if side == 0 else col_pair[q]
                 j = pj[p] if side == 0 else pi[p]
-                dx, dy, dz = separation(x, i, j, L, periodic_xy)
-                d = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if d >= Ri + R[j] or d <= 0.0:
-                    continue
-                li = (d * d + Ri * Ri - R[j] * R[j]) / (2.0 * d)
-                if li >= Ri:  # j lies inside i: no segment
+                touch, dx, _, dz, _, _, _, li, _ = contact_state(x, R, i, j, 0.0, L, periodic_xy)
+                if not touch or li >= Ri:  # li ≥ Ri: j lies inside i, no segment
                     continue
                 phi[k] = math.atan2(dz, dx)
                 ll[k] = max(li, -Ri)
                 k += 1
         for wk in range(4):
             if wall_on[wk]:
-                sgap = wall_gap(x, i, wk, wall_pos)
-                if sgap < Ri:
+                sgap, dw, _ = wall_state(x, R, i, wk, wall_pos, 0.0)
+                if dw > 0.0:
                     phi[k] = math.atan2(-WALL_NORMALS[wk, 2], -WALL_NORMALS[wk, 0])
                     ll[k] = max(sgap, -Ri)
                     k += 1
@@ -298,14 +295,12 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
         j = pj[p]
         if not (alive[i] and alive[j]):
             continue
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
+        # the pair carried the force in the last step; it may be apart now (δ ≤ 0)
+        _, dx, dy, dz, d, delta, _, _, _ = contact_state(x, R, i, j, 0.0, L, periodic_xy)
         if d == 0.0:
             continue
-        nv = (dx / d, dy / d, dz / d)  # i → j
-        delta = R[i] + R[j] - d
-        ri = R[i] - 0.5 * delta
-        rj = R[j] - 0.5 * delta
+        nv = unit_normal(dx, dy, dz, d)  # i → j
+        ri, rj = contact_arms(R[i], R[j], delta)
         fv = (f0, f1, f2)
         for a in range(3):
             for b in range(3):
@@ -328,7 +323,7 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
             f2 = wall_force[i, k, 2]
             if f0 == 0.0 and f1 == 0.0 and f2 == 0.0:
                 continue
-            s = wall_gap(x, i, k, wall_pos)
+            s, _, _ = wall_state(x, R, i, k, wall_pos, 0.0)
             fv = (f0, f1, f2)
             for a in range(3):
                 for b in range(3):
@@ -342,13 +337,20 @@ def contact_stress_sums(x, R, alive, pi, pj, fbuf, wall_force, wall_pos, wall_on
 def contact_half_widths(R1, R2, d):
     """Contact (half-)width a (m) of pairs of radii R1, R2 (m) at centre distance d (m):
     the radius of the two spheres' intersection circle (3D) or the half-chord of the two
-    circles' (2D), one formula, as `_contacts` takes it: a² = R1² − x²,
-    x = (d² + R1² − R2²)/(2d); 0 apart (d ≥ R1 + R2) or nested (d ≤ |R1 − R2|)."""
-    R1, R2, d = (np.asarray(v, float) for v in (R1, R2, d))
-    ok = (d < R1 + R2) & (d > np.abs(R1 - R2))
-    dd = np.where(ok, d, 1.0)
-    xx = (dd * dd + R1 * R1 - R2 * R2) / (2.0 * dd)
-    return np.where(ok, np.sqrt(np.maximum(R1 * R1 - xx * xx, 0.0)), 0.0)
+    circles' (2D), one formula, as `_contacts` takes it
+    (`contact.state.intersection_radius_sq`): a² = R1² − x², x = (d² + R1² − R2²)/(2d);
+    0 apart (d ≥ R1 + R2) or nested (d ≤ |R1 − R2|). Arrays broadcast."""
+    R1, R2, d = np.broadcast_arrays(*(np.asarray(v, float) for v in (R1, R2, d)))
+    return _half_widths(np.ravel(R1), np.ravel(R2), np.ravel(d)).reshape(d.shape)
+
+
+@njit(cache=True)
+def _half_widths(R1, R2, d):
+    out = np.zeros(d.shape[0])
+    for p in range(d.shape[0]):
+        if R1[p] + R2[p] - d[p] > 0.0:  # δ > 0 (contact.state.distance_overlap)
+            out[p] = math.sqrt(intersection_radius_sq(d[p], R1[p], R2[p]))
+    return out
 
 
 def pair_network(sim) -> dict:
@@ -362,9 +364,9 @@ def pair_network(sim) -> dict:
     ps, cl = sim.particles, sim.contacts
     i, j = np.asarray(cl.i, np.int64), np.asarray(cl.j, np.int64)
     dx = minimum_image(ps.x[j] - ps.x[i], sim.box)
-    d = np.sqrt(np.sum(dx * dx, axis=1))
-    n = dx / np.where(d > 0.0, d, 1.0)[:, None]
-    touching = ps.alive[i] & ps.alive[j] & (d < ps.R[i] + ps.R[j]) & (d > 0.0)
+    d, delta = pair_overlaps(dx, ps.R[i], ps.R[j])
+    n = dx / np.where(d > 0.0, d, 1.0)[:, None]  # contact.state.unit_normal, per row
+    touching = ps.alive[i] & ps.alive[j] & (delta > 0.0) & (d > 0.0)
     f = sim.pair_contact_forces() if touching.any() else np.zeros((len(i), 3))
     fn = np.where(touching, -np.sum(n * f, axis=1), 0.0)
     a = np.where(touching, contact_half_widths(ps.R[i], ps.R[j], d), 0.0)

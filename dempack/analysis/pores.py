@@ -59,7 +59,9 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from ..contact.state import distance_overlap, pair_overlaps
 from ..geometry import lateral_minimum_image
+from ..physics.volume import cap_heights
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +115,8 @@ def overlapping_pairs(x, R, width, periodic: bool):
     dx = x[j] - x[i]
     if periodic:
         lateral_minimum_image(dx, L)
-    d = np.sqrt(np.sum(dx * dx, 1))
-    ok = d < R[i] + R[j]
+    _, delta = pair_overlaps(dx, R[i], R[j])
+    ok = delta > 0.0
     return i[ok], j[ok], dx[ok]
 
 
@@ -124,7 +126,6 @@ def _plane_distances(R, i, j, dx, flats):
     d' = d + δ_cr, l_i' = (d'² + R_i² − R_j²)/(2d'), h_i = min(R_i − l_i' + f_i δ_cr, 2R_i),
     s_i = R_i − h_i (s_j = d − s_i). flats: None (δ_cr = 0: the radical plane) or the
     snapshot's contacts {i, j, delta_flat, share_i} (dempack.io.rundir.read_contacts)."""
-    d = np.sqrt(np.sum(dx * dx, 1))
     df = np.zeros(len(i))
     fi = np.full(len(i), 0.5)
     if flats is not None and len(flats["i"]) and len(i):
@@ -142,11 +143,19 @@ def _plane_distances(R, i, j, dx, flats):
         hit = key[pos] == want
         df[hit] = dfl[pos[hit]]
         fi[hit] = np.where(i[hit] <= j[hit], share_lo[pos[hit]], 1.0 - share_lo[pos[hit]])
-    Ri, Rj = R[i], R[j]
-    dp = d + df
-    li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
-    hi_ = np.minimum(Ri - li + fi * df, 2.0 * Ri)
-    return Ri - hi_
+    return _cut_distances(np.asarray(dx, float), R[i], R[j], df, fi)
+
+
+@njit(cache=True, error_model="numpy")
+def _cut_distances(dx, R1, R2, df, fi):
+    """s_i = R_i − min(h_i, 2R_i) per pair of `_plane_distances`: the engine's
+    `physics.volume.cap_heights` at d = |dx| (`contact.state.distance_overlap`)."""
+    out = np.empty(dx.shape[0])
+    for p in range(dx.shape[0]):
+        d, _ = distance_overlap(dx[p, 0], dx[p, 1], dx[p, 2], R1[p], R2[p])
+        h, _, _, _ = cap_heights(d, R1[p], R2[p], df[p], fi[p])
+        out[p] = R1[p] - min(h, 2.0 * R1[p])
+    return out
 
 
 def section_of_spheres(x, R, material, width, periodic: bool, z: float, flats=None,
@@ -167,8 +176,8 @@ def section_of_spheres(x, R, material, width, periodic: bool, z: float, flats=No
     if cells and cut.any():
         i, j, dx = overlapping_pairs(x, R, width, periodic)
         s = _plane_distances(R, i, j, dx, flats)
-        dist = np.sqrt(np.sum(dx * dx, 1))
-        n = dx / dist[:, None] if len(dist) else dx
+        dist, _ = pair_overlaps(dx, R[i], R[j])
+        n = dx / dist[:, None] if len(dist) else dx  # contact.state.unit_normal, per row
         # both sides: i keeps n·(q − x_i) ≤ s_i, j keeps (−n)·(q − x_j) ≤ d − s_i
         who = np.concatenate([i, j])
         nn = np.concatenate([n, -n])

@@ -6,6 +6,8 @@
     mindlin.py   tangential: Mindlin spring with history and Coulomb limit
     rolling.py   rolling resistance (constant directional torque)
     law.py       the composition: `pair_law`, `wall_law` (slots switched off compile out)
+    state.py     the contact's geometry (overlap, normal, elastic overlap, lever arms, radical
+                 plane): `contact_state`, `wall_state`, one formula for the kernel and the readers
     tables.py    per material-pair constants and the flat law table the kernels read
 
 The parts and their composition are numba functions; the loops over pairs and particles

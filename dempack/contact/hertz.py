@@ -20,3 +20,15 @@ def hertz_normal(de, Rs, Es):
     sq = math.sqrt(Rs * de)
     Sn = 2.0 * Es * sq
     return sq, Sn, (2.0 / 3.0) * Sn * de
+
+
+@njit(cache=True, inline="always")
+def hertz_pressure_factor(Rp, Es, Rs, delta):
+    """P (Pa m^-3/2) of the mean pressure p = F_n/(π a²) = P δe^{3/2} of a contact of overlap
+    delta (m), over the area π a², a² = R* δ (Rs = R*, the contact radius of the plastic
+    limit, `plastic`), with F_n = 4/3 E* √R_p δe^{3/2} (the elastic force above on the
+    unloading radius Rp, `plastic.flattened_radius`): P = 4/3 E* √R_p / (π R* δ). The form
+    the readers between steps take (`dempack.physics.creep`: the creep driver and the
+    particle stress); the force kernel evaluates `hertz_normal` (the same force up to
+    round-off: another order of operations)."""
+    return 4.0 / 3.0 * Es * math.sqrt(Rp) / (math.pi * Rs * delta)

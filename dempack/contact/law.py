@@ -17,8 +17,6 @@ counting that array arguments would cost at every call.
 """
 from __future__ import annotations
 
-import math
-
 from numba import njit, types
 from numba.extending import overload
 
@@ -29,6 +27,7 @@ from .line import line_factor, line_plastic
 from .mindlin import mindlin_tangential
 from .plastic import plastic_contact
 from .rolling import rolling_torque
+from .state import apart, contact_arms, distance_overlap, unit_normal
 
 WALL_LINE_FACTOR = 4.0  # `line` law of a disk on a rigid flat: only the disk deforms
 
@@ -131,27 +130,23 @@ def pair_law(d, body_i, body_j, xi, dc, lw, cf, rolling, line, dt):
     thickness t (m) of the 2D mode (disks in the x–z plane: `line.line_plastic`).
     Returns (touching, f, c, m, ri, rj, ξ, dc): f the force on j (on i: −f),
     c = n × f_t, so the torques are −ri c on i and −rj c on j, m the rolling torque
-    on i (on j: −m); ξ and dc updated (ξ zero when not touching)."""
+    on i (on j: −m); ξ and dc updated (ξ zero when not touching). The geometry (the d²
+    test, d, δ, n, ri = R_i − δ/2, rj) is `state`'s, the formulas every reader takes."""
     E, kt, rt, mu, cb, H, mur = lw
     dx, dy, dz = d
     Ri, mi, vix, viy, viz, wix, wiy, wiz = body_i
     Rj, mj, vjx, vjy, vjz, wjx, wjy, wjz = body_j
-    d2 = dx * dx + dy * dy + dz * dz
-    rsum = Ri + Rj
-    if d2 >= rsum * rsum:
+    if apart(dx, dy, dz, Ri, Rj):
         return (False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
                 dc)
-    dist = math.sqrt(d2)
-    delta = rsum - dist
+    dist, delta = distance_overlap(dx, dy, dz, Ri, Rj)
     de = delta - dc
     if de <= 0.0:
         return (False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
                 dc)
-    inv = 1.0 / dist
-    nx = dx * inv
-    ny = dy * inv
-    nz = dz * inv
+    nx, ny, nz = unit_normal(dx, dy, dz, dist)
     # R* = Ri Rj/(Ri + Rj) and m* = mi mj/(mi + mj) with one division
+    rsum = Ri + Rj
     msum = mi + mj
     iq = 1.0 / (rsum * msum)
     Rs = Ri * Rj * msum * iq
@@ -160,8 +155,7 @@ def pair_law(d, body_i, body_j, xi, dc, lw, cf, rolling, line, dt):
     ci, cj, sij = cf
     normal, de, dc = normal_part(line, Rs, E, line_factor(Ri, Rj, Rs),
                                  H + sij * ci + (1.0 - sij) * cj, H, delta, dc)
-    ri = Ri - 0.5 * delta
-    rj = Rj - 0.5 * delta
+    ri, rj = contact_arms(Ri, Rj, delta)
     # contact-point velocity of j relative to i
     vcx = vjx - vix - (wjy * nz - wjz * ny) * rj - (wiy * nz - wiz * ny) * ri
     vcy = vjy - viy - (wjz * nx - wjx * nz) * rj - (wiz * nx - wix * nz) * ri

@@ -20,16 +20,41 @@ NO_HARDNESS = 1e308  # "purely elastic": kernels test H < 1e300
 
 
 @njit(cache=True, inline="always")
+def envelope_factor(Rs, Es, H):
+    """c = 3πH/(4E*) · √R* (√m): the elastic overlap on the plastic envelope is c √δ."""
+    return 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
+
+
+@njit(cache=True, inline="always")
+def unloading_radius(Rs, c, delta_flat):
+    """R_p = R* δmax/(δmax − δ_flat) (m), the Hertzian unloading radius of a flat
+    delta_flat > 0 (m) made on the envelope c (`envelope_factor`),
+    √δmax = (c + √(c² + 4 δ_flat))/2."""
+    sq = 0.5 * (c + math.sqrt(c * c + 4.0 * delta_flat))
+    dmax = sq * sq
+    return Rs * dmax / (dmax - delta_flat)
+
+
+@njit(cache=True, inline="always")
 def plastic_contact(Rs, Es, H, delta, delta_flat):
     """(R_p (m), δe (m), δ_flat updated (m)) of a contact of overlap delta (m), effective
     radius Rs and modulus Es (Pa), limit pressure H (Pa) and flat delta_flat (m)."""
-    c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
+    c = envelope_factor(Rs, Es, H)
     de = delta - delta_flat
     if de > c * math.sqrt(delta):  # on the plastic envelope: flatten
         de = c * math.sqrt(delta)
         return Rs * delta / de, de, delta - de
     if delta_flat > 0.0:
-        sq = 0.5 * (c + math.sqrt(c * c + 4.0 * delta_flat))
-        dmax = sq * sq
-        return Rs * dmax / (dmax - delta_flat), de, delta_flat
+        return unloading_radius(Rs, c, delta_flat), de, delta_flat
     return Rs, de, delta_flat
+
+
+@njit(cache=True, inline="always")
+def flattened_radius(Rs, Es, H, delta_flat):
+    """The radius R_p (m) a reader takes for a contact with flat delta_flat (m) between
+    steps: the unloading radius (`unloading_radius`) of limit pressure H (Pa), R* itself
+    without a flat or a limit (H ≥ 1e300). Unlike `plastic_contact` it does not test the
+    envelope (the step that made the flat did)."""
+    if delta_flat <= 0.0 or H >= 1e300:
+        return Rs
+    return unloading_radius(Rs, envelope_factor(Rs, Es, H), delta_flat)

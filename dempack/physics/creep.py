@@ -59,6 +59,15 @@ out-of-plane creep ε_yy^cr (it relaxes σ_yy and moves swelling in-plane throug
 in-plane isotropic part, −Δε_yy/2, is already in the true area). Only `particle_norton`
 exists in 2D.
 
+**Contact state.** The geometry of every contact (d⃗, d, δ, δe, the normal, the radical
+plane's l_i, l_j, R*; at a wall s, δ, δe) is `dempack.contact.state`'s, the force kernel's
+own formulas; the elastic pressure factor P (p = F_n/(π a²) = P δe^1.5, a² = R* δ) is
+`contact.hertz.hertz_pressure_factor` on the flat's unloading radius
+`contact.plastic.flattened_radius`. Two differences from the force kernel remain: the
+kernel's force is `hertz_normal` (the same force in another order of operations), and
+`flattened_radius` takes the bare hardness H where the kernel's plastic limit is H plus
+the confinement (`law.pair_law`), so the two disagree on R_p for a confined particle's flat.
+
 **Kernel arguments.** The kernels take the arrays that travel together as plain tuples
 (numba types a tuple of arrays by its fast path; each kernel unpacks them on entry):
 
@@ -88,9 +97,12 @@ from numba import njit
 
 import numpy as np
 
+from ..contact.hertz import hertz_pressure_factor
 from ..contact.law import WALL_LINE_FACTOR
 from ..contact.line import line_factor, line_normal
-from ..geometry import DISK_THICKNESS, WALL_NORMALS, separation, wall_gap
+from ..contact.plastic import flattened_radius
+from ..contact.state import contact_state, effective_radius, unit_normal, wall_state
+from ..geometry import DISK_THICKNESS, WALL_NORMALS
 from .plane_strain import out_of_plane_stress
 
 # δ̇_cr = SIMILARITY_RATE_FACTOR · a A (p/(κ σ_ref))^n: 2 a ȧ/R* with ȧ = 3 (2R*) A (p/κσ_ref)^n
@@ -167,50 +179,34 @@ def _creep_increment(de, delta_flat, dt, P, Kai, ni, si, pri, Kaj, nj, sj, prj):
 
 
 @njit(cache=True)
-def _flattened_radius(Rs, Es, H, delta_flat):
-    """Unloading radius R_p of a flattened contact (see contact.plastic.plastic_contact);
-    for an elastic material (no hardness) the flat keeps R*."""
-    if delta_flat <= 0.0 or H >= 1e300:
-        return Rs
-    c = 3.0 * math.pi * H / (4.0 * Es) * math.sqrt(Rs)
-    sq = 0.5 * (c + math.sqrt(c * c + 4.0 * delta_flat))
-    dmax = sq * sq
-    return Rs * dmax / (dmax - delta_flat)
-
-
-@njit(cache=True)
 def _contact_state(x, R, mat, i, j, delta_flat, E_star, hardness, L, periodic_xy):
-    """(δe, R*, a, P, l_i, l_j) of pair (i, j): elastic overlap, effective
-    radius, contact radius a = √(R* δ), pressure factor P with the mean contact
-    pressure p = F_n/(π a²) = P δe^1.5, and the distances from each centre to
-    the intersection plane. δe ≤ 0 means no elastic contact."""
-    dx, dy, dz = separation(x, i, j, L, periodic_xy)
-    dist = math.sqrt(dx * dx + dy * dy + dz * dz)
-    delta = R[i] + R[j] - dist
-    de = delta - delta_flat
-    if delta <= 0.0 or de <= 0.0 or dist <= 0.0:
-        return -1.0, 0.0, 0.0, 0.0, 0.0, 0.0
-    Rs = R[i] * R[j] / (R[i] + R[j])
+    """(δe, R*, a, P, l_i, l_j, d_x, d_y, d_z) of pair (i, j) (`contact.state.contact_state`):
+    elastic overlap, effective radius, contact radius a = √(R* δ), pressure factor P with
+    the mean contact pressure p = F_n/(π a²) = P δe^1.5 (`contact.hertz.hertz_pressure_factor`
+    on the unloading radius of the flat, `contact.plastic.flattened_radius`, with the bare
+    hardness), the distances from each centre to the radical plane and the vector i → j.
+    δe ≤ 0 means no elastic contact."""
+    touch, dx, dy, dz, d, delta, de, li, lj = contact_state(x, R, i, j, delta_flat, L,
+                                                            periodic_xy)
+    if not touch or de <= 0.0:
+        return -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, dx, dy, dz
+    Rs = effective_radius(R[i], R[j])
     Es = E_star[mat[i], mat[j]]
-    Rp = _flattened_radius(Rs, Es, hardness[mat[i], mat[j]], delta_flat)
+    Rp = flattened_radius(Rs, Es, hardness[mat[i], mat[j]], delta_flat)
     a = math.sqrt(Rs * delta)
-    P = 4.0 / 3.0 * Es * math.sqrt(Rp) / (math.pi * Rs * delta)
-    li = (dist * dist + R[i] * R[i] - R[j] * R[j]) / (2.0 * dist)
-    return de, Rs, a, P, li, dist - li
+    return de, Rs, a, hertz_pressure_factor(Rp, Es, Rs, delta), li, lj, dx, dy, dz
 
 
 @njit(cache=True)
 def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw):
-    """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap)."""
-    s = wall_gap(x, i, k, wall_pos)
-    delta = R[i] - s
-    de = delta - wall_delta_flat[i, k]
+    """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap,
+    `contact.state.wall_state`)."""
+    s, delta, de = wall_state(x, R, i, k, wall_pos, wall_delta_flat[i, k])
     if delta <= 0.0 or de <= 0.0:
         return -1.0, 0.0, 0.0, s
-    Rp = _flattened_radius(R[i], Ew[m], Hw[m], wall_delta_flat[i, k])
+    Rp = flattened_radius(R[i], Ew[m], Hw[m], wall_delta_flat[i, k])
     a = math.sqrt(R[i] * delta)
-    P = 4.0 / 3.0 * Ew[m] * math.sqrt(Rp) / (math.pi * R[i] * delta)
-    return de, a, P, s
+    return de, a, hertz_pressure_factor(Rp, Ew[m], R[i], delta), s
 
 
 @njit(cache=True, inline="always")
@@ -232,7 +228,9 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     """out[i] = σ_i = −(1/V_i) Σ_c l_c F_n,c n_c ⊗ n_c (Pa, tension > 0, shape (N, 3, 3)):
     the particle stress tensor of DESIGN §2 from the elastic normal contact forces
     F_n = P δe^1.5 π a² (pairs and walls), l_c the distance from the centre to the contact
-    plane, n_c the contact normal, V_i = vol[i] the particle's true volume V0 (1 + βc).
+    plane, n_c the contact normal (d⃗/(l_i + l_j)), V_i = vol[i] the particle's true volume
+    V0 (1 + βc); the contact state from `_contact_state` and `_wall_state` (module docstring,
+    contact state).
     stiff[i] = K_c,i = (1/V_i) Σ_c S_c l_c² (Pa), S_c = dF_n/dδe = 1.5 F_n/δe the contact's
     normal stiffness: the stiffness of the particle's stress against a strain of its shape
     (see `particle_norton_flow`).
@@ -248,13 +246,12 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
-                                              periodic_xy)
+        de, Rs, a, P, li, lj, dx, dy, dz = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
+                                                          hardness, L, periodic_xy)
         if de <= 0.0:
             continue
         F = P * de ** 1.5 * math.pi * a * a
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = li + lj
+        d = li + lj  # d up to one rounding: the normal this stress has always taken
         _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
         _add_dyad(out, j, -lj * F, dx / d, dy / d, dz / d)
         S = 1.5 * F / de
@@ -337,26 +334,23 @@ def _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wa
                          eps, moved):
     """The flats follow the particles' strain steps eps (N, 3, 3) (those with `moved`):
     Δδ_flat = −(n·Δε_i·n l_i + n·Δε_j·n l_j) at a pair (l from the centre to the radical
-    plane), −n·Δε·n s at a wall (s the centre–wall gap), receding down to zero."""
+    plane), −n·Δε·n s at a wall (s the centre–wall gap), receding down to zero; n, l_i, l_j
+    and s from `contact.state.contact_state` / `wall_state`."""
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
         if not (moved[i] or moved[j]):
             continue
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        if d <= 0.0 or R[i] + R[j] - d <= 0.0:
+        touch, dx, dy, dz, d, _, _, li, lj = contact_state(x, R, i, j, 0.0, L, periodic_xy)
+        if not touch:
             continue
-        n0 = dx / d
-        n1 = dy / d
-        n2 = dz / d
-        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
+        n0, n1, n2 = unit_normal(dx, dy, dz, d)
         change = 0.0
         for a in range(3):
             na = n0 if a == 0 else (n1 if a == 1 else n2)
             for b in range(3):
                 nb = n0 if b == 0 else (n1 if b == 1 else n2)
-                change -= na * nb * (eps[i, a, b] * li + eps[j, a, b] * (d - li))
+                change -= na * nb * (eps[i, a, b] * li + eps[j, a, b] * lj)
         delta_flat[p] = max(delta_flat[p] + change, 0.0)
     for i in range(x.shape[0]):
         if not moved[i]:
@@ -364,8 +358,8 @@ def _flats_follow_strain(x, R, pi, pj, delta_flat, wall_delta_flat, wall_pos, wa
         for k in range(6):
             if not wall_on[k]:
                 continue
-            s = wall_gap(x, i, k, wall_pos)
-            if R[i] - s <= 0.0:
+            s, delta, _ = wall_state(x, R, i, k, wall_pos, 0.0)
+            if delta <= 0.0:
                 continue
             enn = 0.0
             for a in range(3):
@@ -492,8 +486,8 @@ def creep_contacts(pairs, law, creep, dt_phys, box, creep_strain, wall_contacts,
         Aj = A[mj]
         if Ai <= 0.0 and Aj <= 0.0:
             continue
-        de, Rs, a, P, li, lj = _contact_state(x, R, mat, i, j, delta_flat[p], E_star, hardness, L,
-                                              periodic_xy)
+        de, Rs, a, P, li, lj, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
+                                                       hardness, L, periodic_xy)
         if de <= 0.0:
             continue
         ni = n_exp[mi]
@@ -565,18 +559,16 @@ def normal_stress_2d(pairs, moduli, box, wall_contacts, vol, plane, out, stiff):
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        delta = R[i] + R[j] - d
-        if delta <= 0.0 or delta - delta_flat[p] <= 0.0 or d <= 0.0:
+        touch, dx, dy, dz, d, _, de, li, lj = contact_state(x, R, i, j, delta_flat[p], L,
+                                                            periodic_xy)
+        if not touch or de <= 0.0:
             continue
-        Rs = R[i] * R[j] / (R[i] + R[j])
-        _, S, F = line_normal(delta - delta_flat[p], Rs, E_star[mat[i], mat[j]],
-                              line_factor(R[i], R[j], Rs), DISK_THICKNESS)
-        li = (d * d + R[i] * R[i] - R[j] * R[j]) / (2.0 * d)
-        lj = d - li
-        _add_dyad(out, i, -li * F, dx / d, dy / d, dz / d)
-        _add_dyad(out, j, -lj * F, dx / d, dy / d, dz / d)
+        Rs = effective_radius(R[i], R[j])
+        _, S, F = line_normal(de, Rs, E_star[mat[i], mat[j]], line_factor(R[i], R[j], Rs),
+                              DISK_THICKNESS)
+        n0, n1, n2 = unit_normal(dx, dy, dz, d)
+        _add_dyad(out, i, -li * F, n0, n1, n2)
+        _add_dyad(out, j, -lj * F, n0, n1, n2)
         stiff[i] += S * li * li
         stiff[j] += S * lj * lj
     for i in range(x.shape[0]):
@@ -584,12 +576,10 @@ def normal_stress_2d(pairs, moduli, box, wall_contacts, vol, plane, out, stiff):
         for k in range(4):
             if not wall_on[k]:
                 continue
-            s = wall_gap(x, i, k, wall_pos)
-            delta = R[i] - s
-            if delta <= 0.0 or delta - wall_delta_flat[i, k] <= 0.0:
+            s, delta, de = wall_state(x, R, i, k, wall_pos, wall_delta_flat[i, k])
+            if delta <= 0.0 or de <= 0.0:
                 continue
-            _, S, F = line_normal(delta - wall_delta_flat[i, k], R[i], Ew[m], WALL_LINE_FACTOR,
-                                  DISK_THICKNESS)
+            _, S, F = line_normal(de, R[i], Ew[m], WALL_LINE_FACTOR, DISK_THICKNESS)
             _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
             stiff[i] += S * s * s
     for i in range(x.shape[0]):

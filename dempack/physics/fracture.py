@@ -65,7 +65,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ..geometry import minimum_image, separation, wall_gap
+from ..contact.state import contact_state, wall_state
+from ..geometry import minimum_image
 from ..observe import deviator_sq, particle_stress
 from ..state import N_WALLS, ParticleState
 
@@ -124,15 +125,14 @@ def weibull_strength(rng, d, sigma0, m, d0, size=None):
 @njit(cache=True)
 def elastic_overlap_ratio(x, R, pi, pj, delta_flat, wall_pos, wall_on, wall_delta_flat, L, periodic_xy):
     """Per particle: the largest elastic overlap of its contacts over the smaller
-    radius, (δ − δ_cr)/min(R_i, R_j) (walls: (R − s − δ_cr,wall)/R)."""
+    radius, (δ − δ_cr)/min(R_i, R_j) (walls: (R − s − δ_cr,wall)/R); δe from
+    `contact.state.contact_state` and `wall_state`."""
     n = x.shape[0]
     out = np.zeros(n)
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        dx, dy, dz = separation(x, i, j, L, periodic_xy)
-        d = math.sqrt(dx * dx + dy * dy + dz * dz)
-        de = R[i] + R[j] - d - delta_flat[p]
+        _, _, _, _, _, _, de, _, _ = contact_state(x, R, i, j, delta_flat[p], L, periodic_xy)
         if de <= 0.0:
             continue
         r = de / min(R[i], R[j])
@@ -143,7 +143,8 @@ def elastic_overlap_ratio(x, R, pi, pj, delta_flat, wall_pos, wall_on, wall_delt
     for i in range(n):
         for k in range(N_WALLS):
             if wall_on[k]:
-                r = (R[i] - wall_gap(x, i, k, wall_pos) - wall_delta_flat[i, k]) / R[i]
+                _, _, de = wall_state(x, R, i, k, wall_pos, wall_delta_flat[i, k])
+                r = de / R[i]
                 if r > out[i]:
                     out[i] = r
     return out

@@ -31,6 +31,10 @@ arrays by its fast path), unpacked on entry:
 - walls = (wall_pos, wall_on): the wall slots' positions (6,) m and which slots are walls
   (`Box.wall_arrays`);
 
+The pair and wall geometry (d⃗, d, δ, the radical plane, the wall gap) is
+`dempack.contact.state`'s (`contact_state`, `radical_plane`, `wall_state`), the force
+kernel's own formulas.
+
 The arrays a parallel kernel writes (out, free, corr_vol, corr_cover) are separate
 arguments, never tuple members: numba 0.68.1 drops writes made in a prange loop to an
 array unpacked from a tuple (benchmarks/numba_tuple_prange.py).
@@ -42,7 +46,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..geometry import DISK_THICKNESS, WALL_NORMALS, cap_volume, segment_area, separation, wall_gap
+from ..contact.state import contact_state, radical_plane, unit_normal, wall_state
+from ..geometry import DISK_THICKNESS, WALL_NORMALS, cap_volume, segment_area
 
 
 def flattening_share(materials) -> np.ndarray:
@@ -77,9 +82,9 @@ def cap_heights(d, Ri, Rj, delta_flat, fi):
     caps remove each lens exactly once (solid = union of the spheres); with a flat
     between a creeping and a rigid particle the rigid one keeps its shape."""
     dp = d + delta_flat
-    li = (dp * dp + Ri * Ri - Rj * Rj) / (2.0 * dp)
+    li, lj = radical_plane(dp, Ri, Rj)
     hi = Ri - li + fi * delta_flat
-    hj = Rj - (dp - li) + (1.0 - fi) * delta_flat
+    hj = Rj - lj + (1.0 - fi) * delta_flat
     return hi, hj, li, dp
 
 
@@ -117,9 +122,8 @@ def _contact_cap(i, q, side, pairs, flat_share, col_pair, box):
     L, periodic_xy = box
     p = q if side == 0 else col_pair[q]
     j = pj[p] if side == 0 else pi[p]
-    dx, dy, dz = separation(x, i, j, L, periodic_xy)
-    d = math.sqrt(dx * dx + dy * dy + dz * dz)
-    if d >= R[i] + R[j] or d <= 0.0:
+    touch, dx, dy, dz, d, _, _, _, _ = contact_state(x, R, i, j, delta_flat[p], L, periodic_xy)
+    if not touch:
         return -1.0, d, dx, dy, dz
     h, _, _, _ = cap_heights(d, R[i], R[j], delta_flat[p], flat_share[mat[i], mat[j]])
     return min(h, 2.0 * R[i]), d, dx, dy, dz
@@ -159,16 +163,14 @@ def _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs, disk):
             h, d, dx, dy, dz = _contact_cap(i, q, side, pairs, flat_share, col_pair, box)
             if h <= 0.0:
                 continue
+            nrm[k, 0], nrm[k, 1], nrm[k, 2] = unit_normal(dx, dy, dz, d)
             xx = Ri - h
-            nrm[k, 0] = dx / d
-            nrm[k, 1] = dy / d
-            nrm[k, 2] = dz / d
             ll[k] = max(xx, 1e-3 * Ri)
             k += 1
     for wk in range(nw):
         if wall_on[wk]:
-            s = wall_gap(x, i, wk, wall_pos)
-            if s < Ri:
+            s, delta, _ = wall_state(x, R, i, wk, wall_pos, 0.0)
+            if delta > 0.0:
                 for a in range(3):
                     nrm[k, a] = -WALL_NORMALS[wk, a]
                 ll[k] = max(s, 1e-3 * Ri)
@@ -240,7 +242,7 @@ def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, c
                 big_c = max(big_c, cc)
     for wk in range(4 if disk else 6):
         if wall_on[wk]:
-            h = Ri - wall_gap(x, i, wk, wall_pos)
+            _, h, _ = wall_state(x, R, i, wk, wall_pos, 0.0)
             if h > 0.0:
                 cv, cc = _cut_size(Ri, h, disk)
                 tot += cv
