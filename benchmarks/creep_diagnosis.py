@@ -114,13 +114,13 @@ DISCHARGE_MARKS = (0.25, 0.5, 0.75)
 
 # ---------------------------------------------------------------- contact state
 @njit(cache=False)
-def _pair_states(x, R, mat, pi, pj, delta_flat, E_star, hardness, L, periodic_xy, out):
+def _pair_states(x, R, mat, pi, pj, delta_flat, law, L, periodic_xy, out):
     """out[p] = (δe, R*, a, P, δ): the engine's own contact state (physics.creep)."""
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, _, _, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
-                                                     hardness, L, periodic_xy)
+        de, Rs, a, P, _, _, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], law, L,
+                                                     periodic_xy)
         out[p, 0] = de
         out[p, 1] = Rs
         out[p, 2] = a
@@ -135,7 +135,7 @@ def particle_pressures(sim):
     pos, _, on = box.wall_arrays()
     L = np.asarray(box.L[:2], float)
     pbar = np.zeros(ps.n)
-    mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+    mean_pressure(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share), (L, box.periodic_xy),
                   (ps.wall_delta_flat, pos, on),
                   true_volume(ps.R0, sim.swelling[ps.material], ps.lithiation), pbar)
     conf = ps.confinement.copy()
@@ -150,7 +150,8 @@ def contact_table(sim):
     ps, cl, box, t = sim.particles, sim.contacts, sim.box, sim.tables
     L = np.asarray(box.L[:2], float)
     st = np.zeros((cl.n_pairs, 5))
-    _pair_states(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat, t.E_star, t.hardness, L,
+    _pair_states(ps.x, ps.R, ps.material, cl.i, cl.j, cl.delta_flat,
+                 t.normal_columns(ps.confinement, sim.flattening_share), L,
                  box.periodic_xy, st)
     mi = ps.material[cl.i]
     mj = ps.material[cl.j]

@@ -80,9 +80,9 @@ def test_contact_creep_follows_norton_law_at_constant_force():
         delta = cl.delta_flat[0] + de
         ps.x[1, 2] = ps.x[0, 2] + 2 * R - delta       # quasi-static: F carried by δe = de
         L = sim.box.L[:2].copy()
-        mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, False),
+        mean_pressure(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share), (L, False),
                       (ps.wall_delta_flat, pos, on), 4 / 3 * np.pi * ps.R ** 3, pbar)
-        creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+        creep_contacts(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share),
                        (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt, (L, False),
                        ps.creep_strain, (ps.wall_delta_flat, pos, on), pbar, False)
         times.append((k + 1) * dt)
@@ -104,7 +104,7 @@ def _creep_increment_at(T_C, dt):
     sim.tables.hardness[:] = NO_HARDNESS
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     pos, _, on = sim.box.wall_arrays()
-    creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+    creep_contacts(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share),
                    (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt, (sim.box.L[:2].copy(), False),
                    ps.creep_strain, (ps.wall_delta_flat, pos, on), np.zeros(2), False)
     return cl.delta_flat[0], delta

@@ -42,7 +42,7 @@ def _sphere_on_plate(T_C=70.0):
 def _creep(sim, dt):
     ps, cl, t = sim.particles, sim.contacts, sim.tables
     pos, _, on = sim.box.wall_arrays()
-    creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+    creep_contacts(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share),
                    (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), dt,
                    (sim.box.L[:2].copy(), False), ps.creep_strain, (ps.wall_delta_flat, pos, on),
                    np.zeros(ps.n), True)
@@ -139,7 +139,7 @@ def _norton_step(sim, dt):
     vol = 4 / 3 * np.pi * ps.R ** 3
     sig = np.empty((ps.n, 3, 3))
     kc = np.empty(ps.n)
-    normal_stress(cl.pair_arrays(ps), t.normal_columns(), (L, False), (ps.wall_delta_flat, pos, on),
+    normal_stress(cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share), (L, False), (ps.wall_delta_flat, pos, on),
                   vol, sig, kc)
     particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on), (L, False), sig, kc,
                          (sim.creep_A, sim.creep_n, sim.creep_sigma_ref), sim.creep_stiffness, dt,

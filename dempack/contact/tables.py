@@ -110,8 +110,12 @@ class ContactTables:
         return (self.E_star_wall, self.G_star_wall, self.friction_wall, self.beta_wall,
                 self.hardness_wall, self.rolling_friction_wall)
 
-    def normal_columns(self):
-        """law = (E_star, hardness, E_star_wall, hardness_wall): the elastic-plastic normal
-        contact's constants as the stress and creep kernels of dempack.physics.creep take
-        them."""
-        return (self.E_star, self.hardness, self.E_star_wall, self.hardness_wall)
+    def normal_columns(self, confinement, flat_share):
+        """law = (E_star, hardness, E_star_wall, hardness_wall, confinement, flat_share): the
+        elastic-plastic normal contact's constants as the stress and creep kernels of
+        dempack.physics.creep take them, with what the plastic limit adds to the hardness as
+        in the force kernel: each particle's confinement pressure (N,) Pa
+        (`ParticleState.confinement`) and the flat's share per material pair (nm, nm)
+        (`Simulation.flattening_share`)."""
+        return (self.E_star, self.hardness, self.E_star_wall, self.hardness_wall, confinement,
+                flat_share)

@@ -63,10 +63,10 @@ exists in 2D.
 plane's l_i, l_j, R*; at a wall s, δ, δe) is `dempack.contact.state`'s, the force kernel's
 own formulas; the elastic pressure factor P (p = F_n/(π a²) = P δe^1.5, a² = R* δ) is
 `contact.hertz.hertz_pressure_factor` on the flat's unloading radius
-`contact.plastic.flattened_radius`. Two differences from the force kernel remain: the
-kernel's force is `hertz_normal` (the same force in another order of operations), and
-`flattened_radius` takes the bare hardness H where the kernel's plastic limit is H plus
-the confinement (`law.pair_law`), so the two disagree on R_p for a confined particle's flat.
+`contact.plastic.flattened_radius` of the force kernel's plastic limit, the hardness plus
+the confinement H + s_ij c_i + (1 − s_ij) c_j (`law.pair_law`; H_wall + c_i at a wall). One
+difference from the force kernel remains: its force is `hertz_normal` (the same force in
+another order of operations).
 
 **Kernel arguments.** The kernels take the arrays that travel together as plain tuples
 (numba types a tuple of arrays by its fast path; each kernel unpacks them on entry):
@@ -78,8 +78,10 @@ the confinement (`law.pair_law`), so the two disagree on R_p for a confined part
   periodic (`dempack.geometry.Box.periodicity`);
 - wall_contacts = (wall_delta_flat, wall_pos, wall_on): the particles' wall flats (N, 6) m,
   the wall slots' positions (6,) m and which slots are walls (`Box.wall_arrays`);
-- law = (E_star, hardness, Ew, Hw): the normal contact's E* and hardness (Pa) per material
-  pair (nm, nm) and per material against the wall (nm), NO_HARDNESS where elastic
+- law = (E_star, hardness, Ew, Hw, confinement, flat_share): the normal contact's E* and
+  hardness (Pa) per material pair (nm, nm) and per material against the wall (nm),
+  NO_HARDNESS where elastic, each particle's confinement pressure (N) Pa and the flat's share
+  s_ij per material pair (nm, nm), which make the plastic limit
   (`dempack.contact.tables.ContactTables.normal_columns`); in 2D moduli = (E_star, Ew);
 - creep = (A, n_exp, sigma_ref): the Norton law per material (or per particle, indexed by
   `mat`): A(T) (1/s), n, σ_ref (Pa);
@@ -179,32 +181,37 @@ def _creep_increment(de, delta_flat, dt, P, Kai, ni, si, pri, Kaj, nj, sj, prj):
 
 
 @njit(cache=True)
-def _contact_state(x, R, mat, i, j, delta_flat, E_star, hardness, L, periodic_xy):
+def _contact_state(x, R, mat, i, j, delta_flat, law, L, periodic_xy):
     """(δe, R*, a, P, l_i, l_j, d_x, d_y, d_z) of pair (i, j) (`contact.state.contact_state`):
     elastic overlap, effective radius, contact radius a = √(R* δ), pressure factor P with
     the mean contact pressure p = F_n/(π a²) = P δe^1.5 (`contact.hertz.hertz_pressure_factor`
-    on the unloading radius of the flat, `contact.plastic.flattened_radius`, with the bare
-    hardness), the distances from each centre to the radical plane and the vector i → j.
-    δe ≤ 0 means no elastic contact."""
+    on the unloading radius of the flat, `contact.plastic.flattened_radius`, at the force
+    kernel's plastic limit H + s_ij c_i + (1 − s_ij) c_j), the distances from each centre to
+    the radical plane and the vector i → j. δe ≤ 0 means no elastic contact. law as the
+    kernels take it (module docstring)."""
+    E_star, hardness, _, _, conf, share = law
     touch, dx, dy, dz, d, delta, de, li, lj = contact_state(x, R, i, j, delta_flat, L,
                                                             periodic_xy)
     if not touch or de <= 0.0:
         return -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, dx, dy, dz
     Rs = effective_radius(R[i], R[j])
     Es = E_star[mat[i], mat[j]]
-    Rp = flattened_radius(Rs, Es, hardness[mat[i], mat[j]], delta_flat)
+    sij = share[mat[i], mat[j]]
+    Hc = hardness[mat[i], mat[j]] + sij * conf[i] + (1.0 - sij) * conf[j]
+    Rp = flattened_radius(Rs, Es, Hc, delta_flat)
     a = math.sqrt(Rs * delta)
     return de, Rs, a, hertz_pressure_factor(Rp, Es, Rs, delta), li, lj, dx, dy, dz
 
 
 @njit(cache=True)
-def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw):
+def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law):
     """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap,
-    `contact.state.wall_state`)."""
+    `contact.state.wall_state`; plastic limit H_wall + c_i, as the force kernel's)."""
+    _, _, Ew, Hw, conf, _ = law
     s, delta, de = wall_state(x, R, i, k, wall_pos, wall_delta_flat[i, k])
     if delta <= 0.0 or de <= 0.0:
         return -1.0, 0.0, 0.0, s
-    Rp = flattened_radius(R[i], Ew[m], Hw[m], wall_delta_flat[i, k])
+    Rp = flattened_radius(R[i], Ew[m], Hw[m] + conf[i], wall_delta_flat[i, k])
     a = math.sqrt(R[i] * delta)
     return de, a, hertz_pressure_factor(Rp, Ew[m], R[i], delta), s
 
@@ -235,10 +242,9 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     normal stiffness: the stiffness of the particle's stress against a strain of its shape
     (see `particle_norton_flow`).
     Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj, delta_flat),
-    law = (E_star, hardness, Ew, Hw), box = (L, periodic_xy),
+    law = (E_star, hardness, Ew, Hw, confinement, flat_share), box = (L, periodic_xy),
     wall_contacts = (wall_delta_flat, wall_pos, wall_on)."""
     x, R, mat, pi, pj, delta_flat = pairs
-    E_star, hardness, Ew, Hw = law
     L, periodic_xy = box
     wall_delta_flat, wall_pos, wall_on = wall_contacts
     out[:] = 0.0
@@ -246,8 +252,8 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     for p in range(pi.shape[0]):
         i = pi[p]
         j = pj[p]
-        de, Rs, a, P, li, lj, dx, dy, dz = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
-                                                          hardness, L, periodic_xy)
+        de, Rs, a, P, li, lj, dx, dy, dz = _contact_state(x, R, mat, i, j, delta_flat[p], law, L,
+                                                          periodic_xy)
         if de <= 0.0:
             continue
         F = P * de ** 1.5 * math.pi * a * a
@@ -262,7 +268,7 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
         for k in range(6):
             if not wall_on[k]:
                 continue
-            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law)
             if de > 0.0:
                 F = P * de ** 1.5 * math.pi * a * a
                 _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
@@ -470,10 +476,10 @@ def creep_contacts(pairs, law, creep, dt_phys, box, creep_strain, wall_contacts,
     recedes (down to zero), else flats only grow. Accumulate each particle's creep
     strain, Σ |Δδ_flat| × (its share of the rate) / (2R). Serial: a pair updates two
     particles. Arguments (module docstring, kernel arguments): pairs = (x, R, mat, pi, pj,
-    delta_flat), law = (E_star, hardness, Ew, Hw), creep = (A, n_exp, sigma_ref),
+    delta_flat), law = (E_star, hardness, Ew, Hw, confinement, flat_share),
+    creep = (A, n_exp, sigma_ref),
     box = (L, periodic_xy), wall_contacts = (wall_delta_flat, wall_pos, wall_on)."""
     x, R, mat, pi, pj, delta_flat = pairs
-    E_star, hardness, Ew, Hw = law
     A, n_exp, sigma_ref = creep
     L, periodic_xy = box
     wall_delta_flat, wall_pos, wall_on = wall_contacts
@@ -486,8 +492,8 @@ def creep_contacts(pairs, law, creep, dt_phys, box, creep_strain, wall_contacts,
         Aj = A[mj]
         if Ai <= 0.0 and Aj <= 0.0:
             continue
-        de, Rs, a, P, li, lj, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], E_star,
-                                                       hardness, L, periodic_xy)
+        de, Rs, a, P, li, lj, _, _, _ = _contact_state(x, R, mat, i, j, delta_flat[p], law, L,
+                                                       periodic_xy)
         if de <= 0.0:
             continue
         ni = n_exp[mi]
@@ -516,7 +522,7 @@ def creep_contacts(pairs, law, creep, dt_phys, box, creep_strain, wall_contacts,
         for k in range(6):
             if not wall_on[k]:
                 continue
-            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, Ew, Hw)
+            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law)
             if de <= 0.0:
                 continue
             d = _creep_increment(de, wall_delta_flat[i, k] if recede else 0.0, dt_phys, P,

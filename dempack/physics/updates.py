@@ -64,7 +64,8 @@ def creep_step(self, dt_phys: float) -> None:
     if cyc.creep_model in ("particle_norton", "off"):
         sig = np.empty((ps.n, 3, 3))
         kc = np.empty(ps.n)
-        normal_stress(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+        normal_stress(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
+                      (L, box.periodic_xy),
                       (ps.wall_delta_flat, pos, on), vol, sig, kc)
         particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on),
                              (L, box.periodic_xy), sig, kc,
@@ -75,12 +76,13 @@ def creep_step(self, dt_phys: float) -> None:
         return
     pbar = np.zeros(ps.n)
     if cyc.creep_driver == "excess_pressure":
-        mean_pressure(cl.pair_arrays(ps), t.normal_columns(), (L, box.periodic_xy),
+        mean_pressure(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
+                      (L, box.periodic_xy),
                       (ps.wall_delta_flat, pos, on), vol, pbar)
     # the confinement pressure is hydrostatic: it does no creep work, and a particle
     # whose volume is used up cannot flatten further (dempack.physics.confinement)
     pbar += ps.confinement
-    creep_contacts(cl.pair_arrays(ps), t.normal_columns(),
+    creep_contacts(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
                    (self.creep_A, self.creep_n, self.creep_sigma_ref), dt_phys,
                    (L, box.periodic_xy), ps.creep_strain, (ps.wall_delta_flat, pos, on), pbar,
                    cyc.creep_flats_recede)
@@ -142,7 +144,8 @@ def compact_agglomerates(self) -> None:
     pos, _, on = box.wall_arrays()
     vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
     sig = np.empty((ps.n, 3, 3))
-    normal_stress(cl.pair_arrays(ps), t.normal_columns(), box.periodicity(),
+    normal_stress(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
+                  box.periodicity(),
                   (ps.wall_delta_flat, pos, on), vol, sig, np.empty(ps.n))
     p = largest_compressive_stress(sig[sel])
     m = ps.material[sel]
