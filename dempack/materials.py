@@ -103,6 +103,10 @@ class FractureLaw:
         falls linearly with the largest lithiation reached, σ_f (1 − (1 − k) c_max) (None: 1)
     enabled : False = the particles break only where a scenario sets the material's
         ``fracture = "on"``; None (key absent) or True = they break by default
+    fragment_rolling_friction : μ_r (dimensionless, 0..1) of the rolling-resistance part for
+        this material's fragments (generation > 0): the shape resistance of angular crushed
+        debris, whereas the intact particles keep the material's ``rolling_friction``; None:
+        fragments roll like the intact particles (``dempack.contact.tables``, issue 16.2)
     """
 
     sigma0: float
@@ -112,6 +116,7 @@ class FractureLaw:
     criterion: str
     enabled: bool | None = None
     lithiated_strength_factor: float | None = None
+    fragment_rolling_friction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,7 @@ _FRACTURE_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {
     ),
     "enabled": ("enabled", "bool", False, ()),
     "lithiated_strength_factor": ("lithiated_strength_factor", "number", False, (_gt(0), _le(1))),
+    "fragment_rolling_friction": ("fragment_rolling_friction", "number", False, (_ge(0), _le(1))),
 }
 
 _AGGLOMERATE_KEYS: dict[str, tuple[str, str, bool, tuple[_Check, ...]]] = {

@@ -35,6 +35,7 @@ from numba import get_num_threads
 
 from . import build, safety
 from .build import rayleigh_time
+from .contact.tables import contact_species
 from .drive import run_steps
 from .io import checkpoint
 from .io.tables import RowLog
@@ -109,6 +110,7 @@ class Simulation:
         self._pair_force_of = None           # (contact list, step count) they belong to
         self._chunks = None
         self._scratch = np.zeros((0, 0))
+        self._species_cache = None  # (material, generation, species) of _contact_species
         build.build_operations(self)  # stages, fracture, updaters and computes
         self.protocol_events: list = []     # protocol.Progress records of the last step
         self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
@@ -198,22 +200,23 @@ class Simulation:
             if self._pair_force.shape[0] != cl.n_pairs:
                 self._pair_force = np.zeros((cl.n_pairs, 3))
             fbuf = self._pair_force.reshape(-1)
+        mat, pair_cols, wall_cols, share = self._contact_species(t, ps)
         threads = get_num_threads()
         if threads == 1:  # one fused pass, each pair once (integrate.step_serial)
             drift, f_top = step_serial(
-                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
                 cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
-                cl.wall_touch, ps.force, ps.torque, pos, vel, on, t.pair_columns(),
-                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
-                cl.x_ref, cl.R_ref, ps.confinement, self.flattening_share, fbuf)
+                cl.wall_touch, ps.force, ps.torque, pos, vel, on, pair_cols,
+                wall_cols, self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, ps.confinement, share, fbuf)
         else:  # each pair once, per-thread sums (integrate.step_threaded)
             chunks, scratch = self._thread_chunks(threads)
             drift, f_top = step_threaded(
-                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, ps.material, ps.alive, cl.j,
+                ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
                 cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
-                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, t.pair_columns(),
-                t.wall_columns(), self.contact_slots, self.body, self.dt, L, box.periodic_xy,
-                cl.x_ref, cl.R_ref, self._drift, ps.confinement, self.flattening_share, fbuf)
+                cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, pair_cols,
+                wall_cols, self.contact_slots, self.body, self.dt, L, box.periodic_xy,
+                cl.x_ref, cl.R_ref, self._drift, ps.confinement, share, fbuf)
         # the forces recorded belong to this list and to the state after this step
         self._pair_force_of = (cl, n1) if fbuf is not None else None
         box.z_top += box.punch_velocity * self.dt
@@ -298,6 +301,20 @@ class Simulation:
         updates.update_radii(self)
 
     # ---------------------------------------------------------- stage events
+    def _contact_species(self, t, ps):
+        """(per-particle row index, pair columns, wall columns, flat share) of the force
+        kernels: the materials and their tables, or, where some material's fragments have a
+        rolling friction of their own, the contact species (`contact.tables`, issue 16.2),
+        recomputed when the particle arrays are replaced (fracture, cell sort, restore)."""
+        if not t.fragment_species:
+            return ps.material, t.pair_columns(), t.wall_columns(), self.flattening_share
+        c = self._species_cache
+        if c is None or c[0] is not ps.material or c[1] is not ps.generation:
+            nm = t.E_star.shape[0]
+            c = self._species_cache = (ps.material, ps.generation,
+                                       contact_species(ps.material, ps.generation, nm))
+        return (c[2],) + t.species_columns(self.flattening_share)
+
     def _after_particle_change(self, old_to_new) -> None:
         """Particles were removed/added (old_to_new from ParticleState.replace):
         rebuild the neighbour list now, carrying the surviving pairs' history,

@@ -12,8 +12,12 @@ I = 2/5 m R² (a wall: 1/I_j = 0).
 
 A sphere rolling without slip on a plane then decelerates at a = (5/7) μ_r g and stops
 after s = 7 v0² / (10 μ_r g) (tests/test_rolling.py). Material key: `rolling_friction`
-(μ_r, dimensionless); a pair takes the smaller of its two materials' values. Off (and
-compiled out of the kernels) when no material sets it.
+(μ_r, dimensionless); a pair takes the larger of its two materials' values (the more
+angular body resists rolling, `contact.tables`; an earlier version of this line said the
+smaller, against the code). A brittle material's fragments may take their own value,
+`[material.fracture] fragment_rolling_friction` (angular debris of spherical parents; the
+contact species of `contact.tables`, issue 16.2). Off (and compiled out of the kernels) when
+no material sets either.
 """
 from __future__ import annotations
 

@@ -5,6 +5,14 @@ materials' (the weaker surface controls; the softer body yields); rolling fricti
 larger (the more angular body resists rolling, whatever it rolls on);
 1/E* = (1−ν1²)/E1 + (1−ν2²)/E2 and 1/G* = 2(2−ν1)(1+ν1)/E1 + 2(2−ν2)(1+ν2)/E2
 (Di Renzo & Di Maio 2004, doi:10.1016/j.ces.2003.09.037).
+
+Contact species (issue 16.2): where a material's fragments roll differently from its intact
+particles (``[material.fracture] fragment_rolling_friction``, the shape resistance of angular
+crushed debris), the force kernels index the tables by species, not material: species
+k = material for an intact particle (generation 0) and nm + material for a fragment, over
+tables of 2nm rows that repeat the materials' constants and differ only in μ_r
+(`ContactTables.species_columns`, `contact_species`). Elsewhere (no material sets it) the
+kernels take the materials and the nm tables as before, unchanged.
 """
 from __future__ import annotations
 
@@ -19,6 +27,12 @@ from .plastic import NO_HARDNESS
 # columns of a law table (see `law_table`): one row of constants per material pair
 LAW_E, LAW_KT, LAW_RT, LAW_MU, LAW_CB, LAW_H, LAW_MUR = range(7)
 LAW_COLS = 7
+
+
+def contact_species(material, generation, nm):
+    """Contact species (N,) int32 of each particle: material, plus nm for a fragment
+    (generation > 0); module docstring."""
+    return (material + nm * (generation > 0)).astype(np.int32)
 
 
 @njit(cache=True)
@@ -95,10 +109,45 @@ class ContactTables:
         mrw = getattr(wall, "rolling_friction", None) or 0.0
         self.rolling_friction = np.maximum.outer(mr, mr)
         self.rolling_friction_wall = np.maximum(mr, mrw)
+        # fragments' μ_r per material (that of the intact particles where unset)
+        fr = [m.fracture.fragment_rolling_friction
+              if getattr(m, "fracture", None) is not None
+              and getattr(m.fracture, "fragment_rolling_friction", None) is not None else mr[k]
+              for k, m in enumerate(materials)]
+        self.fragment_rolling = np.array(fr, float).reshape(nm)
+        self.wall_rolling = float(mrw)
+        self._species = None
+
+    @property
+    def fragment_species(self) -> bool:
+        """True when some material's fragments have a μ_r of their own: the kernels then
+        take `species_columns` and `contact_species` in place of the materials'."""
+        mr = np.diag(self.rolling_friction)
+        return bool(np.any(self.fragment_rolling != mr))
 
     @property
     def rolling(self) -> bool:
-        return bool(np.any(self.rolling_friction > 0.0) or np.any(self.rolling_friction_wall > 0.0))
+        return bool(np.any(self.rolling_friction > 0.0) or np.any(self.rolling_friction_wall > 0.0)
+                    or np.any(self.fragment_rolling > 0.0))
+
+    def species_columns(self, flat_share):
+        """(pair columns, wall columns, flat share) over the 2nm contact species (module
+        docstring): row s repeats material s mod nm; μ_r of species s is the material's
+        for s < nm and its fragments' for s >= nm; a pair takes the larger μ_r (as the
+        materials), a wall max(μ_r, μ_r,wall). Built once (the tables of a run are fixed)."""
+        if self._species is None:
+            nm = self.E_star.shape[0]
+            idx = np.arange(2 * nm) % nm
+            ix = np.ix_(idx, idx)
+            mr = np.concatenate([np.diag(self.rolling_friction), self.fragment_rolling])
+            pair = (np.ascontiguousarray(self.E_star[ix]), np.ascontiguousarray(self.G_star[ix]),
+                    np.ascontiguousarray(self.friction[ix]), np.ascontiguousarray(self.beta[ix]),
+                    np.ascontiguousarray(self.hardness[ix]), np.maximum.outer(mr, mr))
+            wall = (self.E_star_wall[idx], self.G_star_wall[idx], self.friction_wall[idx],
+                    self.beta_wall[idx], self.hardness_wall[idx],
+                    np.maximum(mr, self.wall_rolling))
+            self._species = (pair, wall, np.ascontiguousarray(np.asarray(flat_share)[ix]))
+        return self._species
 
     def pair_columns(self):
         """The particle-pair constants as the kernels take them (`law_table`'s arguments)."""
