@@ -6,11 +6,16 @@ particles, under whatever OpenGL the display offers (Xvfb + Mesa llvmpipe here).
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py --sizes 20000 --frames 20
 
-For each N (a random dense packing of spheres in a box, coloured by a continuous field):
+For each N (a random dense packing of spheres in a box, coloured by a continuous field), with
+the level of detail of gui/lod.py off (every sphere, multisampled: the view before issue 19)
+and on (a light copy while the picture moves), the two alternated --reps times, medians:
   - rotate: frames per second while the camera turns (Azimuth 2° and a synchronous Render
-    per frame, --frames frames, after 3 warm-up frames);
+    per frame, --frames frames, after 2 warm-up frames); with LOD on, a user's drag is
+    simulated by the interactor style's StartInteractionEvent before the frames and
+    EndInteractionEvent after;
   - update: the time of one `set_frame` with new positions and radii (it renders once: what a
-    new snapshot from a running engine costs the UI thread);
+    new snapshot from a running engine costs the UI thread until it is on screen); with LOD
+    on, also the full-quality frame drawn once the frames stop (settle);
   - memory: the process's resident memory after the view holds N particles.
 Goals (issue 19): ≥ 30 fps at 100k on a real GPU, ≥ 10 fps at 100k with Mesa llvmpipe on 2
 cores. The engine never waits for the view: the live bridge drops frames (tests/
@@ -52,8 +57,11 @@ def packing(n: int, seed: int = 1) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000, 300000])
-    ap.add_argument("--frames", type=int, default=30, help="rotation frames timed per N")
-    ap.add_argument("--updates", type=int, default=5, help="new-position updates timed per N")
+    ap.add_argument("--frames", type=int, default=10,
+                    help="rotation frames timed per N, mode and repetition")
+    ap.add_argument("--updates", type=int, default=2,
+                    help="new-position updates timed per N, mode and repetition")
+    ap.add_argument("--reps", type=int, default=3, help="LOD off / on alternations per N")
     ap.add_argument("--size", type=int, nargs=2, default=(1280, 760), help="view size in pixels")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "view.json")
     a = ap.parse_args(argv)
@@ -74,20 +82,14 @@ def main(argv=None) -> int:
     res = {"benchmark": "view", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
            "machine": machine_info(), "display": os.environ.get("DISPLAY", ""),
            "window": [view.width(), view.height()], "cases": []}
-    for n in a.sizes:
-        p = packing(n)
-        status = {"step": 0, "time_s": 0.0, "die": p["die"], "n": n}
-        rss0 = current_rss_mb()
-        view.set_frame(p, status)
-        app.processEvents()
-        win.Render()
-        if not gl:
-            try:
-                gl = win.ReportCapabilities().splitlines()[1:4]
-            except Exception:  # noqa: BLE001 - a report, not a requirement
-                gl = ""
-        cam = view.renderer.GetActiveCamera()
-        for _ in range(3):
+    style = view.style
+    cam = view.renderer.GetActiveCamera()
+
+    def rotate(lod: bool) -> float:
+        view.set_level_of_detail(lod)
+        if lod:
+            style.InvokeEvent("StartInteractionEvent")
+        for _ in range(2):
             cam.Azimuth(2.0)
             win.Render()
         t0 = time.perf_counter()
@@ -96,18 +98,65 @@ def main(argv=None) -> int:
             win.Render()
             app.processEvents()
         fps = a.frames / (time.perf_counter() - t0)
-        upd = []
-        for k in range(a.updates):
-            q = dict(p, x=p["x"] + 1e-7 * (k + 1), radius=p["radius"] * (1.0 + 1e-3 * (k + 1)))
-            t0 = time.perf_counter()
-            view.set_frame(q, status)              # updates the arrays and renders once
-            upd.append(time.perf_counter() - t0)
-        case = {"n": n, "rotate_fps": fps, "update_ms_median": 1e3 * float(np.median(upd)),
-                "update_ms_all": [1e3 * u for u in upd], "rss_MB": current_rss_mb(),
-                "rss_added_MB": current_rss_mb() - rss0}
+        if lod:
+            style.InvokeEvent("EndInteractionEvent")
+            view.lod.settle()
+        return fps
+
+    def update(p: dict, status: dict, k: int, lod: bool) -> tuple[float, float]:
+        """(set_frame s, the settling full frame's s or nan)."""
+        view.set_level_of_detail(lod)
+        q = dict(p, x=p["x"] + 1e-7 * k, radius=p["radius"] * (1.0 + 1e-3 * k))
+        t0 = time.perf_counter()
+        view.set_frame(q, status)              # updates the arrays and renders once
+        t1 = time.perf_counter()
+        active = view.lod.active
+        view.lod.settle()                      # the full frame drawn once the frames stop
+        return t1 - t0, (time.perf_counter() - t1) if active else float("nan")
+
+    for n in a.sizes:
+        p = packing(n)
+        status = {"step": 0, "time_s": 0.0, "die": p["die"], "n": n}
+        rss0 = current_rss_mb()
+        view.set_level_of_detail(False)
+        view.set_frame(p, status)
+        app.processEvents()
+        win.Render()
+        if not gl:
+            try:
+                gl = win.ReportCapabilities().splitlines()[1:4]
+            except Exception:  # noqa: BLE001 - a report, not a requirement
+                gl = ""
+        fps = {False: [], True: []}
+        upd = {False: [], True: []}
+        settle = []
+        count = 0
+        for rep in range(a.reps):                  # old / new alternated: shared cores
+            for lod in ((False, True) if rep % 2 == 0 else (True, False)):
+                fps[lod].append(rotate(lod))
+                if lod:
+                    count = view.lod.count if view.lod.wanted() else n
+            for u in range(a.updates):
+                for lod in ((False, True) if (rep + u) % 2 == 0 else (True, False)):
+                    t, ts = update(p, status, len(upd[lod]) + 1, lod)
+                    upd[lod].append(t)
+                    if lod:
+                        settle.append(ts)
+        med = lambda v: float(np.median(v))  # noqa: E731
+        case = {"n": n, "rotate_fps": med(fps[False]), "rotate_fps_lod": med(fps[True]),
+                "rotate_fps_all": fps[False], "rotate_fps_lod_all": fps[True],
+                "lod_spheres": count,
+                "update_ms_median": 1e3 * med(upd[False]),
+                "update_ms_lod_median": 1e3 * med(upd[True]),
+                "settle_ms_median": 1e3 * float(np.nanmedian(settle)) if settle else None,
+                "update_ms_all": [1e3 * u for u in upd[False]],
+                "update_ms_lod_all": [1e3 * u for u in upd[True]],
+                "rss_MB": current_rss_mb(), "rss_added_MB": current_rss_mb() - rss0}
         res["cases"].append(case)
-        print(f"N={n}: {fps:.1f} fps rotating, {case['update_ms_median']:.0f} ms per new frame, "
-              f"RSS {case['rss_MB']:.0f} MB", flush=True)
+        print(f"N={n}: rotating {case['rotate_fps']:.1f} fps, with LOD {case['rotate_fps_lod']:.1f} "
+              f"fps ({count} spheres); new frame {case['update_ms_median']:.0f} ms, with LOD "
+              f"{case['update_ms_lod_median']:.0f} ms (+ {case['settle_ms_median'] or 0:.0f} ms "
+              f"full frame when still); RSS {case['rss_MB']:.0f} MB", flush=True)
     res["opengl"] = gl
     view.finalize()
     a.out.parent.mkdir(parents=True, exist_ok=True)
