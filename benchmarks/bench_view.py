@@ -6,9 +6,11 @@ particles, under whatever OpenGL the display offers (Xvfb + Mesa llvmpipe here).
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py --sizes 20000 --frames 20
 
-For each N (a random dense packing of spheres in a box, coloured by a continuous field), with
-the level of detail of gui/lod.py off (every sphere, multisampled: the view before issue 19)
-and on (a light copy while the picture moves), the two alternated --reps times, medians:
+For each N (a random dense packing of spheres in a box, coloured by a continuous field), in
+three modes alternated --reps times (medians): old, the view before issue 19 item 6 (every
+sphere on VTK's splat triangle of 3 radii, multisampled); full, the full picture now (the
+triangle of SPLAT_BOUND radii); lod, the level of detail of gui/lod.py (a light copy while
+the picture moves):
   - rotate: frames per second while the camera turns (Azimuth 2° and a synchronous Render
     per frame, --frames frames, after 2 warm-up frames); with LOD on, a user's drag is
     simulated by the interactor style's StartInteractionEvent before the frames and
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     from PySide6 import QtWidgets
-    from gui.view3d import ParticleView
+    from gui.view3d import SPLAT_BOUND, ParticleView
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     view = ParticleView(interactive=True)
     view.resize(*a.size)
@@ -85,9 +87,15 @@ def main(argv=None) -> int:
     style = view.style
     cam = view.renderer.GetActiveCamera()
 
-    def rotate(lod: bool) -> float:
-        view.set_level_of_detail(lod)
-        if lod:
+    def mode(m: str) -> None:
+        """old: the view before issue 19 (VTK's splat triangles of 3 radii, no LOD); full:
+        triangles of SPLAT_BOUND radii, no LOD; lod: with the level of detail."""
+        view.mapper.SetBoundScale(3.0 if m == "old" else SPLAT_BOUND)
+        view.set_level_of_detail(m == "lod")
+
+    def rotate(m: str) -> float:
+        mode(m)
+        if m == "lod":
             style.InvokeEvent("StartInteractionEvent")
         for _ in range(2):
             cam.Azimuth(2.0)
@@ -98,14 +106,14 @@ def main(argv=None) -> int:
             win.Render()
             app.processEvents()
         fps = a.frames / (time.perf_counter() - t0)
-        if lod:
+        if m == "lod":
             style.InvokeEvent("EndInteractionEvent")
             view.lod.settle()
         return fps
 
-    def update(p: dict, status: dict, k: int, lod: bool) -> tuple[float, float]:
+    def update(p: dict, status: dict, k: int, m: str) -> tuple[float, float]:
         """(set_frame s, the settling full frame's s or nan)."""
-        view.set_level_of_detail(lod)
+        mode(m)
         q = dict(p, x=p["x"] + 1e-7 * k, radius=p["radius"] * (1.0 + 1e-3 * k))
         t0 = time.perf_counter()
         view.set_frame(q, status)              # updates the arrays and renders once
@@ -114,11 +122,12 @@ def main(argv=None) -> int:
         view.lod.settle()                      # the full frame drawn once the frames stop
         return t1 - t0, (time.perf_counter() - t1) if active else float("nan")
 
+    modes = ("old", "full", "lod")
     for n in a.sizes:
         p = packing(n)
         status = {"step": 0, "time_s": 0.0, "die": p["die"], "n": n}
         rss0 = current_rss_mb()
-        view.set_level_of_detail(False)
+        mode("full")
         view.set_frame(p, status)
         app.processEvents()
         win.Render()
@@ -127,36 +136,37 @@ def main(argv=None) -> int:
                 gl = win.ReportCapabilities().splitlines()[1:4]
             except Exception:  # noqa: BLE001 - a report, not a requirement
                 gl = ""
-        fps = {False: [], True: []}
-        upd = {False: [], True: []}
+        fps = {m: [] for m in modes}
+        upd = {m: [] for m in modes}
         settle = []
         count = 0
-        for rep in range(a.reps):                  # old / new alternated: shared cores
-            for lod in ((False, True) if rep % 2 == 0 else (True, False)):
-                fps[lod].append(rotate(lod))
-                if lod:
+        for rep in range(a.reps):              # the modes alternated: the cores are shared
+            order = modes[rep % 3:] + modes[:rep % 3]
+            for m in order:
+                fps[m].append(rotate(m))
+                if m == "lod":
                     count = view.lod.count if view.lod.wanted() else n
-            for u in range(a.updates):
-                for lod in ((False, True) if (rep + u) % 2 == 0 else (True, False)):
-                    t, ts = update(p, status, len(upd[lod]) + 1, lod)
-                    upd[lod].append(t)
-                    if lod:
-                        settle.append(ts)
+            for m in order * a.updates:
+                t, ts = update(p, status, len(upd[m]) + 1, m)
+                upd[m].append(t)
+                if m == "lod":
+                    settle.append(ts)
         med = lambda v: float(np.median(v))  # noqa: E731
-        case = {"n": n, "rotate_fps": med(fps[False]), "rotate_fps_lod": med(fps[True]),
-                "rotate_fps_all": fps[False], "rotate_fps_lod_all": fps[True],
-                "lod_spheres": count,
-                "update_ms_median": 1e3 * med(upd[False]),
-                "update_ms_lod_median": 1e3 * med(upd[True]),
-                "settle_ms_median": 1e3 * float(np.nanmedian(settle)) if settle else None,
-                "update_ms_all": [1e3 * u for u in upd[False]],
-                "update_ms_lod_all": [1e3 * u for u in upd[True]],
-                "rss_MB": current_rss_mb(), "rss_added_MB": current_rss_mb() - rss0}
+        case = {"n": n, "lod_spheres": count,
+                "settle_ms_median": 1e3 * float(np.nanmedian(settle)) if settle else None}
+        for m in modes:
+            case[f"rotate_fps_{m}"] = med(fps[m])
+            case[f"update_ms_{m}"] = 1e3 * med(upd[m])
+            case[f"rotate_fps_{m}_all"] = fps[m]
+            case[f"update_ms_{m}_all"] = [1e3 * u for u in upd[m]]
+        case.update(rss_MB=current_rss_mb(), rss_added_MB=current_rss_mb() - rss0)
         res["cases"].append(case)
-        print(f"N={n}: rotating {case['rotate_fps']:.1f} fps, with LOD {case['rotate_fps_lod']:.1f} "
-              f"fps ({count} spheres); new frame {case['update_ms_median']:.0f} ms, with LOD "
-              f"{case['update_ms_lod_median']:.0f} ms (+ {case['settle_ms_median'] or 0:.0f} ms "
-              f"full frame when still); RSS {case['rss_MB']:.0f} MB", flush=True)
+        print(f"N={n}: rotating (fps) old {case['rotate_fps_old']:.1f}, full "
+              f"{case['rotate_fps_full']:.1f}, LOD {case['rotate_fps_lod']:.1f} ({count} "
+              f"spheres); new frame (ms) old {case['update_ms_old']:.0f}, full "
+              f"{case['update_ms_full']:.0f}, LOD {case['update_ms_lod']:.0f} (+ "
+              f"{case['settle_ms_median'] or 0:.0f} full frame when still); RSS "
+              f"{case['rss_MB']:.0f} MB", flush=True)
     res["opengl"] = gl
     view.finalize()
     a.out.parent.mkdir(parents=True, exist_ok=True)
