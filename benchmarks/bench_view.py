@@ -6,11 +6,18 @@ particles, under whatever OpenGL the display offers (Xvfb + Mesa llvmpipe here).
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py
     xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_view.py --sizes 20000 --frames 20
 
-For each N (a random dense packing of spheres in a box, coloured by a continuous field):
+For each N (a random dense packing of spheres in a box, coloured by a continuous field), in
+three modes alternated --reps times (medians): old, the view before issue 19 item 6 (every
+sphere on VTK's splat triangle of 3 radii, multisampled); full, the full picture now (the
+triangle of SPLAT_BOUND radii); lod, the level of detail of gui/lod.py (a light copy while
+the picture moves):
   - rotate: frames per second while the camera turns (Azimuth 2° and a synchronous Render
-    per frame, --frames frames, after 3 warm-up frames);
+    per frame, --frames frames, after 2 warm-up frames); with LOD on, a user's drag is
+    simulated by the interactor style's StartInteractionEvent before the frames and
+    EndInteractionEvent after;
   - update: the time of one `set_frame` with new positions and radii (it renders once: what a
-    new snapshot from a running engine costs the UI thread);
+    new snapshot from a running engine costs the UI thread until it is on screen); with LOD
+    on, also the full-quality frame drawn once the frames stop (settle);
   - memory: the process's resident memory after the view holds N particles.
 Goals (issue 19): ≥ 30 fps at 100k on a real GPU, ≥ 10 fps at 100k with Mesa llvmpipe on 2
 cores. The engine never waits for the view: the live bridge drops frames (tests/
@@ -52,14 +59,17 @@ def packing(n: int, seed: int = 1) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20000, 100000, 300000])
-    ap.add_argument("--frames", type=int, default=30, help="rotation frames timed per N")
-    ap.add_argument("--updates", type=int, default=5, help="new-position updates timed per N")
+    ap.add_argument("--frames", type=int, default=10,
+                    help="rotation frames timed per N, mode and repetition")
+    ap.add_argument("--updates", type=int, default=2,
+                    help="new-position updates timed per N, mode and repetition")
+    ap.add_argument("--reps", type=int, default=3, help="LOD off / on alternations per N")
     ap.add_argument("--size", type=int, nargs=2, default=(1280, 760), help="view size in pixels")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "view.json")
     a = ap.parse_args(argv)
 
     from PySide6 import QtWidgets
-    from gui.view3d import ParticleView
+    from gui.view3d import SPLAT_BOUND, ParticleView
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     view = ParticleView(interactive=True)
     view.resize(*a.size)
@@ -74,20 +84,20 @@ def main(argv=None) -> int:
     res = {"benchmark": "view", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
            "machine": machine_info(), "display": os.environ.get("DISPLAY", ""),
            "window": [view.width(), view.height()], "cases": []}
-    for n in a.sizes:
-        p = packing(n)
-        status = {"step": 0, "time_s": 0.0, "die": p["die"], "n": n}
-        rss0 = current_rss_mb()
-        view.set_frame(p, status)
-        app.processEvents()
-        win.Render()
-        if not gl:
-            try:
-                gl = win.ReportCapabilities().splitlines()[1:4]
-            except Exception:  # noqa: BLE001 - a report, not a requirement
-                gl = ""
-        cam = view.renderer.GetActiveCamera()
-        for _ in range(3):
+    style = view.style
+    cam = view.renderer.GetActiveCamera()
+
+    def mode(m: str) -> None:
+        """old: the view before issue 19 (VTK's splat triangles of 3 radii, no LOD); full:
+        triangles of SPLAT_BOUND radii, no LOD; lod: with the level of detail."""
+        view.mapper.SetBoundScale(3.0 if m == "old" else SPLAT_BOUND)
+        view.set_level_of_detail(m == "lod")
+
+    def rotate(m: str) -> float:
+        mode(m)
+        if m == "lod":
+            style.InvokeEvent("StartInteractionEvent")
+        for _ in range(2):
             cam.Azimuth(2.0)
             win.Render()
         t0 = time.perf_counter()
@@ -96,18 +106,67 @@ def main(argv=None) -> int:
             win.Render()
             app.processEvents()
         fps = a.frames / (time.perf_counter() - t0)
-        upd = []
-        for k in range(a.updates):
-            q = dict(p, x=p["x"] + 1e-7 * (k + 1), radius=p["radius"] * (1.0 + 1e-3 * (k + 1)))
-            t0 = time.perf_counter()
-            view.set_frame(q, status)              # updates the arrays and renders once
-            upd.append(time.perf_counter() - t0)
-        case = {"n": n, "rotate_fps": fps, "update_ms_median": 1e3 * float(np.median(upd)),
-                "update_ms_all": [1e3 * u for u in upd], "rss_MB": current_rss_mb(),
-                "rss_added_MB": current_rss_mb() - rss0}
+        if m == "lod":
+            style.InvokeEvent("EndInteractionEvent")
+            view.lod.settle()
+        return fps
+
+    def update(p: dict, status: dict, k: int, m: str) -> tuple[float, float]:
+        """(set_frame s, the settling full frame's s or nan)."""
+        mode(m)
+        q = dict(p, x=p["x"] + 1e-7 * k, radius=p["radius"] * (1.0 + 1e-3 * k))
+        t0 = time.perf_counter()
+        view.set_frame(q, status)              # updates the arrays and renders once
+        t1 = time.perf_counter()
+        active = view.lod.active
+        view.lod.settle()                      # the full frame drawn once the frames stop
+        return t1 - t0, (time.perf_counter() - t1) if active else float("nan")
+
+    modes = ("old", "full", "lod")
+    for n in a.sizes:
+        p = packing(n)
+        status = {"step": 0, "time_s": 0.0, "die": p["die"], "n": n}
+        rss0 = current_rss_mb()
+        mode("full")
+        view.set_frame(p, status)
+        app.processEvents()
+        win.Render()
+        if not gl:
+            try:
+                gl = win.ReportCapabilities().splitlines()[1:4]
+            except Exception:  # noqa: BLE001 - a report, not a requirement
+                gl = ""
+        fps = {m: [] for m in modes}
+        upd = {m: [] for m in modes}
+        settle = []
+        count = 0
+        for rep in range(a.reps):              # the modes alternated: the cores are shared
+            order = modes[rep % 3:] + modes[:rep % 3]
+            for m in order:
+                fps[m].append(rotate(m))
+                if m == "lod":
+                    count = view.lod.count if view.lod.wanted() else n
+            for m in order * a.updates:
+                t, ts = update(p, status, len(upd[m]) + 1, m)
+                upd[m].append(t)
+                if m == "lod":
+                    settle.append(ts)
+        med = lambda v: float(np.median(v))  # noqa: E731
+        case = {"n": n, "lod_spheres": count,
+                "settle_ms_median": 1e3 * float(np.nanmedian(settle)) if settle else None}
+        for m in modes:
+            case[f"rotate_fps_{m}"] = med(fps[m])
+            case[f"update_ms_{m}"] = 1e3 * med(upd[m])
+            case[f"rotate_fps_{m}_all"] = fps[m]
+            case[f"update_ms_{m}_all"] = [1e3 * u for u in upd[m]]
+        case.update(rss_MB=current_rss_mb(), rss_added_MB=current_rss_mb() - rss0)
         res["cases"].append(case)
-        print(f"N={n}: {fps:.1f} fps rotating, {case['update_ms_median']:.0f} ms per new frame, "
-              f"RSS {case['rss_MB']:.0f} MB", flush=True)
+        print(f"N={n}: rotating (fps) old {case['rotate_fps_old']:.1f}, full "
+              f"{case['rotate_fps_full']:.1f}, LOD {case['rotate_fps_lod']:.1f} ({count} "
+              f"spheres); new frame (ms) old {case['update_ms_old']:.0f}, full "
+              f"{case['update_ms_full']:.0f}, LOD {case['update_ms_lod']:.0f} (+ "
+              f"{case['settle_ms_median'] or 0:.0f} full frame when still); RSS "
+              f"{case['rss_MB']:.0f} MB", flush=True)
     res["opengl"] = gl
     view.finalize()
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The main window's actions, menus (File, Run, Demonstrations, Help) and Run toolbar.
+"""The main window's actions, menus (File, Run, View, Demonstrations, Help) and Run toolbar.
 
 The actions are the window's attributes (`win.act_run`, `win.act_quit`, …: the tests and
 gui/compare.py reach them there); Menus.update() enables each for the window's state.
@@ -57,6 +57,14 @@ class Menus:
         w.act_view_png = _action(w, "Export 3D view as PNG…", w.export_view_png, None, None,
                                  "export_view_png")
         w.act_quit = _action(w, "Quit", w.close, None, "Ctrl+Q")
+        w.act_lod = _action(w, "Fast rotate (level of detail)", w.view.set_level_of_detail, None,
+                            None, "fast_rotate")
+        w.act_lod.setCheckable(True)
+        w.act_lod.setChecked(w.view.lod.enabled)
+        w.act_lod.setToolTip("While you rotate or zoom the 3D view, or new frames arrive, draw a "
+                             "random subset of the spheres without anti-aliasing; the full "
+                             "picture follows once the view is still. Only where the full "
+                             "picture is slow to draw (no GPU, many particles).")
         self._make_menus()
         self._make_toolbar()
         self.update()
@@ -80,6 +88,9 @@ class Menus:
         m.addActions([w.act_run, w.act_pause, w.act_resume, w.act_stop, w.act_reset])
         m.addSeparator()
         m.addActions([w.act_build_setup, w.act_resume_run])
+        m = w.menuBar().addMenu("&View")
+        m.setToolTipsVisible(True)
+        m.addAction(w.act_lod)
         m = w.menuBar().addMenu("&Demonstrations")
         w.demo_actions = []
         for title, fname, colour in DEMOS:

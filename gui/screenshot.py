@@ -59,7 +59,7 @@ def save_window(app, win, path, timeout: float = 300.0) -> int:
         app.processEvents()
         time.sleep(0.02)
     win.plots.redraw()
-    win.view.render()
+    win.view.render(still=True)
     app.processEvents()
     if not grab(win).save(str(path)):
         print(f"dempack gui: could not write {path}", file=sys.stderr)
