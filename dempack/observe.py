@@ -72,7 +72,7 @@ from .geometry import (DISK_THICKNESS, WALL_NORMALS, particle_surface, particle_
                        segment_area)
 from .state import N_WALLS
 from .physics.plane_strain import out_of_plane_stress, true_area
-from .safety import check_row, warn_inertial
+from .safety import add_rate_mark, check_row, rate_window, warn_inertial
 
 
 @njit(cache=True)
@@ -598,9 +598,10 @@ def side_wall_stress(sim) -> float:
 def inertial_number(sim) -> float:
     """I = γ̇ d √(ρ/p): γ̇ = |punch speed|/thickness, d mean diameter, ρ scaled
     density (volume mean), p punch stress (GDR MiDi 2004, doi:10.1140/epje/i2003-10153-0).
-    The punch speed is its mean since the last timeseries row of the same stage (the
-    imposed deformation rate; a servo's step-to-step chatter and the jumps of a collapsing
-    arch are not), else the current one. Where the punch is held while the particles swell
+    The punch speed is its mean over the last `safety.SETTLE_STEPS` (2,000) steps of the
+    stage, from the output row that far back (`safety.rate_window`; the stage's first row
+    while it is younger), else the current one: the imposed deformation rate, with a servo's
+    chatter and the jumps of a collapsing arch averaged, whatever the output interval. Where the punch is held while the particles swell
     (a fixed gap or box: no punch speed), γ̇ is the free linear swelling rate of the
     fastest-swelling active material in DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
     p = sim.punch_stress()
@@ -609,11 +610,11 @@ def inertial_number(sim) -> float:
     ps = sim.particles
     rho = float(np.sum(ps.mass) / np.sum(particle_volume(ps.R, sim.dimension)))
     gamma = abs(sim.box.punch_velocity) / sim.box.z_top
-    if gamma > 0.0 and len(sim.history):
-        last = sim.history[-1]
-        steps = sim.step_count - int(last["step"])
-        if steps > 0 and last["stage"] == sim.stage_label:
-            gamma = abs(sim.box.z_top - last["thickness_m"]) / (steps * sim.dt * sim.box.z_top)
+    if gamma > 0.0:
+        ref = rate_window(sim)[0]
+        steps = sim.step_count - ref[0] if ref is not None else 0
+        if steps > 0:
+            gamma = abs(sim.box.z_top - ref[1]) / (steps * sim.dt * sim.box.z_top)
     st = sim.stage
     if gamma == 0.0 and getattr(st, "kind", "") == "cycling" and not st.rest_left:
         beta = float(np.max(sim.swelling * sim.active_material, initial=0.0))
@@ -640,6 +641,7 @@ def observe_row(sim) -> dict:
     sim._last_analysis = a
     row = observables(sim, a)
     sim.history.append(row)
+    add_rate_mark(sim, row)
     sim.outputs_written += 1
     check_row(sim, a, row)
     warn_inertial(sim, row)

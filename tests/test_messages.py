@@ -13,6 +13,7 @@ import pytest
 import dempack
 from dempack.cli import main
 from dempack.io.tables import read_csv
+from dempack.safety import SETTLE_STEPS
 
 TWO_STAGES = """
 [run]
@@ -44,7 +45,7 @@ speed_m_per_s = 1.0
 hold_steps = 200
 
 [[pressing]]
-pressure_MPa = 10
+pressure_MPa = 40
 speed_m_per_s = 1.0
 hold_steps = 200
 """
@@ -65,7 +66,8 @@ def _inertial_records(caplog):
 
 def test_inertial_number_warns_once_per_stage_as_one_line(write_scenario, tmp_path, caplog):
     """Both stages of a too-fast press (1 m/s on a 60-particle bed: I ~ 1e-2) exceed
-    I = 1e-3 on several rows each: exactly one warning per stage, naming the stage,
+    I = 1e-3 on several rows each once loaded and past the stack control's settling window:
+    exactly one warning per stage, naming the stage,
     the step, the value in the CSV at that step and the key to change."""
     sc = dempack.load_scenario(write_scenario(TWO_STAGES))
     with warnings.catch_warnings(record=True) as py_warnings:
@@ -77,11 +79,15 @@ def test_inertial_number_warns_once_per_stage_as_one_line(write_scenario, tmp_pa
     stage, step, I, p = t["stage"], t["step"].astype(int), t["inertial_number"], t["punch_stress_Pa"]
     recs = _inertial_records(caplog)
     assert len(recs) == 2, [r.getMessage() for r in recs]
-    for k, (rec, label, target) in enumerate(zip(recs, ("press 5 MPa", "press 10 MPa"), (5e6, 10e6))):
+    for k, (rec, label, target) in enumerate(zip(recs, ("press 5 MPa", "press 40 MPa"), (5e6, 40e6))):
         msg = rec.getMessage()
         assert "\n" not in msg
-        # the rows of this stage above the bound, once loaded (more than one: "once" matters)
-        over = np.flatnonzero((stage == label) & (p > 0.5 * target) & (I > 1e-3))
+        # the rows of this stage above the bound, once loaded and once the stage has run a
+        # full rate window (safety.SETTLE_STEPS after its first row; more than one row:
+        # "once" matters)
+        started = step[np.flatnonzero(stage == label)[0]]
+        over = np.flatnonzero((stage == label) & (p > 0.5 * target) & (I > 1e-3)
+                              & (step - started >= SETTLE_STEPS))
         assert over.size >= 2, label
         first = over[0]
         m = re.fullmatch(rf"stage '{label}', step (\d+): inertial number I = (\S+) > 1e-3 at "
@@ -158,3 +164,43 @@ def test_quickstart_runs_without_a_warning_at_its_defaults(tmp_path, capsys, cap
     loaded = t["punch_stress_Pa"] > 0.5 * 100e6
     assert loaded.sum() >= 5
     assert np.nanmax(t["inertial_number"][loaded]) < 1e-3
+
+
+class _FakeSim:
+    """The attributes `safety.warn_inertial` reads, for a pressing stage at 100 MPa."""
+
+    def __init__(self, step, breakage_steps, stage_age):
+        from collections import deque
+        from types import SimpleNamespace as NS
+        self.step_count = step
+        self.stage_index = 0
+        self.stage_label = "press 100 MPa"
+        self.stage = NS(target=100e6)
+        self._inertial_warned = None
+        self.density_scaling = 1.0
+        self.box = NS(punch_velocity=1.0)
+        self.scenario = NS(pressing=[NS(speed_m_per_s=1.0)])
+        self.fracture = NS(log=[{"step": s} for s in breakage_steps])
+        # output rows every 500 steps since the stage began stage_age steps ago (the rate
+        # window of safety.rate_window), after a row of the stage before
+        first = step - stage_age
+        self.rate_marks = deque([(first - 500, "press 50 MPa", 2e-5)] + [
+            (k, self.stage_label, 2e-5) for k in range(first, step, 500)])
+
+
+@pytest.mark.parametrize("since_breakage, stage_age, warned", [
+    (0, 10_000, False), (2000, 10_000, False), (2001, 10_000, True), (None, 10_000, True),
+    (None, 1500, False), (None, 2000, True)])
+def test_rows_settling_after_a_breakage_or_a_stage_start_are_not_judged(
+        caplog, since_breakage, stage_age, warned):
+    """A row with I = 5e-3 under load warns, unless a particle broke within SETTLE_STEPS
+    (2000) steps (the I then measures the stack's collapse into the failed particle's space,
+    which no slower loading removes), or the stage began less than SETTLE_STEPS ago (its rate
+    window would hold the control's reversal)."""
+    from dempack.safety import warn_inertial
+    assert SETTLE_STEPS == 2000
+    step = 50_000
+    sim = _FakeSim(step, [] if since_breakage is None else [10, step - since_breakage], stage_age)
+    with caplog.at_level(logging.WARNING, logger="dempack"):
+        warn_inertial(sim, {"inertial_number": 5e-3, "punch_stress_Pa": 80e6})
+    assert (len(_inertial_records(caplog)) == 1) == warned
