@@ -34,7 +34,7 @@ def test_creep_fills_pores_demo():
 
 
 def test_rigid_cracks_demo():
-    """"About a third of the FeS mass breaks during the first discharge and half by the end
+    """"About half of the FeS mass breaks during the first discharge and more by the end
     of the charge … the thickness rises by over 30 % at the end of the discharge"; FeS does
     not creep."""
     res, rows, ts, start = _run("demo_rigid_cracks")
