@@ -113,16 +113,22 @@ def main() -> int:
         print(f"{col:28s} {100 * r['rule_vs_4x_slower']:17.1f}% {100 * r['seed1_vs_seed2']:11.1f}%")
     for k, v in stats.items():
         print(k, {a: (round(b, 6) if isinstance(b, float) else b) for a, b in v.items()})
-    res = {"what": "benchmarks/quasi_static_rule.py: cycle_se60mse shortened, the quasi-static "
-                   "rule at --target against --target/4, seeds 1 and 2",
+    write_result("quasi_static_rule.json", "benchmarks/quasi_static_rule.py: cycle_se60mse "
+                 "shortened, the quasi-static rule at --target against --target/4, seeds 1 and 2",
+                 args, {"largest_relative_difference": table, "runs": stats})
+    return 0
+
+
+def write_result(name: str, what: str, args, results: dict) -> None:
+    """benchmarks/results/<name>: what, the arguments, the machine, the date and `results`
+    (strict JSON: NaN written as null)."""
+    res = {"what": what,
            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
            "machine": platform.processor() or platform.machine(),
-           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "largest_relative_difference": table, "runs": stats}
-    path = ROOT / "benchmarks/results/quasi_static_rule.json"
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), **results}
+    path = ROOT / "benchmarks/results" / name
     path.write_text(json.dumps(res, indent=1, allow_nan=False, default=lambda x: None) + "\n")
     print("wrote", path)
-    return 0
 
 
 if __name__ == "__main__":
