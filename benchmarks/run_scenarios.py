@@ -21,7 +21,8 @@ Recorded per scenario (benchmarks/results/run_scenarios.json):
 
 NaN "where a value is defined": a tortuosity is undefined (NaN) where its network does not
 percolate (σ_eff = 0, `dempack.transport.tortuosity_factor`), and the inertial number
-where the punch carries no stress (`Simulation.inertial_number`); any other NaN fails.
+where the punch carries no stress (`Simulation.inertial_number`), and the stack target
+and deviation where a stage's punch control has none; any other NaN fails.
 
 A sweep file (`[sweep]`, e.g. sweep_se_fraction.toml: 48 cases of its base scenario) is
 a set of runs, not one: at its defaults it is recorded as not run, with its case count
@@ -68,13 +69,18 @@ KNOWN_FAILURES: dict[str, tuple[str, str]] = {}
 def undefined_nan(row: dict, key: str) -> bool:
     """True where a NaN in `row[key]` is the definition of the observable, not a fault:
     a tortuosity where its network does not percolate (σ_eff ≤ 0), the inertial number
-    where the punch carries no stress."""
+    where the punch carries no stress, the stack target where the stage's punch control has
+    none (displacement rate, fixed gap, the protocol's end: `protocol.Stage.stack_target`)
+    and its deviation there."""
     if key.startswith("tortuosity_"):
         s = row.get(f"sigma_eff_{key.split('_', 1)[1]}_S_per_m")
         return s is None or not (s > 0.0)
     if key == "inertial_number":
         p = row.get("punch_stress_Pa")
         return p is None or not (p > 0.0)
+    if key in ("stack_target_Pa", "stack_deviation"):
+        t = row.get("stack_target_Pa")
+        return t is None or not (t > 0.0)
     return False
 
 
