@@ -170,19 +170,23 @@ cycle_fes60mse, see its [stack] comment); twice that is the margin. The inertial
 rate window, and the steps not judged after a stage start or a breakage event."""
 
 
+def _rate_marks(sim) -> deque:
+    """sim.rate_marks, built from the last rows of sim.history where the run (or a
+    resume) has none yet."""
+    if sim.rate_marks is None:
+        sim.rate_marks = deque((int(r["step"]), str(r["stage"]), float(r["thickness_m"]))
+                               for r in (sim.history.rows()[-64:] if sim.history else []))
+    return sim.rate_marks
+
+
 def rate_window(sim):
     """((step, thickness) of the output row the inertial number's rate is taken from, the
     window is full): the latest earlier row of the current stage at least SETTLE_STEPS back
     (full), else the earliest row of this stage (not full); None where the stage has no
     earlier row. Reads `sim.rate_marks`, the (step, stage, thickness) of the recent rows
     (`add_rate_mark`), rebuilt from sim.history at the first call of a run or a resume."""
-    marks = sim.rate_marks
-    if marks is None:
-        marks = sim.rate_marks = deque(
-            (int(r["step"]), str(r["stage"]), float(r["thickness_m"]))
-            for r in (sim.history.rows()[-64:] if sim.history else []))
     ref = None
-    for step, label, thickness in reversed(marks):
+    for step, label, thickness in reversed(_rate_marks(sim)):
         if label != sim.stage_label:
             break
         ref = (step, thickness)
@@ -195,7 +199,7 @@ def add_rate_mark(sim, row: dict) -> None:
     """Remember an output row for `rate_window` (after sim.history.append(row)), keeping one
     row at least SETTLE_STEPS old."""
     if sim.rate_marks is None:  # first row of a run or a resume: the history holds it
-        rate_window(sim)
+        _rate_marks(sim)
         return
     marks = sim.rate_marks
     marks.append((int(row["step"]), str(row["stage"]), float(row["thickness_m"])))

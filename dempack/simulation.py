@@ -112,7 +112,6 @@ class Simulation:
         self._chunks = None
         self._scratch = np.zeros((0, 0))
         self._species_cache = None  # (material, generation, species) of _contact_species
-        self._fragment_species = None  # tables.fragment_species, read at the first step
         build.build_operations(self)  # stages, fracture, updaters and computes
         self.protocol_events: list = []     # protocol.Progress records of the last step
         self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
@@ -308,9 +307,7 @@ class Simulation:
         kernels: the materials and their tables, or, where some material's fragments have a
         rolling friction of their own, the contact species (`contact.tables`, issue 16.2),
         recomputed when the particle arrays are replaced (fracture, cell sort, restore)."""
-        if self._fragment_species is None:  # the tables of a run are fixed
-            self._fragment_species = t.fragment_species
-        if not self._fragment_species:
+        if not t.fragment_species:
             return ps.material, t.pair_columns(), t.wall_columns(), self.flattening_share
         c = self._species_cache
         if c is None or c[0] is not ps.material or c[1] is not ps.generation:

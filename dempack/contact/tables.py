@@ -116,14 +116,10 @@ class ContactTables:
               for k, m in enumerate(materials)]
         self.fragment_rolling = np.array(fr, float).reshape(nm)
         self.wall_rolling = float(mrw)
+        # True when some material's fragments have a μ_r of their own: the kernels then take
+        # `species_columns` and `contact_species` in place of the materials'
+        self.fragment_species = bool(np.any(self.fragment_rolling != mr))
         self._species = None
-
-    @property
-    def fragment_species(self) -> bool:
-        """True when some material's fragments have a μ_r of their own: the kernels then
-        take `species_columns` and `contact_species` in place of the materials'."""
-        mr = np.diag(self.rolling_friction)
-        return bool(np.any(self.fragment_rolling != mr))
 
     @property
     def rolling(self) -> bool:
