@@ -6,8 +6,8 @@ beside the non-creeping LiCoO2 and FeS controls at two temperatures (issue 21, d
     PYTHONPATH=. python benchmarks/creep_decides.py --report    # figure and table from the JSON
 
 Each run is the shipped scenario shortened (`--particles`, `--cycles`; all else as shipped:
-pressing to 360 MPa, the stack held at 100 MPa, 12,000 DEM steps per half-cycle), one at a
-time on one thread. Writes benchmarks/results/creep_decides.json, docs/img/creep_decides.png,
+pressing to 360 MPa, the screw fixture's 100 MPa preload, the shipped steps per half-cycle
+and volume-update interval), each on one thread, `--jobs` at a time. Writes benchmarks/results/creep_decides.json, docs/img/creep_decides.png,
 and the table between the `creep-decides` markers of docs/validation.md, with the checks of
 issue 21: faster creep (higher T, slower C-rate) gives lower Se stress and more contacted Se
 surface; creep off less than 70 °C; the controls are unchanged by temperature.
@@ -21,6 +21,7 @@ import re
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,10 +226,15 @@ def write_doc(table):
 
 
 def revision():
+    """The engine's commit, with "+changes" when dempack/ or scenarios/ differ from it."""
     import subprocess
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "dempack",
+                                "scenarios", "assets"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "?"
 
@@ -240,20 +246,28 @@ def main():
     ap.add_argument("--seeds", type=int, default=3, help="seeds 1..k for the Se cells")
     ap.add_argument("--only", nargs="*", choices=list(RUNS), default=None)
     ap.add_argument("--report", action="store_true", help="figure and table from the saved JSON")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time (one thread each)")
     args = ap.parse_args()
     data = json.loads(OUT.read_text()) if OUT.exists() else {"runs": {}}
     if not args.report:
         data["revision"] = revision()
-        for name in args.only or list(RUNS):
-            seeds = range(1, args.seeds + 1) if RUNS[name][2] == "Se" else (1,)
+        cases = [(name, seed) for name in args.only or list(RUNS)
+                 for seed in (range(1, args.seeds + 1) if RUNS[name][2] == "Se" else (1,))]
+        for name in dict.fromkeys(name for name, _ in cases):
             data["runs"][name] = {}
-            for seed in seeds:
-                print(f"== {name}, seed {seed}", flush=True)
-                r = run_one(name, args.particles, args.cycles, seed)
+        with ProcessPoolExecutor(args.jobs) as pool:
+            futures = {pool.submit(run_one, name, args.particles, args.cycles, seed): (name, seed)
+                       for name, seed in cases}
+            for f in as_completed(futures):
+                name, seed = futures[f]
+                r = f.result()
                 data["runs"][name][str(seed)] = r
-                print(f"   {r['wall_s']:.0f} s", flush=True)
+                print(f"== {name}, seed {seed}: {r['wall_s']:.0f} s", flush=True)
                 OUT.parent.mkdir(parents=True, exist_ok=True)
                 OUT.write_text(json.dumps(data, indent=1))
+        for name in data["runs"]:  # seeds in order, whatever order the runs ended in
+            data["runs"][name] = dict(sorted(data["runs"][name].items(), key=lambda kv: int(kv[0])))
+        OUT.write_text(json.dumps(data, indent=1))
     if set(RUNS) - set(data["runs"]):
         sys.exit(f"missing runs: {sorted(set(RUNS) - set(data['runs']))}")
     table = markdown(data)

@@ -8,7 +8,7 @@ Divergence guards (DESIGN §2: stop with a diagnosis, DivergenceError):
   rebuilt), so a drift above `skin/2 + R_max` (`set_drift_limit`; R_max the largest
   radius, fragments at their final size, at the build) needs one step's displacement
   plus radius jump above R_max. The radius jumps of a step (swelling, the volume
-  correction: at most (1 + max_cap_fraction)^(1/3) − 1 ≈ 24 % of R, a fragment's growth:
+  correction: at most (1 + max_cap_fraction)^(1/3) − 1 ≤ 26 % of R, a fragment's growth:
   below its final radius) stay below R_max, so a particle moved a good part of the
   largest radius in one step, where a resolved step moves it a small fraction of its own
   (at the Rayleigh step, dt ≈ 0.2 t_R ≈ 0.7 R/c_s, that is a speed of the order of the

@@ -199,12 +199,16 @@ SCHEMA: dict[str, dict[str, Field]] = {
                                       "that intersecting contact caps share (a quadrature, "
                                       "the costly part) every k radius updates; reused between.",
                                       min=1, max=1000),
-        "max_cap_fraction": Field(float, 0.9, "Volume conservation of creeping/plastic "
+        "max_cap_fraction": Field(float, 0.5, "Volume conservation of creeping/plastic "
                                   "particles restores cut-off volume up to this fraction of the "
                                   "particle volume by growing (bounds the growth of a nearly "
                                   "enclosed particle); what its caps cut beyond it is carried "
                                   "as confinement pressure (numerics.confinement) or, with "
-                                  "that off, shows as volume_deficit.",
+                                  "that off, shows as volume_deficit. The radius is a fixed "
+                                  "point whose gain is 1/(free surface fraction): at 0.9 the "
+                                  "cycled Se kept 2-4.5 % free surface and results depended on "
+                                  "how often the radius was updated; at 0.5 (6-11 %) they do "
+                                  "not (docs/validation.md, 'What depends on the update count').",
                                   min=0.0, max=1.0),
         "confinement": Field(str, "on", "High-density correction (dempack.physics.confinement): a "
                              "particle whose contact caps cut off more than it can restore by "

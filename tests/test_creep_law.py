@@ -206,9 +206,10 @@ def test_particle_norton_rates_follow_arrhenius():
     assert made[70.0] / made[25.0] == pytest.approx(expected, rel=0.01)
 
 
-def _discharged_cell(T_C, seed):
-    """A 120-particle Se-60MSe cell (the shipped scenario, shortened) at the end of its first
-    discharge at 0.1 C: (Se mean von Mises stress, Se mean creep strain)."""
+def _cycled_cell(T_C, seed):
+    """A 120-particle Se-60MSe cell (the shipped scenario, shortened) cycled once at 0.1 C:
+    (Se mean von Mises stress at the discharge end, at the charge end, Se mean creep strain
+    at the charge end)."""
     import dempack
     sc = dempack.load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "cycle_se60mse.toml")
     sc.set_many({"packing.particles": 120, "cycling.cycles": 1, "cycling.temperature_C": T_C,
@@ -217,25 +218,31 @@ def _discharged_cell(T_C, seed):
     sim = Simulation(sc)
     rows = []
     sim.half_cycle_observers.append(lambda s, row: rows.append(row))
-    while not rows:
+    while len(rows) < 2:
         sim.run(steps=500)
-    assert rows[0]["half"] == "discharge"
-    return rows[0]["stress_vm_mean_Pa:Se"], rows[0]["creep_strain_mean:Se"]
+    assert [r["half"] for r in rows] == ["discharge", "charge"]
+    return (rows[0]["stress_vm_mean_Pa:Se"], rows[1]["stress_vm_mean_Pa:Se"],
+            rows[1]["creep_strain_mean:Se"])
 
 
 def test_hot_cell_creeps_more_and_carries_less_stress():
-    """Same cell and seed at 70 and 25 °C (A smaller by exp(−Q/R (1/298.15 − 1/343.15)) =
+    """Same cells (seeds) at 70 and 25 °C (A smaller by exp(−Q/R (1/298.15 − 1/343.15)) =
     1/23.9). Norton flow drives the Se stress towards σ_ss = σ_ref (ε̇/A)^(1/n), so the cold
-    cell carries more stress, but by at most the plateau ratio 23.9^(1/n) = 1.62 (n = 6.6),
-    and creeps less: its strain, ∫A (σ/σ_ref)^n dt, is smaller by a factor between 1 (equal
-    rates) and 23.9 (equal stresses). Means over two packings (seeds)."""
-    hot = [_discharged_cell(70.0, s) for s in (1, 2)]
-    cold = [_discharged_cell(25.0, s) for s in (1, 2)]
-    s_hot = np.mean([h[0] for h in hot])
-    s_cold = np.mean([c[0] for c in cold])
+    cell keeps more stress after its charge, but by at most the plateau ratio 23.9^(1/n) =
+    1.62 (n = 6.6), and creeps less: its strain, ∫A (σ/σ_ref)^n dt, is smaller by a factor
+    between 1 (equal rates) and 23.9 (equal stresses). Means over three packings. The charge
+    end, not the discharge end: at the discharge end the Se is at its volume bound
+    (numerics.max_cap_fraction) and carries the stack's load whatever its temperature
+    (102 against 99 MPa at 25 and 70 °C in the 500-particle sweep, docs/validation.md), while
+    on charge the stress left behind relaxes by creep (66 against 57 MPa there)."""
+    hot = [_cycled_cell(70.0, s) for s in (1, 2, 3)]
+    cold = [_cycled_cell(25.0, s) for s in (1, 2, 3)]
+    s_hot = np.mean([h[1] for h in hot])
+    s_cold = np.mean([c[1] for c in cold])
     n = load_materials()["Se"].creep.n
     assert s_hot < s_cold < 23.9 ** (1 / n) * s_hot
-    for (_, e_hot), (_, e_cold) in zip(hot, cold):
+    for (_, _, e_hot), (_, _, e_cold) in zip(hot, cold):
         assert 1.0 < e_hot / e_cold < 23.9
-    # and the hot stress is at the study's scale, about 0.1 GPa (the calibration of A)
-    assert 50e6 < s_hot < 200e6
+    # and the hot stress at the discharge end is at the study's scale, about 0.1 GPa (the
+    # calibration of A)
+    assert 50e6 < np.mean([h[0] for h in hot]) < 200e6
