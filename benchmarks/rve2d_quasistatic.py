@@ -30,12 +30,15 @@ COLUMNS = ("porosity", "punch_stress_Pa", "contact_ratio:{a}-{a}", "contact_rati
            "creep_strain_mean:{a}", "stress_vm_mean_Pa:Mo6Se8")
 
 
-def run(case, out, cycles, particles, seed, factor, reuse=False):
+def run(case, out, cycles, particles, seed, factor, reuse=False, same_updates=False):
     sc = dempack.load_scenario(ROOT / CASES[case][0])
-    folder = out / f"{case}_seed{seed}_x{factor}"
+    tag = "_same_updates" if same_updates and factor > 1 else ""
+    folder = out / f"{case}_seed{seed}_x{factor}{tag}"
     if reuse:
         return cycle_rows(folder), None, sc.cycling.steps_per_half_cycle
     steps = sc.cycling.steps_per_half_cycle * factor
+    if same_updates:  # the same number of volume and creep updates per half-cycle
+        sc.set("cycling.volume_update_interval", sc.cycling.volume_update_interval * factor)
     sc.set_many({"cycling.cycles": cycles, "packing.particles": particles, "run.seed": seed,
                  "cycling.steps_per_half_cycle": steps, "run.snapshot_every_outputs": 0,
                  "run.snapshot_at_half_cycle_fractions": [],
@@ -57,13 +60,17 @@ def main() -> int:
     ap.add_argument("--particles", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "rve2d_quasistatic")
     ap.add_argument("--reuse", action="store_true", help="read the run folders in --out")
+    ap.add_argument("--same-updates", action="store_true",
+                    help="the slow run keeps the number of volume and creep updates per "
+                         "half-cycle (its update interval x4), so only the DEM rate changes")
     args = ap.parse_args()
     a = CASES[args.case][1]
     go = (args.case, args.out, args.cycles, args.particles)
     fast, t_fast, steps = run(*go, 1, 1, args.reuse)
     other, _, _ = run(*go, 2, 1, args.reuse)
-    slow, t_slow, _ = run(*go, 1, 4, args.reuse)
+    slow, t_slow, _ = run(*go, 1, 4, args.reuse, args.same_updates)
     report = {"case": args.case, "cycles": args.cycles, "particles": args.particles,
+              "same_updates": args.same_updates,
               "steps_per_half_cycle": steps, "wall_s": {"x1": t_fast, "x4": t_slow}, "columns": {}}
     print("| column | discharge ends: x1 vs x4 | seed 1 vs 2 | charge ends: x1 vs x4 | seed 1 vs 2 |")
     print("|---|---|---|---|---|")
@@ -79,7 +86,9 @@ def main() -> int:
         d, h = out["discharge"], out["charge"]
         print(f"| {col} | {d['x1_vs_x4']:.3f} | {d['seed_spread']:.3f} | {h['x1_vs_x4']:.3f} "
               f"| {h['seed_spread']:.3f} |")
-    res = ROOT / "benchmarks" / "results" / f"rve2d_quasistatic_{args.case}.json"
+    res = ROOT / "benchmarks" / "results" / (f"rve2d_quasistatic_{args.case}"
+                                             + ("_same_updates" if args.same_updates else "")
+                                             + ".json")
     res.write_text(json.dumps(report, indent=1))
     print("wrote", res)
     return 0
