@@ -7,8 +7,8 @@ beside the non-creeping LiCoO2 and FeS controls at two temperatures (issue 21, d
 
 Each run is the shipped scenario shortened (`--particles`, `--cycles`; all else as shipped:
 pressing to 360 MPa, the screw fixture's 100 MPa preload, the shipped steps per half-cycle
-and volume-update interval), each on one thread, `--jobs` at a time. Writes benchmarks/results/creep_decides.json, docs/img/creep_decides.png,
-and the table between the `creep-decides` markers of docs/validation.md, with the checks of
+and volume-update interval), each on one thread, `--jobs` at a time. Writes
+benchmarks/results/creep_decides.json, docs/img/creep_decides.png and the table between the `creep-decides` markers of docs/validation.md, with the checks of
 issue 21: faster creep (higher T, slower C-rate) gives lower Se stress and more contacted Se
 surface; creep off less than 70 °C; the controls are unchanged by temperature.
 """
@@ -226,7 +226,8 @@ def write_doc(table):
 
 
 def revision():
-    """The engine's commit, with "+changes" when dempack/ or scenarios/ differ from it."""
+    """The engine's commit, with "+changes" where dempack/, scenarios/ or assets/ differ
+    from it (the runs then used code that no commit holds)."""
     import subprocess
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],

@@ -30,10 +30,13 @@ COLUMNS = ("porosity", "punch_stress_Pa", "contact_ratio:{a}-{a}", "contact_rati
            "creep_strain_mean:{a}", "stress_vm_mean_Pa:Mo6Se8")
 
 
+SAME_UPDATES = "_same_updates"  # the name suffix of --same-updates' slow run and results
+
+
 def run(case, out, cycles, particles, seed, factor, reuse=False, same_updates=False):
     sc = dempack.load_scenario(ROOT / CASES[case][0])
-    tag = "_same_updates" if same_updates and factor > 1 else ""
-    folder = out / f"{case}_seed{seed}_x{factor}{tag}"
+    folder = out / (f"{case}_seed{seed}_x{factor}"
+                    + (SAME_UPDATES if same_updates and factor > 1 else ""))
     if reuse:
         return cycle_rows(folder), None, sc.cycling.steps_per_half_cycle
     steps = sc.cycling.steps_per_half_cycle * factor
@@ -87,7 +90,7 @@ def main() -> int:
         print(f"| {col} | {d['x1_vs_x4']:.3f} | {d['seed_spread']:.3f} | {h['x1_vs_x4']:.3f} "
               f"| {h['seed_spread']:.3f} |")
     res = ROOT / "benchmarks" / "results" / (f"rve2d_quasistatic_{args.case}"
-                                             + ("_same_updates" if args.same_updates else "")
+                                             + (SAME_UPDATES if args.same_updates else "")
                                              + ".json")
     res.write_text(json.dumps(report, indent=1))
     print("wrote", res)

@@ -602,9 +602,9 @@ def inertial_number(sim) -> float:
     stage, from the output row that far back (`safety.rate_window`; the stage's first row
     while it is younger), else the current one: the imposed deformation rate, with a servo's
     chatter and the jumps of a collapsing arch averaged, whatever the output interval. Where
-    the punch is held while the particles swell
-    (a fixed gap or box: no punch speed), γ̇ is the free linear swelling rate of the
-    fastest-swelling active material in DEM time, β/3 · (dc/step)/dt (DESIGN §10)."""
+    the punch is held while the particles swell (a fixed gap or box: no punch speed), γ̇ is
+    the free linear swelling rate of the fastest-swelling active material in DEM time,
+    β/3 · (dc/step)/dt (DESIGN §10)."""
     p = sim.punch_stress()
     if p <= 0.0:
         return float("nan")

@@ -49,8 +49,9 @@ its own (final) size. Fragments are spheres; where the material sets
 (dempack.contact.rolling, the contact species of dempack.contact.tables; issue 16.2: that
 part is dempack's own model, see docs/validation.md "FeS thickening (issue 16.2)"). A
 particle whose fragments would be smaller than the material's
-``min_fragment_diameter_m`` (d n^(−1/3) < d_min) never breaks (comminution limit). After a breakage the Simulation rebuilds its neighbour list
-at once and shortens dt if a fragment (at its final size) needs it.
+``min_fragment_diameter_m`` (d n^(−1/3) < d_min) never breaks (comminution limit).
+After a breakage the Simulation rebuilds its neighbour list at once and shortens dt if a
+fragment (at its final size) needs it.
 
 Statistics: events (cumulative), fragment count (particles with generation > 0),
 broken mass fraction (mass of fragments / mass of breakable particles), and
