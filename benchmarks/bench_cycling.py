@@ -53,7 +53,8 @@ CACHE = HERE / ".cache"
 # the kernels Simulation calls, for the profile: names in the namespace of dempack.simulation
 # (the step) or of dempack.physics.updates (the creep and volume updaters)
 PROFILED = ("step_serial", "step_threaded", "removed_volumes", "normal_stress",
-            "particle_norton_flow", "confinement_pressures", "build_contact_list")
+            "particle_norton_flow", "confinement_pressures", "build_contact_list",
+            "block_serial", "block_threaded")  # the last two: blocks of plain steps (stepblock)
 
 
 def scenario(n: int):
@@ -113,6 +114,10 @@ def worker_time(a) -> dict:
     import dempack.simulation as dsim
     from dempack.simulation import Simulation
     from dempack.protocol import FixedGapStage
+    try:
+        import dempack.stepblock as dsb
+    except ImportError:  # revisions before the blocks of steps
+        dsb = None
 
     k = min(a.threads, numba.config.NUMBA_NUM_THREADS) if a.threads > 0 else numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(k)
@@ -129,8 +134,8 @@ def worker_time(a) -> dict:
     cyc = _median([b["us_per_particle_step"] for b in blocks])
     prof = None
     if a.profile_steps > 0:
-        timers = [_Timer(mod, nm).install() for mod in (dsim, dupd) for nm in PROFILED
-                  if hasattr(mod, nm)]
+        timers = [_Timer(mod, nm).install() for mod in (dsim, dupd, dsb) for nm in PROFILED
+                  if mod is not None and hasattr(mod, nm)]
         t0 = time.perf_counter()
         sim.run(steps=a.profile_steps)
         total = time.perf_counter() - t0

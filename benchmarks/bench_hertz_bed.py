@@ -385,10 +385,21 @@ def worker_time(a) -> dict:
     else:
         kernel = "step_threaded" if hasattr(dsim, "step_threaded") else "pair_forces"
     real_kernel = getattr(dsim, kernel)
+    # since the blocks of steps (dempack.stepblock), most steps run inside its block loops
+    try:
+        import dempack.stepblock as dsb
+    except ImportError:
+        dsb = None
+    block = ("block_serial" if kernel == "step_serial" else "block_threaded") if dsb else None
+    real_block = getattr(dsb, block) if block else None
 
     def _probe(*args, **kw):
         threads_seen.add(numba.get_num_threads())
         return real_kernel(*args, **kw)
+
+    def _probe_block(*args, **kw):
+        threads_seen.add(numba.get_num_threads())
+        return real_block(*args, **kw)
 
     # warm-up: the first step loads the compiled kernels from the numba cache (compiles
     # on a cold cache); the rest lets the bed relax after the servo (rattlers land)
@@ -396,8 +407,12 @@ def worker_time(a) -> dict:
     sim.step()
     first_step = time.perf_counter() - t0
     setattr(dsim, kernel, _probe)
+    if block:
+        setattr(dsb, block, _probe_block)
     sim.run(steps=a.warmup)
     setattr(dsim, kernel, real_kernel)
+    if block:
+        setattr(dsb, block, real_block)
 
     blocks = []
     sub = max(1, min(a.sub_steps, a.steps))
@@ -437,6 +452,8 @@ def worker_time(a) -> dict:
                   ("step_serial", "step_threaded", "pair_forces", "gather_and_integrate",
                    "build_contact_list")
                   if hasattr(dsim, nm)]
+        timers += [_Timer(dsb, nm).install() for nm in ("block_serial", "block_threaded")
+                   if dsb is not None]
         t0 = time.perf_counter()
         sim.run(steps=a.profile_steps)
         total = time.perf_counter() - t0

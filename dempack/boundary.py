@@ -8,27 +8,102 @@ The die itself (box, walls, periodicity) is `dempack.geometry`.
 """
 from __future__ import annotations
 
+import numpy as np
+from numba import njit
 
-class DisplacementRate:
-    """Punch moves at a fixed speed (m/s, > 0 = down)."""
+# The packed controller (float64 array of CONTROL_FIELDS) that `punch_velocity` reads and
+# updates: the one formula of every control law, called per step from Python
+# (`velocity`) and inside numba's blocks of steps (`dempack.stepblock`).
+(C_KIND, C_TARGET, C_MAX_SPEED, C_BAND, C_ALPHA, C_INTEGRAL_STEPS, C_STIFFNESS, C_PRELOAD, C_Z0,
+ C_MEAN, C_INTEGRAL, C_HAS_MEAN) = range(12)
+CONTROL_FIELDS = 12
+KIND_FIXED, KIND_RATE, KIND_SERVO, KIND_STACK, KIND_SPRING = range(5)
+
+
+@njit(cache=True, nogil=True)
+def punch_velocity(ctl, stress, z_top):
+    """Punch velocity (m/s) of the packed controller ctl at punch stress `stress` (Pa) and
+    height z_top (m); updates its running mean and integral in place (the laws are in the
+    class docstrings below: FixedGap, DisplacementRate, StressServo, StackServo,
+    SpringFixture)."""
+    kind = int(ctl[C_KIND])
+    if kind == KIND_FIXED:
+        return 0.0
+    if kind == KIND_RATE:
+        return -ctl[C_MAX_SPEED]
+    if ctl[C_HAS_MEAN] != 0.0:
+        mean = ctl[C_MEAN] + ctl[C_ALPHA] * (stress - ctl[C_MEAN])
+    else:
+        mean = stress
+    ctl[C_MEAN] = mean
+    ctl[C_HAS_MEAN] = 1.0
+    t = ctl[C_TARGET]
+    if kind == KIND_SPRING:
+        t = max(ctl[C_PRELOAD] + ctl[C_STIFFNESS] * (z_top - ctl[C_Z0]), 1.0)
+    e = (t - mean) / (ctl[C_BAND] * t)
+    if kind == KIND_SERVO:
+        return -ctl[C_MAX_SPEED] * min(1.0, max(-1.0, e))
+    integral = min(1.0, max(-1.0, ctl[C_INTEGRAL] + e / ctl[C_INTEGRAL_STEPS]))
+    ctl[C_INTEGRAL] = integral
+    return -ctl[C_MAX_SPEED] * min(1.0, max(-1.0, e + integral))
+
+
+class Control:
+    """A punch controller: its parameters and state as attributes (read by the stages, the
+    observables and the checkpoints), packed for `punch_velocity` (`pack`, `unpack`)."""
+
+    kind = KIND_FIXED
+    mean = None
+
+    def pack(self) -> np.ndarray:
+        """The packed controller (float64 array of CONTROL_FIELDS)."""
+        a = np.zeros(CONTROL_FIELDS)
+        a[C_KIND] = self.kind
+        for field, name in ((C_TARGET, "target"), (C_MAX_SPEED, "max_speed"), (C_BAND, "band"),
+                            (C_ALPHA, "alpha"), (C_INTEGRAL_STEPS, "integral_steps"),
+                            (C_STIFFNESS, "stiffness"), (C_PRELOAD, "preload"), (C_Z0, "z0"),
+                            (C_INTEGRAL, "integral")):
+            a[field] = getattr(self, name, 0.0)
+        if self.mean is not None:
+            a[C_MEAN] = self.mean
+            a[C_HAS_MEAN] = 1.0
+        return a
+
+    def unpack(self, a: np.ndarray) -> None:
+        """Take back the state `punch_velocity` changed (running mean, integral)."""
+        if a[C_HAS_MEAN] != 0.0:
+            self.mean = float(a[C_MEAN])
+        if hasattr(self, "integral"):
+            self.integral = float(a[C_INTEGRAL])
+
+    def velocity(self, stress: float, z_top: float) -> float:
+        """Punch velocity (m/s) at punch stress `stress` (Pa) and height z_top (m)."""
+        a = self.pack()
+        v = punch_velocity(a, stress, z_top)
+        self.unpack(a)
+        return v
+
+
+class DisplacementRate(Control):
+    """Punch moves at a fixed speed (m/s, > 0 = down): v = −speed."""
+
+    kind = KIND_RATE
 
     def __init__(self, speed: float):
         self.speed = speed
 
-    def velocity(self, stress: float, z_top: float) -> float:
-        return -self.speed
+    @property
+    def max_speed(self) -> float:
+        return self.speed
 
 
-class FixedGap:
-    """Punch held still (a fixed-gap cell)."""
+class FixedGap(Control):
+    """Punch held still (a fixed-gap cell): v = 0."""
 
-    mean = None
-
-    def velocity(self, stress: float, z_top: float) -> float:
-        return 0.0
+    kind = KIND_FIXED
 
 
-class StressServo:
+class StressServo(Control):
     """Punch stress servo to a target (Pa).
 
     v = −v_max · clip((σ_t − σ̄)/(b σ_t), −1, 1), with σ̄ an exponential running
@@ -37,6 +112,8 @@ class StressServo:
     smoothing keep the servo slower than the sound transit through the bed,
     so it does not ring.
     """
+
+    kind = KIND_SERVO
 
     def __init__(self, target: float, max_speed: float, band: float = 0.25,
                  smoothing: int = 200):
@@ -48,12 +125,6 @@ class StressServo:
 
     def target_at(self, z_top: float) -> float:
         return self.target
-
-    def velocity(self, stress: float, z_top: float) -> float:
-        self.mean = stress if self.mean is None else self.mean + self.alpha * (stress - self.mean)
-        t = self.target_at(z_top)
-        e = (t - self.mean) / (self.band * t)
-        return -self.max_speed * min(1.0, max(-1.0, e))
 
     def state(self):
         return {"mean": self.mean}
@@ -80,17 +151,12 @@ class StackServo(StressServo):
     The pressing servo (StressServo) is unchanged.
     """
 
+    kind = KIND_STACK
+
     def __init__(self, target: float, max_speed: float, integral_steps: float = 1000.0, **kw):
         super().__init__(target, max_speed, **kw)
         self.integral_steps = integral_steps
         self.integral = 0.0
-
-    def velocity(self, stress: float, z_top: float) -> float:
-        self.mean = stress if self.mean is None else self.mean + self.alpha * (stress - self.mean)
-        t = self.target_at(z_top)
-        e = (t - self.mean) / (self.band * t)
-        self.integral = min(1.0, max(-1.0, self.integral + e / self.integral_steps))
-        return -self.max_speed * min(1.0, max(-1.0, e + self.integral))
 
     def reverse(self) -> None:
         """The lithiation current reversed (a half-cycle end): the swelling rate, and with it
@@ -133,6 +199,8 @@ class SpringFixture(StackServo):
     Δh is the simulated electrode's: an RVE thinner than the real electrode sees the same
     strain but a smaller Δh, so its stress change is that of the real cell × h_RVE/H.
     """
+
+    kind = KIND_SPRING
 
     def __init__(self, stiffness: float, preload: float, z0: float, max_speed: float, **kw):
         super().__init__(preload, max_speed, **kw)

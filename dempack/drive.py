@@ -16,8 +16,11 @@ States reported: compiling, running, paused, finished, stopped.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
+
+from .stepblock import BLOCK_STEPS, plain_steps_ahead, run_block
 
 
 class RunControl:
@@ -164,10 +167,20 @@ def run_steps(sim, steps: int | None = None) -> None:
             sim.write_checkpoint()
     try:
         while not sim.done and not sim.stopped:
-            if end is not None and sim.step_count >= end:
+            left = math.inf if end is None else end - sim.step_count
+            if max_steps:
+                left = min(left, max_steps - sim.step_count)
+            if left <= 0:
                 break
-            if max_steps and sim.step_count >= max_steps:
-                break
+            # the plain steps before the next trigger point in one numba call (stepblock);
+            # the step after it, and any step a block cannot take, step by step
+            plain = plain_steps_ahead(sim, int(min(left, BLOCK_STEPS))) if sim.blocks else 0
+            if plain > 0 and run_block(sim, plain) > 0:
+                if sim.done:  # the block's last step ended the protocol: the last row
+                    for op in sim.computes:
+                        if op.at_end:
+                            op.act(sim)
+                continue
             sim.step()
             for op in sim.computes:  # and a last row when the protocol ends
                 if (sim.done and op.at_end) or op.trigger(sim.step_count):

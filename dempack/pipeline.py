@@ -10,6 +10,7 @@ forces recomputed from a state that has moved on (the error 8d83523 fixed).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -25,12 +26,20 @@ class Periodic:
         k = self.period() if callable(self.period) else self.period
         return step % k == 0
 
+    def next_after(self, step: int) -> int:
+        """The first step after `step` on which it fires."""
+        k = self.period() if callable(self.period) else self.period
+        return (step // k + 1) * k
+
 
 class Never:
     """Fires on no step (an operation that is switched off)."""
 
     def __call__(self, step: int) -> bool:
         return False
+
+    def next_after(self, step: int) -> float:
+        return math.inf
 
 
 class Operation:
@@ -44,6 +53,12 @@ class Operation:
 
     def act(self, sim) -> None:
         raise NotImplementedError
+
+    def next_trigger(self, step: int):
+        """The first step after `step` on which it may fire (math.inf: none), None where it
+        cannot say: the blocks of steps (`dempack.stepblock`) end before that step."""
+        nxt = getattr(self.trigger, "next_after", None)
+        return nxt(step) if nxt is not None else None
 
 
 class VolumeUpdate(Operation):
@@ -109,10 +124,14 @@ class SnapshotAtFractions(Operation):
     (`Simulation.pair_contact_forces`), so it asks the integrator for nothing."""
 
     def __init__(self, sim):
-        run = sim.scenario.run
+        run = self.run = sim.scenario.run
         self.trigger = lambda step: step == sim.step_count and any(
             ev.reached(f) for ev in sim.protocol_events
             for f in run.snapshot_at_half_cycle_fractions)
+
+    def next_trigger(self, step: int):
+        """Never while no fraction is listed; else unknown (it asks each step's events)."""
+        return math.inf if not self.run.snapshot_at_half_cycle_fractions else None
 
     def act(self, sim) -> None:
         from .observe import analyse

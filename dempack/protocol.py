@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import stepblock as sb
 from .boundary import DisplacementRate, FixedGap, SpringFixture, StackServo, StressServo
 from .geometry import particle_volume
 from .observe import observables
@@ -75,6 +76,22 @@ class Stage:
     def load_state(self, st: dict) -> None:
         self.steps = st["steps"]
 
+    def block_pack(self, sim):
+        """The packed stage (`dempack.stepblock`) for a block of plain steps, None where
+        this stage runs step by step."""
+        return None
+
+    def _packed(self, kind):
+        a = np.zeros(sb.STAGE_FIELDS)
+        a[sb.S_KIND] = kind
+        a[sb.S_STEPS] = self.steps
+        a[sb.S_MAX_STEPS] = self.max_steps
+        return a
+
+    def block_unpack(self, sim, a, steps: int) -> None:
+        """Take back what `steps` plain steps of a block changed."""
+        self.steps = int(a[sb.S_STEPS])
+
 
 class ServoStage(Stage):
     kind = "servo"
@@ -107,6 +124,18 @@ class ServoStage(Stage):
     def state(self):
         return {"steps": self.steps, "held": self.held, "servo_mean": self.control.mean}
 
+    def block_pack(self, sim):
+        a = self._packed(sb.STAGE_SERVO)
+        a[sb.S_HELD] = self.held
+        a[sb.S_HOLD_STEPS] = self.hold_steps
+        a[sb.S_TOLERANCE] = self.tolerance
+        a[sb.S_TARGET] = self.target
+        return a
+
+    def block_unpack(self, sim, a, steps):
+        self.steps = int(a[sb.S_STEPS])
+        self.held = int(a[sb.S_HELD])
+
     def load_state(self, st):
         self.steps, self.held, self.control.mean = st["steps"], st["held"], st["servo_mean"]
 
@@ -135,6 +164,13 @@ class DisplacementRateStage(Stage):
             return True
         return bool(self.target) and sim.last_punch_stress >= self.target
 
+    def block_pack(self, sim):
+        a = self._packed(sb.STAGE_RATE)
+        a[sb.S_N] = self.n or 0
+        a[sb.S_TARGET] = self.target or 0.0
+        a[sb.S_POROSITY] = 1.0 if self.porosity else 0.0
+        return a
+
 
 class FixedGapStage(Stage):
     kind = "fixed_gap"
@@ -152,6 +188,9 @@ class FixedGapStage(Stage):
 
     def reached(self) -> bool:
         return True
+
+    def block_pack(self, sim):
+        return self._packed(sb.STAGE_COUNTED)
 
 
 class GrowStage(Stage):
@@ -233,6 +272,9 @@ class SpringStage(Stage):
 
     def reached(self) -> bool:
         return True
+
+    def block_pack(self, sim):
+        return None if self.control is None else self._packed(sb.STAGE_COUNTED)
 
     def state(self):
         c = self.control
@@ -645,6 +687,27 @@ class CyclingStage(Stage):
 
     def reached(self) -> bool:
         return True
+
+    def block_pack(self, sim):
+        """Plain cycling steps: started, lithiating (no rest), past the half-cycle's first
+        lithiation step, at a fixed lithiation step, by the uniform rule."""
+        if (not self.started or self.rest_left > 0 or self.rule_half != self.half
+                or self.inertial_target > 0.0 or not isinstance(self.rule, UniformLithiation)
+                or self.done(sim)):
+            return None
+        a = self._packed(sb.STAGE_CYCLING)
+        a[sb.S_C] = self.c
+        a[sb.S_DC] = self.dc
+        a[sb.S_C_RES] = self.c_res
+        a[sb.S_DISCHARGE] = 1.0 if self.half % 2 == 0 else 0.0
+        a[sb.S_C_BEFORE] = self._c_before
+        return a
+
+    def block_unpack(self, sim, a, steps):
+        self.steps = int(a[sb.S_STEPS])
+        self.c = float(a[sb.S_C])
+        self._c_before = float(a[sb.S_C_BEFORE])
+        self.rule.apply(sim, self)  # the uniform rule: every active particle at c
 
     def state(self):
         c = self.control

@@ -117,6 +117,7 @@ class Simulation:
         self.snapshot_observers: list = []  # fn(sim): SnapshotAtFractions' writers
         self.outputs_written = 0
         self.stopped = False
+        self.blocks = True  # run plain steps in numba blocks (dempack.stepblock); False: one by one
         self.wall_clock = 0.0
         if not _empty:
             self._generate()
