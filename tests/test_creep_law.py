@@ -246,3 +246,30 @@ def test_hot_cell_creeps_more_and_carries_less_stress():
     # and the hot stress at the discharge end is at the study's scale, about 0.1 GPa (the
     # calibration of A)
     assert 50e6 < np.mean([h[0] for h in hot]) < 200e6
+
+
+def test_threaded_particle_stress_is_the_serial_one_to_the_bit():
+    """creep.normal_stress_threaded (pair terms in parallel, then each particle's sum in
+    pair-index order) adds the same terms in the same order as the serial scatter
+    (normal_stress), so the particle stresses and stiffnesses are equal, not close: a
+    pressed Se–Mo6Se8 bed with flats, wall contacts and confinement."""
+    from dempack.physics.creep import normal_stress_threaded
+    from _build import scenario as build_scenario
+    sc = build_scenario(("Se", "Mo6Se8"), particles=80,
+                        pressing=[{"pressure_MPa": 80, "speed_m_per_s": 2.0, "hold_steps": 100}],
+                        run={"max_overlap_ratio": 0.6, "threads": 1})
+    sim = Simulation(sc)
+    sim.run()  # pressed to 80 MPa: flats on the Se contacts
+    ps, cl, t = sim.particles, sim.contacts, sim.tables
+    ps.confinement[::3] = 2e7  # some confined particles: the plastic limit they shift
+    assert np.count_nonzero(cl.delta_flat > 0) > 10
+    pos, _, on = sim.box.wall_arrays()
+    assert np.any(ps.wall_force[:, :, 2] != 0.0)  # wall contacts too
+    args = (cl.pair_arrays(ps), t.normal_columns(ps.confinement, sim.flattening_share),
+            sim.box.periodicity(), (ps.wall_delta_flat, pos, on), 4 / 3 * np.pi * ps.R ** 3)
+    sig, kc = np.empty((ps.n, 3, 3)), np.empty(ps.n)
+    normal_stress(*args, sig, kc)
+    sig2, kc2 = np.full((ps.n, 3, 3), np.nan), np.full(ps.n, np.nan)
+    normal_stress_threaded(*args, sig2, kc2, cl.adjacency(), np.empty((cl.n_pairs, 8)))
+    assert np.count_nonzero(sig[:, 2, 2]) > 0.8 * ps.n
+    assert np.array_equal(sig, sig2) and np.array_equal(kc, kc2)

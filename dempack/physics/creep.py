@@ -95,7 +95,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, prange
 
 import numpy as np
 
@@ -230,6 +230,21 @@ def _add_dyad(out, i, c, n0, n1, n2):
     out[i, 2, 2] += c * n2 * n2
 
 
+@njit(cache=True, inline="always")
+def _add_wall_terms(out, stiff, x, R, i, m, law, wall_contacts):
+    """Particle i's wall contacts in `normal_stress`: out[i] += −s F n⊗n, stiff[i] += S s²
+    (unscaled by V_i), slot by slot."""
+    wall_delta_flat, wall_pos, wall_on = wall_contacts
+    for k in range(6):
+        if not wall_on[k]:
+            continue
+        de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law)
+        if de > 0.0:
+            F = P * de ** 1.5 * math.pi * a * a
+            _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
+            stiff[i] += 1.5 * F / de * s * s
+
+
 @njit(cache=True)
 def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     """out[i] = σ_i = −(1/V_i) Σ_c l_c F_n,c n_c ⊗ n_c (Pa, tension > 0, shape (N, 3, 3)):
@@ -246,7 +261,6 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     wall_contacts = (wall_delta_flat, wall_pos, wall_on)."""
     x, R, mat, pi, pj, delta_flat = pairs
     L, periodic_xy = box
-    wall_delta_flat, wall_pos, wall_on = wall_contacts
     out[:] = 0.0
     stiff[:] = 0.0
     for p in range(pi.shape[0]):
@@ -264,16 +278,61 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
         stiff[i] += S * li * li
         stiff[j] += S * lj * lj
     for i in range(x.shape[0]):
-        m = mat[i]
-        for k in range(6):
-            if not wall_on[k]:
-                continue
-            de, a, P, s = _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law)
-            if de > 0.0:
-                F = P * de ** 1.5 * math.pi * a * a
-                _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
-                stiff[i] += 1.5 * F / de * s * s
+        _add_wall_terms(out, stiff, x, R, i, mat[i], law, wall_contacts)
     for i in range(x.shape[0]):
+        out[i] /= vol[i]
+        stiff[i] /= vol[i]
+
+
+@njit(parallel=True, cache=True)
+def normal_stress_threaded(pairs, law, box, wall_contacts, vol, out, stiff, adjacency, buf):
+    """`normal_stress` on several threads, with the same result to the bit: a parallel pass
+    over the pairs writes each contact's terms (−l_i F, −l_j F, n, S l_i², S l_j²) to buf
+    (P, 8); a parallel pass over the particles adds each particle's terms in the order of the
+    pair index, as the serial scatter does (its pairs as i, `row_start`, and as j,
+    `col_start`/`col_pair`, merged by pair index), then its walls, then divides by V_i.
+    adjacency = (row_start, col_start, col_pair) (`ContactList.adjacency`)."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    L, periodic_xy = box
+    row_start, col_start, col_pair = adjacency
+    for p in prange(pi.shape[0]):
+        de, Rs, a, P, li, lj, dx, dy, dz = _contact_state(x, R, mat, pi[p], pj[p], delta_flat[p],
+                                                          law, L, periodic_xy)
+        if de <= 0.0:
+            buf[p, 7] = 0.0
+            continue
+        F = P * de ** 1.5 * math.pi * a * a
+        d = li + lj
+        S = 1.5 * F / de
+        buf[p, 0] = -li * F
+        buf[p, 1] = -lj * F
+        buf[p, 2] = dx / d
+        buf[p, 3] = dy / d
+        buf[p, 4] = dz / d
+        buf[p, 5] = S * li * li
+        buf[p, 6] = S * lj * lj
+        buf[p, 7] = 1.0
+    for i in prange(x.shape[0]):
+        out[i] = 0.0
+        stiff[i] = 0.0
+        r = row_start[i]
+        r_end = row_start[i + 1]
+        c = col_start[i]
+        c_end = col_start[i + 1]
+        while r < r_end or c < c_end:  # merge the two sorted runs by pair index
+            if c >= c_end or (r < r_end and r < col_pair[c]):
+                p = r
+                side = 0
+                r += 1
+            else:
+                p = col_pair[c]
+                side = 1
+                c += 1
+            if buf[p, 7] == 0.0:
+                continue
+            _add_dyad(out, i, buf[p, side], buf[p, 2], buf[p, 3], buf[p, 4])
+            stiff[i] += buf[p, 5 + side]
+        _add_wall_terms(out, stiff, x, R, i, mat[i], law, wall_contacts)
         out[i] /= vol[i]
         stiff[i] /= vol[i]
 

@@ -14,15 +14,26 @@ each as a one-line method (`sim.creep_step(dt)`), so the kernel calls read as th
 from __future__ import annotations
 
 import numpy as np
+from numba import get_num_threads
 
 from ..geometry import DISK_THICKNESS, minimum_image, particle_volume
 from .agglomerate import agglomerate_confinement, compact, largest_compressive_stress
 from .confinement import confinement_pressures
 from .creep import (creep_contacts, mean_pressure, normal_stress, normal_stress_2d,
-                    particle_norton_flow, particle_norton_flow_2d)
+                    normal_stress_threaded, particle_norton_flow, particle_norton_flow_2d)
 from .plane_strain import free_radius_2d, interpolate, plane_strain_bulk_modulus, true_area
 from .swelling import free_radius, true_volume
 from .volume import CIRCLE_DIRECTIONS, QUADRATURE_DIRECTIONS, removed_areas, removed_volumes
+
+
+def particle_normal_stress(cl, ps, law, box, walls, vol, sig, stiff) -> None:
+    """`creep.normal_stress` of the contact list cl over particles ps, on the numba threads
+    where there are several (`creep.normal_stress_threaded`: the same result to the bit)."""
+    if get_num_threads() > 1:
+        normal_stress_threaded(cl.pair_arrays(ps), law, box, walls, vol, sig, stiff,
+                               cl.adjacency(), np.empty((cl.n_pairs, 8)))
+    else:
+        normal_stress(cl.pair_arrays(ps), law, box, walls, vol, sig, stiff)
 
 
 def creep_step(self, dt_phys: float) -> None:
@@ -64,9 +75,8 @@ def creep_step(self, dt_phys: float) -> None:
     if cyc.creep_model in ("particle_norton", "off"):
         sig = np.empty((ps.n, 3, 3))
         kc = np.empty(ps.n)
-        normal_stress(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
-                      (L, box.periodic_xy),
-                      (ps.wall_delta_flat, pos, on), vol, sig, kc)
+        particle_normal_stress(cl, ps, t.normal_columns(ps.confinement, self.flattening_share),
+                               (L, box.periodic_xy), (ps.wall_delta_flat, pos, on), vol, sig, kc)
         particle_norton_flow(cl.pair_arrays(ps), (ps.wall_delta_flat, pos, on),
                              (L, box.periodic_xy), sig, kc,
                              (self.creep_A, self.creep_n, self.creep_sigma_ref),
@@ -144,9 +154,9 @@ def compact_agglomerates(self) -> None:
     pos, _, on = box.wall_arrays()
     vol = true_volume(ps.R0, self.swelling[ps.material], ps.lithiation)
     sig = np.empty((ps.n, 3, 3))
-    normal_stress(cl.pair_arrays(ps), t.normal_columns(ps.confinement, self.flattening_share),
-                  box.periodicity(),
-                  (ps.wall_delta_flat, pos, on), vol, sig, np.empty(ps.n))
+    particle_normal_stress(cl, ps, t.normal_columns(ps.confinement, self.flattening_share),
+                           box.periodicity(), (ps.wall_delta_flat, pos, on), vol, sig,
+                           np.empty(ps.n))
     p = largest_compressive_stress(sig[sel])
     m = ps.material[sel]
     eps = ps.internal_porosity[sel]
