@@ -176,10 +176,11 @@ def run_steps(sim, steps: int | None = None) -> None:
             # the step after it, and any step a block cannot take, step by step
             plain = plain_steps_ahead(sim, int(min(left, BLOCK_STEPS))) if sim.blocks else 0
             if plain > 0 and run_block(sim, plain) > 0:
-                if sim.done:  # the block's last step ended the protocol: the last row
-                    for op in sim.computes:
-                        if op.at_end:
-                            op.act(sim)
+                # after the block's last step, as after any step: a compute on the protocol's
+                # events (a stage ended, the next one began) or its end (the last row)
+                for op in sim.computes:
+                    if (sim.done and op.at_end) or op.trigger(sim.step_count):
+                        op.act(sim)
                 continue
             sim.step()
             for op in sim.computes:  # and a last row when the protocol ends

@@ -130,8 +130,10 @@ class SnapshotAtFractions(Operation):
             for f in run.snapshot_at_half_cycle_fractions)
 
     def next_trigger(self, step: int):
-        """Never while no fraction is listed; else unknown (it asks each step's events)."""
-        return math.inf if not self.run.snapshot_at_half_cycle_fractions else None
+        """No step count says when: it fires on the protocol's events. The blocks of steps
+        stop short of the listed fractions themselves (`protocol.CyclingStage`), and the
+        events of a block's last step are asked after it (`drive.run_steps`)."""
+        return math.inf
 
     def act(self, sim) -> None:
         from .observe import analyse

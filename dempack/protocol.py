@@ -701,7 +701,24 @@ class CyclingStage(Stage):
         a[sb.S_C_RES] = self.c_res
         a[sb.S_DISCHARGE] = 1.0 if self.half % 2 == 0 else 0.0
         a[sb.S_C_BEFORE] = self._c_before
+        a[sb.S_STOP_C] = self._snapshot_stop(sim)
         return a
+
+    def _snapshot_stop(self, sim) -> float:
+        """The lithiation at which a block stops short (`dempack.stepblock`): one step
+        before the next fraction of `run.snapshot_at_half_cycle_fractions` that this
+        half-cycle has not yet passed (the step that reaches it runs in Python, where
+        `pipeline.SnapshotAtFractions` sees its Progress); out of reach if none."""
+        discharge = self.half % 2 == 0
+        span = self._span()
+        now = self.fraction(self.c)
+        ahead = [f for f in sim.scenario.run.snapshot_at_half_cycle_fractions if now < f < 1.0]
+        if not ahead or span <= 0.0:
+            return 2.0 if discharge else -1.0
+        f = min(ahead)
+        if discharge:
+            return (1.0 - span) + f * span - self.dc
+        return 1.0 - f * span + self.dc
 
     def block_unpack(self, sim, a, steps):
         self.steps = int(a[sb.S_STEPS])

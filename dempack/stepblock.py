@@ -11,9 +11,10 @@ stays live), with exactly the floating-point operations, in the same order, of a
 calls of `Simulation.step`: results are bit-identical (tests/test_stepblock.py).
 
 The loop stops before a step that is not plain (the skin is used up, the cycling step
-that ends a half-cycle, a displacement-rate stage's porosity test) and after a step that
-ends the stage or whose drift breaks the divergence bound; `Simulation.step` takes it from
-there. Stages and controllers that a block does not know (growth, a rest, the adaptive
+that ends a half-cycle or comes within one step of a fraction listed in
+`run.snapshot_at_half_cycle_fractions`, a displacement-rate stage's porosity test) and after
+a step that ends the stage or whose drift breaks the divergence bound; `Simulation.step`
+takes it from there. Stages and controllers that a block does not know (growth, a rest, the adaptive
 lithiation step, a lithiation rule other than the uniform one) run step by step as before.
 
 The packed stage (float64 array of STAGE_FIELDS, `protocol.Stage.block_pack`) and clock
@@ -30,8 +31,8 @@ from .integrate import step_serial, step_threaded
 
 # packed stage
 (S_KIND, S_STEPS, S_MAX_STEPS, S_HELD, S_HOLD_STEPS, S_TOLERANCE, S_TARGET, S_N, S_POROSITY,
- S_C, S_DC, S_C_RES, S_DISCHARGE, S_C_BEFORE) = range(14)
-STAGE_FIELDS = 14
+ S_C, S_DC, S_C_RES, S_DISCHARGE, S_C_BEFORE, S_STOP_C) = range(15)
+STAGE_FIELDS = 15
 STAGE_SERVO, STAGE_RATE, STAGE_COUNTED, STAGE_CYCLING = range(4)
 # packed clock
 (K_Z_TOP, K_PUNCH_VELOCITY, K_PUNCH_STRESS, K_MAX_DRIFT, K_TIME, K_CREEP_TIME, K_DT_PHYS,
@@ -50,12 +51,12 @@ def _before_step(stage, clock):
     if not (2.0 * clock[K_MAX_DRIFT] <= clock[K_SKIN]):
         return False, 0.0
     kind = int(stage[S_KIND])
-    if kind == STAGE_CYCLING:
+    if kind == STAGE_CYCLING:  # S_STOP_C: a listed snapshot fraction ahead (CyclingStage)
         if stage[S_DISCHARGE] != 0.0:
             c = min(1.0, stage[S_C] + stage[S_DC])
-            return not (c >= 1.0), c
+            return not (c >= 1.0 or c >= stage[S_STOP_C]), c
         c = max(stage[S_C_RES], stage[S_C] - stage[S_DC])
-        return not (c <= stage[S_C_RES]), c
+        return not (c <= stage[S_C_RES] or c <= stage[S_STOP_C]), c
     if kind == STAGE_RATE and stage[S_POROSITY] != 0.0 and (stage[S_STEPS] + 1.0) % 50.0 == 0.0:
         return False, 0.0  # the stage tests the porosity on this step (Python)
     return True, stage[S_C]

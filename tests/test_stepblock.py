@@ -130,12 +130,43 @@ def test_packed_controller_follows_its_law_by_hand(control):
         assert control.mean == pytest.approx(mean, rel=1e-12)
 
 
+def test_snapshots_at_half_cycle_fractions_fire_on_the_same_steps():
+    """A snapshot at listed half-cycle fractions fires on a step's protocol events: the blocks
+    stop short of each fraction, and the step that ends the pressing (the first half-cycle's
+    fraction 0) is asked after its block, so the snapshots come on the same steps."""
+    steps = {}
+    for blocks in (False, True):
+        sc = _sc(*CASES["servo press, spring stack"])
+        sc.run.snapshot_at_half_cycle_fractions = [0.0, 0.25, 0.5, 1.0]
+        sim = Simulation(sc)
+        sim.blocks = blocks
+        seen = steps[blocks] = []
+        sim.snapshot_observers.append(lambda s: seen.append((s.step_count, s.stage_label)))
+        sim.run()
+    # 2 half-cycles × 4 fractions, the end of the first half-cycle and the start of the
+    # second being one state
+    assert len(steps[False]) == 7
+    assert steps[True] == steps[False]
+
+
 def test_no_block_where_an_operation_cannot_say_when_it_fires():
-    """A snapshot at listed half-cycle fractions fires on a step's protocol events, so no
-    block runs past any step while it is on."""
-    sc = _sc(*CASES["servo press, spring stack"])
-    sim = Simulation(sc)
+    """An operation whose trigger cannot say its next step (a custom trigger) allows no
+    block: every step runs in Python."""
+    from dempack.pipeline import Operation
+
+    class EveryOddStep(Operation):
+        def __init__(self):
+            self.trigger = lambda step: step % 2 == 1
+            self.seen = 0
+
+        def act(self, sim):
+            self.seen += 1
+
+    sim = Simulation(_sc(*CASES["servo press, spring stack"]))
     sim.run(steps=10)
     assert stepblock.plain_steps_ahead(sim, 1000) > 0
-    sc.run.snapshot_at_half_cycle_fractions = [0.5]
+    op = EveryOddStep()
+    sim.updaters.append(op)
     assert stepblock.plain_steps_ahead(sim, 1000) == 0
+    sim.run(steps=100)
+    assert op.seen == 50
