@@ -48,6 +48,7 @@ from .protocol import finish_stage, half_cycle_end
 from .safety import DivergenceError
 from .scenario import Scenario
 from .state import WALL_TOP
+from .stepblock import kernel_step
 
 # DivergenceError (dempack.safety) and rayleigh_time (dempack.build) are re-exported here
 __all__ = ["DivergenceError", "Observer", "SERIAL_BELOW", "Simulation", "rayleigh_time"]
@@ -204,7 +205,10 @@ class Simulation:
             fbuf = self._pair_force.reshape(-1)
         mat, pair_cols, wall_cols, share = self._contact_species(t, ps)
         threads = get_num_threads()
-        if threads == 1:  # one fused pass, each pair once (integrate.step_serial)
+        if fbuf is None and self.blocks:  # the blocks' compiled kernel (stepblock.kernel_step)
+            drift, f_top = kernel_step(self, threads, mat, pair_cols, wall_cols, share,
+                                       (pos, vel, on), (delta_flat, wall_delta_flat))
+        elif threads == 1:  # one fused pass, each pair once (integrate.step_serial)
             drift, f_top = step_serial(
                 ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
                 cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,

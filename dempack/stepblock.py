@@ -36,8 +36,10 @@ STAGE_FIELDS = 15
 STAGE_SERVO, STAGE_RATE, STAGE_COUNTED, STAGE_CYCLING = range(4)
 # packed clock
 (K_Z_TOP, K_PUNCH_VELOCITY, K_PUNCH_STRESS, K_MAX_DRIFT, K_TIME, K_CREEP_TIME, K_DT_PHYS,
- K_AREA, K_SKIN, K_DRIFT_LIMIT) = range(10)
-CLOCK_FIELDS = 10
+ K_AREA, K_SKIN, K_DRIFT_LIMIT, K_F_TOP) = range(11)
+CLOCK_FIELDS = 11
+# n of a block function that asks for one bare kernel call (`kernel_step`)
+KERNEL_ONLY = -1
 # the longest block (steps): a stop or pause is seen within one block
 BLOCK_STEPS = 2000
 # why a block stopped
@@ -127,16 +129,24 @@ def block_serial(n, stage, ctl, clock, x, v, w, R, mass, inertia, mat, alive, pj
                  periodic_xy, x_ref, R_ref, conf, flat_share):
     """Up to n plain steps of `integrate.step_serial` (module docstring). Returns (steps
     done, why it stopped: DONE_ALL, NOT_PLAIN, STAGE_DONE, RUNAWAY); on RUNAWAY the last
-    kernel call is not counted as a step (`Simulation.step` raises from it)."""
-    for k in range(n):
-        plain, vz = _begin_step(stage, ctl, clock, wall_pos, wall_vel_z)
-        if not plain:
-            return k, NOT_PLAIN
+    kernel call is not counted as a step (`Simulation.step` raises from it).
+    n = KERNEL_ONLY: one bare kernel call for `Simulation.step` (`kernel_step`)."""
+    bare = n == KERNEL_ONLY
+    for k in range(1 if bare else n):
+        vz = 0.0
+        if not bare:
+            plain, vz = _begin_step(stage, ctl, clock, wall_pos, wall_vel_z)
+            if not plain:
+                return k, NOT_PLAIN
         drift, f_top = step_serial(
             x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi, delta_flat, wall_xi,
             wall_delta_flat, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z, wall_on,
             pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref, conf, flat_share,
             None)
+        if bare:
+            clock[K_MAX_DRIFT] = drift
+            clock[K_F_TOP] = f_top
+            return 0, DONE_ALL
         why = _end_step(stage, ctl, clock, vz, drift, f_top, dt)
         if why == RUNAWAY:
             return k, RUNAWAY
@@ -151,21 +161,57 @@ def block_threaded(n, stage, ctl, clock, x, v, w, R, mass, inertia, mat, alive, 
                    force, torque, scratch, wall_pos, wall_vel_z, wall_on, pair_tab, wall_tab, slots,
                    body, dt, L, periodic_xy, x_ref, R_ref, drift_buf, conf, flat_share):
     """`block_serial` on `integrate.step_threaded` (its arguments)."""
-    for k in range(n):
-        plain, vz = _begin_step(stage, ctl, clock, wall_pos, wall_vel_z)
-        if not plain:
-            return k, NOT_PLAIN
+    bare = n == KERNEL_ONLY
+    for k in range(1 if bare else n):
+        vz = 0.0
+        if not bare:
+            plain, vz = _begin_step(stage, ctl, clock, wall_pos, wall_vel_z)
+            if not plain:
+                return k, NOT_PLAIN
         drift, f_top = step_threaded(
             x, v, w, R, mass, inertia, mat, alive, pj, row_start, chunk_start, xi, delta_flat,
             wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, scratch, wall_pos,
             wall_vel_z, wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref,
             drift_buf, conf, flat_share, None)
+        if bare:
+            clock[K_MAX_DRIFT] = drift
+            clock[K_F_TOP] = f_top
+            return 0, DONE_ALL
         why = _end_step(stage, ctl, clock, vz, drift, f_top, dt)
         if why == RUNAWAY:
             return k, RUNAWAY
         if why == STAGE_DONE:
             return k + 1, STAGE_DONE
     return n, DONE_ALL
+
+
+def kernel_step(sim, threads, mat, pair_cols, wall_cols, share, walls, flats):
+    """One bare call of the step kernel for `Simulation.step` on a step that records no pair
+    forces, through the block function (n = KERNEL_ONLY): the same compiled code as the
+    blocks' steps, so each kernel signature is compiled twice (with and without the pair-force
+    record), not three times. walls = (pos, vel, on) (`Box.wall_arrays`), flats =
+    (delta_flat, wall_delta_flat) or (None, None). Returns (max drift, top z force)."""
+    ps, cl, box = sim.particles, sim.contacts, sim.box
+    pos, vel, on = walls
+    delta_flat, wall_delta_flat = flats
+    clock = np.zeros(CLOCK_FIELDS)
+    none = np.zeros(0)
+    if threads == 1:
+        block_serial(
+            KERNEL_ONLY, none, none, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat,
+            ps.alive, cl.j, cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat,
+            ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos, vel, on, pair_cols, wall_cols,
+            sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
+            ps.confinement, share)
+    else:
+        chunks, scratch = sim._thread_chunks(threads)
+        block_threaded(
+            KERNEL_ONLY, none, none, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat,
+            ps.alive, cl.j, cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat,
+            ps.wall_force, cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, pair_cols,
+            wall_cols, sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref,
+            cl.R_ref, sim._drift, ps.confinement, share)
+    return float(clock[K_MAX_DRIFT]), float(clock[K_F_TOP])
 
 
 def plain_steps_ahead(sim, limit: int) -> int:
