@@ -4,7 +4,8 @@ Order of one step (HOOMD-style):
   1. updaters: the current protocol stage sets the punch velocity (and the
      lithiation while cycling);
   2. neighbour list: rebuilt when the skin is used up (particles re-sorted);
-  3. one fused kernel (`integrate.step_serial` / `step_threaded`): each pair once
+  3. one fused kernel (`integrate.step_serial` / `step_threaded`; on the steps that record
+     no pair forces through `stepblock.kernel_step`, the blocks' compiled copy): each pair once
      (Hertz–Mindlin on the elastic overlap, plastic limit, flats), wall contacts,
      leapfrog integration; it records the pair forces on the steps whose stresses
      are read (an output row, a fracture test); the punch moves;
@@ -15,7 +16,9 @@ Order of one step (HOOMD-style):
   5. stage bookkeeping (`protocol.finish_stage` when a stage is done);
 then, every `output_interval_steps`, the computes (observables) and the writers
 (CSV row, VTK snapshot every k rows, checkpoint every k rows, GUI bridge), run by
-`dempack.drive.drive` (in chunks of `Simulation.run`, `drive.run_steps`).
+`dempack.drive.drive` (in chunks of `Simulation.run`, `drive.run_steps`). The plain steps
+between two trigger points run as one block inside numba (`dempack.stepblock`), with the
+same operations in the same order as this method.
 
 This module owns the step (`Simulation.step`) and the state it advances. The rest lives
 with the concept it belongs to, and the Simulation keeps a one-line method of the old
