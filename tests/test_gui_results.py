@@ -270,7 +270,15 @@ def test_resume_in_the_app_finishes_the_run(qtbot, tmp_path, tiny_overrides, run
     n_before = len(w.folder.snapshots)
     w.replay_bar.resume_button.click()
     assert w.thread is not None
-    qtbot.waitUntil(lambda: w.state in ("finished", "failed"), timeout=120000)
+    try:
+        qtbot.waitUntil(lambda: w.state in ("finished", "failed"), timeout=120000)
+    except Exception:
+        # an intermittent timeout, seen at 4938949 and after it (the run alone takes ~10 s):
+        # show where every thread, the worker's included, is
+        import faulthandler
+        import sys
+        faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
+        raise
     assert w.state == "finished", w.state_label.text()
     qtbot.waitUntil(lambda: w.thread is None and w.folder is not None, timeout=10000)
     # the plots held the earlier rows, then the new ones
