@@ -122,6 +122,23 @@ def _end_step(stage, ctl, clock, vz, drift, f_top, dt):
     return STAGE_DONE if _after_step(stage, ctl, clock) else DONE_ALL
 
 
+@njit(cache=True, inline="always")
+def _after_kernel(bare, k, stage, ctl, clock, vz, drift, f_top, dt):
+    """(stop, steps done, why) after the kernel call of block step k: a bare call
+    (KERNEL_ONLY) leaves its drift and top force in the clock; a block step ends
+    (`_end_step`), and the block stops on RUNAWAY (k steps kept) or STAGE_DONE (k + 1)."""
+    if bare:
+        clock[K_MAX_DRIFT] = drift
+        clock[K_F_TOP] = f_top
+        return True, 0, DONE_ALL
+    why = _end_step(stage, ctl, clock, vz, drift, f_top, dt)
+    if why == RUNAWAY:
+        return True, k, RUNAWAY
+    if why == STAGE_DONE:
+        return True, k + 1, STAGE_DONE
+    return False, 0, DONE_ALL
+
+
 @njit(cache=True, nogil=True)
 def block_serial(n, stage, ctl, clock, x, v, w, R, mass, inertia, mat, alive, pj, row_start, xi,
                  delta_flat, wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque,
@@ -143,15 +160,9 @@ def block_serial(n, stage, ctl, clock, x, v, w, R, mass, inertia, mat, alive, pj
             wall_delta_flat, wall_force, wall_touch, force, torque, wall_pos, wall_vel_z, wall_on,
             pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref, conf, flat_share,
             None)
-        if bare:
-            clock[K_MAX_DRIFT] = drift
-            clock[K_F_TOP] = f_top
-            return 0, DONE_ALL
-        why = _end_step(stage, ctl, clock, vz, drift, f_top, dt)
-        if why == RUNAWAY:
-            return k, RUNAWAY
-        if why == STAGE_DONE:
-            return k + 1, STAGE_DONE
+        stop, done, why = _after_kernel(bare, k, stage, ctl, clock, vz, drift, f_top, dt)
+        if stop:
+            return done, why
     return n, DONE_ALL
 
 
@@ -173,16 +184,34 @@ def block_threaded(n, stage, ctl, clock, x, v, w, R, mass, inertia, mat, alive, 
             wall_xi, wall_delta_flat, wall_force, wall_touch, force, torque, scratch, wall_pos,
             wall_vel_z, wall_on, pair_tab, wall_tab, slots, body, dt, L, periodic_xy, x_ref, R_ref,
             drift_buf, conf, flat_share, None)
-        if bare:
-            clock[K_MAX_DRIFT] = drift
-            clock[K_F_TOP] = f_top
-            return 0, DONE_ALL
-        why = _end_step(stage, ctl, clock, vz, drift, f_top, dt)
-        if why == RUNAWAY:
-            return k, RUNAWAY
-        if why == STAGE_DONE:
-            return k + 1, STAGE_DONE
+        stop, done, why = _after_kernel(bare, k, stage, ctl, clock, vz, drift, f_top, dt)
+        if stop:
+            return done, why
     return n, DONE_ALL
+
+
+def _call_block(sim, n, stage, ctl, clock, threads, species, walls, flats):
+    """block_serial or block_threaded on sim's arrays (the thread count decides);
+    species = (mat, pair_cols, wall_cols, share) (`Simulation._contact_species`), walls =
+    (pos, vel, on) (`Box.wall_arrays`), flats = (delta_flat, wall_delta_flat) or (None, None)."""
+    ps, cl, box = sim.particles, sim.contacts, sim.box
+    mat, pair_cols, wall_cols, share = species
+    pos, vel, on = walls
+    delta_flat, wall_delta_flat = flats
+    if threads == 1:
+        return block_serial(
+            n, stage, ctl, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
+            cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
+            cl.wall_touch, ps.force, ps.torque, pos, vel, on, pair_cols, wall_cols,
+            sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
+            ps.confinement, share)
+    chunks, scratch = sim._thread_chunks(threads)
+    return block_threaded(
+        n, stage, ctl, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
+        cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
+        cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, pair_cols, wall_cols,
+        sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
+        sim._drift, ps.confinement, share)
 
 
 def kernel_step(sim, threads, mat, pair_cols, wall_cols, share, walls, flats):
@@ -191,26 +220,10 @@ def kernel_step(sim, threads, mat, pair_cols, wall_cols, share, walls, flats):
     blocks' steps, so each kernel signature is compiled twice (with and without the pair-force
     record), not three times. walls = (pos, vel, on) (`Box.wall_arrays`), flats =
     (delta_flat, wall_delta_flat) or (None, None). Returns (max drift, top z force)."""
-    ps, cl, box = sim.particles, sim.contacts, sim.box
-    pos, vel, on = walls
-    delta_flat, wall_delta_flat = flats
     clock = np.zeros(CLOCK_FIELDS)
     none = np.zeros(0)
-    if threads == 1:
-        block_serial(
-            KERNEL_ONLY, none, none, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat,
-            ps.alive, cl.j, cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat,
-            ps.wall_force, cl.wall_touch, ps.force, ps.torque, pos, vel, on, pair_cols, wall_cols,
-            sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
-            ps.confinement, share)
-    else:
-        chunks, scratch = sim._thread_chunks(threads)
-        block_threaded(
-            KERNEL_ONLY, none, none, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat,
-            ps.alive, cl.j, cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat,
-            ps.wall_force, cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, pair_cols,
-            wall_cols, sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref,
-            cl.R_ref, sim._drift, ps.confinement, share)
+    _call_block(sim, KERNEL_ONLY, none, none, clock, threads, (mat, pair_cols, wall_cols, share),
+                walls, flats)
     return float(clock[K_MAX_DRIFT]), float(clock[K_F_TOP])
 
 
@@ -251,26 +264,10 @@ def run_block(sim, n: int) -> int:
     clock[K_AREA] = box.area
     clock[K_SKIN] = sim.skin
     clock[K_DRIFT_LIMIT] = sim._drift_limit
-    pos, vel, on = box.wall_arrays()
-    delta_flat, wall_delta_flat = (cl.delta_flat, ps.wall_delta_flat) if sim.inelastic else (None, None)
-    mat, pair_cols, wall_cols, share = sim._contact_species(t, ps)
+    flats = (cl.delta_flat, ps.wall_delta_flat) if sim.inelastic else (None, None)
     from numba import get_num_threads
-    threads = get_num_threads()
-    if threads == 1:
-        done, why = block_serial(
-            n, stage, ctl, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
-            cl.row_start, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
-            cl.wall_touch, ps.force, ps.torque, pos, vel, on, pair_cols, wall_cols,
-            sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
-            ps.confinement, share)
-    else:
-        chunks, scratch = sim._thread_chunks(threads)
-        done, why = block_threaded(
-            n, stage, ctl, clock, ps.x, ps.v, ps.w, ps.R, ps.mass, ps.inertia, mat, ps.alive, cl.j,
-            cl.row_start, chunks, cl.xi, delta_flat, ps.wall_xi, wall_delta_flat, ps.wall_force,
-            cl.wall_touch, ps.force, ps.torque, scratch, pos, vel, on, pair_cols, wall_cols,
-            sim.contact_slots, sim.body, sim.dt, box.L, box.periodic_xy, cl.x_ref, cl.R_ref,
-            sim._drift, ps.confinement, share)
+    done, why = _call_block(sim, n, stage, ctl, clock, get_num_threads(),
+                            sim._contact_species(t, ps), box.wall_arrays(), flats)
     ran = done + (1 if why == RUNAWAY else 0)  # kernel calls that moved the state
     if ran == 0:
         return 0
