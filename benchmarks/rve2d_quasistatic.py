@@ -4,6 +4,7 @@
 
     python benchmarks/rve2d_quasistatic.py                  # Se RVE, 3 cycles, 1000 disks
     python benchmarks/rve2d_quasistatic.py --case lco --cycles 2 --particles 600
+    python benchmarks/rve2d_quasistatic.py --same-updates --steps 48000 --interval 60  # a candidate
 
 Runs the scenario at its steps_per_half_cycle (seeds 1 and 2) and at 4x that (seed 1), and
 prints, per column and separately at the discharge and at the charge ends, the largest
@@ -33,9 +34,17 @@ COLUMNS = ("porosity", "punch_stress_Pa", "contact_ratio:{a}-{a}", "contact_rati
 SAME_UPDATES = "_same_updates"  # the name suffix of --same-updates' slow run and results
 
 
-def run(case, out, cycles, particles, seed, factor, reuse=False, same_updates=False):
+def run(case, out, cycles, particles, seed, factor, reuse=False, same_updates=False,
+        base=(None, None)):
+    """One run at `factor` x the base steps per half-cycle; base = (steps, update interval),
+    None for the scenario's own."""
     sc = dempack.load_scenario(ROOT / CASES[case][0])
+    if base[0] is not None:
+        sc.set("cycling.steps_per_half_cycle", base[0])
+    if base[1] is not None:
+        sc.set("cycling.volume_update_interval", base[1])
     folder = out / (f"{case}_seed{seed}_x{factor}"
+                    + (f"_base{base[0]}" if base[0] is not None else "")
                     + (SAME_UPDATES if same_updates and factor > 1 else ""))
     if reuse:
         return cycle_rows(folder), None, sc.cycling.steps_per_half_cycle
@@ -66,14 +75,19 @@ def main() -> int:
     ap.add_argument("--same-updates", action="store_true",
                     help="the slow run keeps the number of volume and creep updates per "
                          "half-cycle (its update interval x4), so only the DEM rate changes")
+    ap.add_argument("--steps", type=int,
+                    help="base steps per half-cycle instead of the scenario's (a candidate)")
+    ap.add_argument("--interval", type=int,
+                    help="base volume update interval instead of the scenario's")
     args = ap.parse_args()
+    base = (args.steps, args.interval)
     a = CASES[args.case][1]
     go = (args.case, args.out, args.cycles, args.particles)
-    fast, t_fast, steps = run(*go, 1, 1, args.reuse)
-    other, _, _ = run(*go, 2, 1, args.reuse)
-    slow, t_slow, _ = run(*go, 1, 4, args.reuse, args.same_updates)
+    fast, t_fast, steps = run(*go, 1, 1, args.reuse, base=base)
+    other, _, _ = run(*go, 2, 1, args.reuse, base=base)
+    slow, t_slow, _ = run(*go, 1, 4, args.reuse, args.same_updates, base)
     report = {"case": args.case, "cycles": args.cycles, "particles": args.particles,
-              "same_updates": args.same_updates,
+              "same_updates": args.same_updates, "volume_update_interval": args.interval,
               "steps_per_half_cycle": steps, "wall_s": {"x1": t_fast, "x4": t_slow}, "columns": {}}
     print("| column | discharge ends: x1 vs x4 | seed 1 vs 2 | charge ends: x1 vs x4 | seed 1 vs 2 |")
     print("|---|---|---|---|---|")
@@ -90,6 +104,7 @@ def main() -> int:
         print(f"| {col} | {d['x1_vs_x4']:.3f} | {d['seed_spread']:.3f} | {h['x1_vs_x4']:.3f} "
               f"| {h['seed_spread']:.3f} |")
     res = ROOT / "benchmarks" / "results" / (f"rve2d_quasistatic_{args.case}"
+                                             + (f"_base{steps}" if args.steps else "")
                                              + (SAME_UPDATES if args.same_updates else "")
                                              + ".json")
     res.write_text(json.dumps(report, indent=1))
