@@ -53,8 +53,8 @@ CACHE = HERE / ".cache"
 # the kernels Simulation calls, for the profile: names in the namespace of dempack.simulation
 # (the step) or of dempack.physics.updates (the creep and volume updaters)
 PROFILED = ("step_serial", "step_threaded", "removed_volumes", "normal_stress",
-            "particle_norton_flow", "confinement_pressures", "build_contact_list",
-            "block_serial", "block_threaded")  # the last two: blocks of plain steps (stepblock)
+            "normal_stress_threaded", "particle_norton_flow", "confinement_pressures",
+            "build_contact_list", "block_serial", "block_threaded")  # the last two: blocks of plain steps (stepblock)
 
 
 def scenario(n: int):

@@ -180,7 +180,7 @@ def _creep_increment(de, delta_flat, dt, P, Kai, ni, si, pri, Kaj, nj, sj, prj):
     return de - u
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _contact_state(x, R, mat, i, j, delta_flat, law, L, periodic_xy):
     """(δe, R*, a, P, l_i, l_j, d_x, d_y, d_z) of pair (i, j) (`contact.state.contact_state`):
     elastic overlap, effective radius, contact radius a = √(R* δ), pressure factor P with
@@ -203,7 +203,7 @@ def _contact_state(x, R, mat, i, j, delta_flat, law, L, periodic_xy):
     return de, Rs, a, hertz_pressure_factor(Rp, Es, Rs, delta), li, lj, dx, dy, dz
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _wall_state(x, R, i, k, m, wall_delta_flat, wall_pos, law):
     """(δe, a, P, s) of particle i on wall k, as _contact_state (s = centre–wall gap,
     `contact.state.wall_state`; plastic limit H_wall + c_i, as the force kernel's)."""
@@ -228,6 +228,16 @@ def _add_dyad(out, i, c, n0, n1, n2):
     out[i, 2, 0] += c * n2 * n0
     out[i, 2, 1] += c * n2 * n1
     out[i, 2, 2] += c * n2 * n2
+
+
+@njit(cache=True, inline="always")
+def _divide_by_volume(out, stiff, i, v):
+    """out[i] /= v, stiff[i] /= v, element by element (a slice's in-place division costs an
+    array view per particle)."""
+    for a in range(3):
+        for b in range(3):
+            out[i, a, b] /= v
+    stiff[i] /= v
 
 
 @njit(cache=True, inline="always")
@@ -280,8 +290,7 @@ def normal_stress(pairs, law, box, wall_contacts, vol, out, stiff):
     for i in range(x.shape[0]):
         _add_wall_terms(out, stiff, x, R, i, mat[i], law, wall_contacts)
     for i in range(x.shape[0]):
-        out[i] /= vol[i]
-        stiff[i] /= vol[i]
+        _divide_by_volume(out, stiff, i, vol[i])
 
 
 @njit(parallel=True, cache=True)
@@ -333,8 +342,7 @@ def normal_stress_threaded(pairs, law, box, wall_contacts, vol, out, stiff, adja
             _add_dyad(out, i, buf[p, side], buf[p, 2], buf[p, 3], buf[p, 4])
             stiff[i] += buf[p, 5 + side]
         _add_wall_terms(out, stiff, x, R, i, mat[i], law, wall_contacts)
-        out[i] /= vol[i]
-        stiff[i] /= vol[i]
+        _divide_by_volume(out, stiff, i, vol[i])
 
 
 @njit(cache=True)
@@ -648,8 +656,7 @@ def normal_stress_2d(pairs, moduli, box, wall_contacts, vol, plane, out, stiff):
             _add_dyad(out, i, -s * F, WALL_NORMALS[k, 0], WALL_NORMALS[k, 1], WALL_NORMALS[k, 2])
             stiff[i] += S * s * s
     for i in range(x.shape[0]):
-        out[i] /= vol[i]
-        stiff[i] /= vol[i]
+        _divide_by_volume(out, stiff, i, vol[i])
         out[i, 1, 1] = out_of_plane_stress(out[i, 0, 0], out[i, 2, 2], E[i], nu[i], beta[i], c[i],
                                            eps_out[i])
 

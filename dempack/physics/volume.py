@@ -216,39 +216,58 @@ def _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs, disk):
 
 
 @njit(cache=True, inline="always")
+def _pair_cut(p, pairs, flat_share, box, disk, cuts):
+    """cuts[p] = (size, cover) (`_cut_size`) of pair p's cut of its first particle, then of
+    its second; 0 where they do not overlap (cuts arrives zeroed). One distance serves both
+    sides: the minimum image and d are exactly antisymmetric in i and j, so each side's cap
+    height is, to the bit, the one `_contact_cap` gives from that side."""
+    x, R, mat, pi, pj, delta_flat = pairs
+    L, periodic_xy = box
+    i = pi[p]
+    j = pj[p]
+    touch, _, _, _, d, _, _, _, _ = contact_state(x, R, i, j, delta_flat[p], L, periodic_xy)
+    if not touch:
+        return
+    hi, _, _, _ = cap_heights(d, R[i], R[j], delta_flat[p], flat_share[mat[i], mat[j]])
+    hi = min(hi, 2.0 * R[i])
+    if hi > 0.0:
+        cuts[p, 0], cuts[p, 1] = _cut_size(R[i], hi, disk)
+    hj, _, _, _ = cap_heights(d, R[j], R[i], delta_flat[p], flat_share[mat[j], mat[i]])
+    hj = min(hj, 2.0 * R[j])
+    if hj > 0.0:
+        cuts[p, 2], cuts[p, 3] = _cut_size(R[j], hj, disk)
+
+
+@njit(cache=True, inline="always")
+def _add_cut(acc, size, cover):
+    """acc = (Σ size, Σ cover, largest size, largest cover) with one more cut added."""
+    return acc[0] + size, acc[1] + cover, max(acc[2], size), max(acc[3], cover)
+
+
+@njit(cache=True, inline="always")
 def _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol, corr_cover,
-                 mode):
+                 mode, cuts):
     """out[i], free[i] of `removed_volumes` (spheres) or `removed_areas`; the arguments as
-    there, mode = (recompute, disk)."""
+    there, mode = (recompute, disk), cuts the pairs' cut sizes (`_pair_cut`)."""
     recompute, disk = mode
     x, R, mat, pi, pj, delta_flat = pairs
     row_start, col_start, col_pair = adjacency
     wall_pos, wall_on = walls
     Ri = R[i]
-    tot = 0.0
-    cov = 0.0
-    big_v = 0.0  # the largest single cap: the union is never smaller
-    big_c = 0.0
-    for side in range(2):
-        lo = row_start[i] if side == 0 else col_start[i]
-        hi = row_start[i + 1] if side == 0 else col_start[i + 1]
-        for q in range(lo, hi):
-            h, _, _, _, _ = _contact_cap(i, q, side, pairs, flat_share, col_pair, box)
-            if h > 0.0:
-                cv, cc = _cut_size(Ri, h, disk)
-                tot += cv
-                cov += cc
-                big_v = max(big_v, cv)
-                big_c = max(big_c, cc)
+    # (Σ size, Σ cover, largest size, largest cover); the largest cap bounds the union below
+    acc = (0.0, 0.0, 0.0, 0.0)
+    # the pair cuts in the order the pairs list them: i's row, then its column
+    for q in range(row_start[i], row_start[i + 1]):
+        acc = _add_cut(acc, cuts[q, 0], cuts[q, 1])
+    for q in range(col_start[i], col_start[i + 1]):
+        acc = _add_cut(acc, cuts[col_pair[q], 2], cuts[col_pair[q], 3])
     for wk in range(4 if disk else 6):
         if wall_on[wk]:
             _, h, _ = wall_state(x, R, i, wk, wall_pos, 0.0)
             if h > 0.0:
                 cv, cc = _cut_size(Ri, h, disk)
-                tot += cv
-                cov += cc
-                big_v = max(big_v, cv)
-                big_c = max(big_c, cc)
+                acc = _add_cut(acc, cv, cc)
+    tot, cov, big_v, big_c = acc
     if recompute:
         corr_vol[i], corr_cover[i] = _shared_cuts(i, pairs, flat_share, adjacency, box, walls, dirs,
                                                   disk)
@@ -280,9 +299,12 @@ def removed_volumes(pairs, flat_share, adjacency, box, walls, dirs, out, free, c
     adjacency = (row_start, col_start, col_pair), box = (L, periodic_xy),
     walls = (wall_pos, wall_on): module docstring (kernel arguments)."""
     x = pairs[0]
-    for i in prange(x.shape[0]):
+    cuts = np.zeros((pairs[3].shape[0], 4))  # pass 1: each pair's two cuts, once
+    for p in prange(cuts.shape[0]):
+        _pair_cut(p, pairs, flat_share, box, False, cuts)
+    for i in prange(x.shape[0]):  # pass 2: each particle's cuts in its pairs' order
         _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol,
-                     corr_cover, (recompute, False))
+                     corr_cover, (recompute, False), cuts)
 
 
 @njit(parallel=True, cache=True)
@@ -306,6 +328,9 @@ def removed_areas(pairs, flat_share, adjacency, box, walls, dirs, out, free, cor
     `recompute` is true and reused otherwise. With t = 1 m (DISK_THICKNESS) out is
     numerically the area in m², comparable with `plane_strain.true_area`."""
     x = pairs[0]
-    for i in prange(x.shape[0]):
+    cuts = np.zeros((pairs[3].shape[0], 4))  # pass 1: each pair's two cuts, once
+    for p in prange(cuts.shape[0]):
+        _pair_cut(p, pairs, flat_share, box, True, cuts)
+    for i in prange(x.shape[0]):  # pass 2: each particle's cuts in its pairs' order
         _removed_one(i, pairs, flat_share, adjacency, box, walls, dirs, out, free, corr_vol,
-                     corr_cover, (recompute, True))
+                     corr_cover, (recompute, True), cuts)
