@@ -392,6 +392,27 @@ def true_volumes(sim):
     return true_volume(ps.R0, beta, ps.lithiation)
 
 
+def compressed_volume(sim) -> float:
+    """Σ_i V_i p_i / K_i (m³) over the live solid particles: the elastic volume change that
+    their confinement pressures p_i stand for (dempack.physics.confinement: p_i = K_i
+    ⟨V_cut − V_allow⟩_i / V_i, so right after a volume update it is the cut volume beyond what
+    growth restored). V_i the true volume (`true_volumes`), K_i = E/(3(1 − 2ν)); 2D: the
+    plane-strain in-plane bulk modulus and areas × t. Porous agglomerates are left out: their
+    pressure compacts their pores (dempack.physics.agglomerate), not their solid."""
+    ps = sim.particles
+    sel = ps.alive & (ps.confinement > 0.0) & ~sim.porous[ps.material]
+    if not sel.any():
+        return 0.0
+    if dimension(sim) == 2:
+        from .physics.plane_strain import plane_strain_bulk_modulus
+        E_p, nu = sim.plane_strain_properties()[:2]
+        K = plane_strain_bulk_modulus(E_p, nu)
+    else:
+        K = sim.bulk_modulus[ps.material]
+    V = true_volumes(sim)
+    return float(np.sum(V[sel] * ps.confinement[sel] / K[sel]))
+
+
 def particle_stress(sim):
     """(σ (N,3,3) Pa symmetric particle stress tensors σ_i = (1/V_i) Σ_c sym(l_c ⊗ f_c),
     max normal contact force (N,) N) from the contact forces of the last step (pairs:
@@ -493,6 +514,7 @@ def observables(sim, a: dict | None = None) -> dict:
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
     v_true = float(np.sum(true_volumes(sim)[ps.alive]))
+    compressed = compressed_volume(sim)
     st = sim.stage
     ref = sim.reference_thickness
     punch = sim.punch_stress()
@@ -511,6 +533,11 @@ def observables(sim, a: dict | None = None) -> dict:
         # it is carried as the particles' elastic volume change p/K (dempack.physics.confinement)
         # (envelope volumes: a porous agglomerate's internal pores are not a deficit)
         "volume_deficit": 1.0 - a["envelope_volume"] / v_true if v_true > 0 else 0.0,
+        # the part of it that the confinement pressures stand for as elastic compression,
+        # Σ V_i p_i / K_i (`compressed_volume`), and what no pressure accounts for
+        "volume_compressed": compressed / v_true if v_true > 0 else 0.0,
+        "volume_unaccounted": ((1.0 - a["envelope_volume"] / v_true) - compressed / v_true
+                               if v_true > 0 else 0.0),
         "thickness_m": thickness,
         "thickness_change": (thickness / ref - 1.0) if ref else 0.0,
         "punch_stress_Pa": punch,
