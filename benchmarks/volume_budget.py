@@ -6,6 +6,9 @@ for.
     PYTHONPATH=. python benchmarks/volume_budget.py                    # 500 particles, 3 cycles
     PYTHONPATH=. python benchmarks/volume_budget.py --particles 2000 --cycles 20 \
         --result benchmarks/results/volume_budget_full.json          # the shipped size
+    PYTHONPATH=. python benchmarks/volume_budget.py --particles 2000 --cycles 5 \
+        --scenarios cycle_se60mse --set numerics.cap_correction_every=1 \
+        --result benchmarks/results/volume_budget_every1.json        # exact correction
     PYTHONPATH=. python benchmarks/volume_budget.py --report           # table from the JSON
 
 For each scenario (its shipped keys, `packing.particles` and `cycling.cycles` cut) and each
@@ -47,10 +50,11 @@ def revision() -> str:
     return rev + ("+changes" if dirty else "")
 
 
-def run_one(name: str, active: str, particles: int, cycles: int, out: Path) -> dict:
+def run_one(name: str, active: str, particles: int, cycles: int, out: Path,
+            overrides: dict | None = None) -> dict:
     sc = dempack.load_scenario(ROOT / "scenarios" / f"{name}.toml")
     sc.set_many({"packing.particles": particles, "cycling.cycles": cycles,
-                 "run.snapshot_every_outputs": 0})
+                 "run.snapshot_every_outputs": 0, **(overrides or {})})
     folder = out / name
     t = time.perf_counter()
     dempack.run(sc, out_dir=folder)
@@ -98,14 +102,20 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "volume_budget")
     ap.add_argument("--report", action="store_true", help="print the table of the saved JSON")
     ap.add_argument("--result", type=Path, default=RESULT, help="the JSON to write or report")
+    ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="scenario overrides for every run, e.g. numerics.cap_correction_every=1")
     args = ap.parse_args()
+    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     if args.report:
         print(table(json.loads(args.result.read_text())))
         return 0
     res = {"engine": revision(), "particles": args.particles, "cycles": args.cycles,
+           "overrides": overrides,
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
-    for name, active in SCENARIOS.items():
-        res["runs"][name] = run_one(name, active, args.particles, args.cycles, args.out)
+    for name in args.scenarios:
+        res["runs"][name] = run_one(name, SCENARIOS[name], args.particles, args.cycles, args.out,
+                                    overrides)
         print(name, f"{res['runs'][name]['wall_s']:.0f} s", flush=True)
         args.result.write_text(json.dumps(res, indent=1))  # partial results as they come
     print(table(res))
