@@ -9,6 +9,8 @@ for.
     PYTHONPATH=. python benchmarks/volume_budget.py --particles 2000 --cycles 5 \
         --scenarios cycle_se60mse --set numerics.cap_correction_every=1 \
         --result benchmarks/results/volume_budget_every1.json        # exact correction
+    PYTHONPATH=. python benchmarks/volume_budget.py --scenarios cycle_se60mse --seeds 1 2 3 \
+        --set numerics.cap_correction_every=1 --result ...           # over seeds
     PYTHONPATH=. python benchmarks/volume_budget.py --report           # table from the JSON
 
 For each scenario (its shipped keys, `packing.particles` and `cycling.cycles` cut) and each
@@ -50,12 +52,11 @@ def revision() -> str:
     return rev + ("+changes" if dirty else "")
 
 
-def run_one(name: str, active: str, particles: int, cycles: int, out: Path,
+def run_one(name: str, active: str, particles: int, cycles: int, folder: Path,
             overrides: dict | None = None) -> dict:
     sc = dempack.load_scenario(ROOT / "scenarios" / f"{name}.toml")
     sc.set_many({"packing.particles": particles, "cycling.cycles": cycles,
                  "run.snapshot_every_outputs": 0, **(overrides or {})})
-    folder = out / name
     t = time.perf_counter()
     dempack.run(sc, out_dir=folder)
     wall = time.perf_counter() - t
@@ -103,6 +104,8 @@ def main() -> int:
     ap.add_argument("--report", action="store_true", help="print the table of the saved JSON")
     ap.add_argument("--result", type=Path, default=RESULT, help="the JSON to write or report")
     ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="run each scenario at these run.seed values (runs named <scenario>@<seed>)")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                     help="scenario overrides for every run, e.g. numerics.cap_correction_every=1")
     args = ap.parse_args()
@@ -114,9 +117,12 @@ def main() -> int:
            "overrides": overrides,
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": {}}
     for name in args.scenarios:
-        res["runs"][name] = run_one(name, SCENARIOS[name], args.particles, args.cycles, args.out,
-                                    overrides)
-        print(name, f"{res['runs'][name]['wall_s']:.0f} s", flush=True)
+        for seed in args.seeds or [None]:
+            key = name if seed is None else f"{name}@{seed}"
+            over = overrides if seed is None else {**overrides, "run.seed": seed}
+            res["runs"][key] = run_one(name, SCENARIOS[name], args.particles, args.cycles,
+                                       args.out / key, over)
+            print(key, f"{res['runs'][key]['wall_s']:.0f} s", flush=True)
         args.result.write_text(json.dumps(res, indent=1))  # partial results as they come
     print(table(res))
     print("wrote", args.result)
