@@ -57,11 +57,14 @@ PROFILED = ("step_serial", "step_threaded", "removed_volumes", "normal_stress",
             "build_contact_list", "block_serial", "block_threaded")  # the last two: blocks of plain steps (stepblock)
 
 
-def scenario(n: int):
+def scenario(n: int, overrides: list[str] | None = None):
+    """The shipped scenario at N particles; overrides: KEY=VALUE (JSON values), for the timed
+    cycling only (the bed is pressed as shipped)."""
     import dempack
     sc = dempack.load_scenario(SCENARIO)
     sc.set_many({"packing.particles": n, "run.snapshot_every_outputs": 0,
                  "run.snapshot_at_half_cycle_fractions": [], "run.checkpoint_every_outputs": 10 ** 6})
+    sc.set_many({k: json.loads(v) for k, v in (kv.split("=", 1) for kv in overrides or [])})
     return sc
 
 
@@ -121,7 +124,7 @@ def worker_time(a) -> dict:
 
     k = min(a.threads, numba.config.NUMBA_NUM_THREADS) if a.threads > 0 else numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(k)
-    sc = scenario(a.n)
+    sc = scenario(a.n, a.set)
     sc.set("run.threads", k)
     sim = Simulation.from_checkpoint(sc, a.bed)
     n = sim.particles.n
@@ -221,6 +224,9 @@ def main(argv=None) -> int:
                     help="wait up to S s for the other processes to use < 0.15 cores first")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="scenario overrides for the timed cycling, e.g. "
+                         "numerics.cap_correction_every=1 (the bed is pressed as shipped)")
     ap.add_argument("--worker", choices=("prepare", "time"), help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -243,7 +249,8 @@ def main(argv=None) -> int:
     res = {"benchmark": "cycling", "scenario": str(SCENARIO.relative_to(HERE.parent)),
            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_info(),
            "settings": {"steps": a.steps, "repeats": a.repeats, "warmup": a.warmup,
-                        "profile_steps": a.profile_steps}, "prepare": {}, "cases": []}
+                        "profile_steps": a.profile_steps, "overrides": a.set},
+           "prepare": {}, "cases": []}
     CACHE.mkdir(exist_ok=True)
     for n in a.sizes:
         bed = CACHE / f"cycling_N{n}_{cache_key(n)}.npz"
@@ -256,7 +263,8 @@ def main(argv=None) -> int:
             c = run_worker("time", ["--n", str(n), "--bed", str(bed), "--threads-one", str(k),
                                     "--steps", str(a.steps), "--repeats", str(a.repeats),
                                     "--warmup", str(a.warmup),
-                                    "--profile-steps", str(a.profile_steps)])
+                                    "--profile-steps", str(a.profile_steps),
+                                    *(["--set", *a.set] if a.set else [])])
             c["hertz_bed_us_per_particle_step"] = hertz_reference(c["n"], c["threads"])
             res["cases"].append(c)
             print(f"N={n}, {k} thread(s): cycling {c['cycling_us_per_particle_step']:.3f}, "
