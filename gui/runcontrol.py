@@ -28,6 +28,9 @@ class RunControl(QtCore.QObject):
         self.thread: QtCore.QThread | None = None
         self.worker: SimWorker | None = None
         self.state = "idle"
+        # how the last run ended (finished, stopped, failed), kept when a resumed run's
+        # folder is replayed and `state` goes back to idle; None while a run goes on
+        self.last_outcome: str | None = None
         self.last_status: dict = {}
         self.pending_arrays = None          # (arrays, status) of the newest frame not drawn
         self.resumed_folder: Path | None = None   # replayed again when its run ends
@@ -73,6 +76,7 @@ class RunControl(QtCore.QObject):
         self.worker.finished.connect(self.thread.quit)
         self.thread.finished.connect(self._thread_done)
         self.state = "building"
+        self.last_outcome = None
         self.thread.start()
         w.menus.update()
 
@@ -140,6 +144,8 @@ class RunControl(QtCore.QObject):
     def on_state(self, name: str, msg: str):
         w = self.win
         self.state = name
+        if name in ("finished", "stopped", "failed"):
+            self.last_outcome = name
         w.status_bar.show_state(name, msg)
         worker = self.worker
         if (name in ("finished", "stopped") and worker is not None

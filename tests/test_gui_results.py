@@ -270,17 +270,13 @@ def test_resume_in_the_app_finishes_the_run(qtbot, tmp_path, tiny_overrides, run
     n_before = len(w.folder.snapshots)
     w.replay_bar.resume_button.click()
     assert w.thread is not None
-    try:
-        qtbot.waitUntil(lambda: w.state in ("finished", "failed"), timeout=120000)
-    except Exception:
-        # an intermittent timeout, seen at 4938949 and after it (the run alone takes ~10 s):
-        # show where every thread, the worker's included, is
-        import faulthandler
-        import sys
-        faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
-        raise
-    assert w.state == "finished", w.state_label.text()
-    qtbot.waitUntil(lambda: w.thread is None and w.folder is not None, timeout=10000)
+    # wait for the outcome and the replay, not for state == "finished": the replay of the
+    # resumed folder sets the state back to idle, and where one processEvents call delivered
+    # both the worker's "finished" and its thread's end, the state was never seen finished
+    # (the intermittent timeout of sessions 11 and 12: the worker thread had already ended)
+    qtbot.waitUntil(lambda: w.runs.last_outcome is not None and w.thread is None
+                    and w.folder is not None, timeout=120000)
+    assert w.runs.last_outcome == "finished", w.state_label.text()
     # the plots held the earlier rows, then the new ones
     assert [r["step"] for r in w.plots.rows] == [int(s) for s in read_csv(d / "timeseries.csv")["step"]]
     for name in ("timeseries.csv", "cycles.csv", "particles.pvd"):
