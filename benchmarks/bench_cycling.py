@@ -58,13 +58,14 @@ PROFILED = ("step_serial", "step_threaded", "removed_volumes", "normal_stress",
 
 
 def scenario(n: int, overrides: list[str] | None = None):
-    """The shipped scenario at N particles; overrides: KEY=VALUE (JSON values), for the timed
+    """The shipped scenario at N particles; overrides: KEY=VALUE (TOML values), for the timed
     cycling only (the bed is pressed as shipped)."""
     import dempack
     sc = dempack.load_scenario(SCENARIO)
     sc.set_many({"packing.particles": n, "run.snapshot_every_outputs": 0,
                  "run.snapshot_at_half_cycle_fractions": [], "run.checkpoint_every_outputs": 10 ** 6})
-    sc.set_many({k: json.loads(v) for k, v in (kv.split("=", 1) for kv in overrides or [])})
+    from dempack.cli import _overrides  # --set KEY=VALUE, as `dempack run` parses it
+    sc.set_many(_overrides(overrides))
     return sc
 
 

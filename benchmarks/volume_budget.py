@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,19 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dempack  # noqa: E402
+from creep_decides import revision  # noqa: E402  (the engine's commit, +changes)
+from dempack.cli import _overrides  # noqa: E402  (--set KEY=VALUE, as `dempack run`)
 
 SCENARIOS = {"cycle_se60mse": "Se", "cycle_se60mse_25C": "Se", "cycle_fes60mse": "FeS",
              "cycle_lco60mse": "LiCoO2"}
 COLUMNS = ("volume_deficit", "volume_compressed", "volume_unaccounted")
 RESULT = ROOT / "benchmarks" / "results" / "volume_budget.json"
-
-
-def revision() -> str:
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                         capture_output=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "dempack", "assets"], cwd=ROOT,
-                           text=True, capture_output=True).stdout.strip()
-    return rev + ("+changes" if dirty else "")
 
 
 def run_one(name: str, active: str, particles: int, cycles: int, folder: Path,
@@ -109,7 +102,7 @@ def main() -> int:
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                     help="scenario overrides for every run, e.g. numerics.cap_correction_every=1")
     args = ap.parse_args()
-    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    overrides = _overrides(args.set)
     if args.report:
         print(table(json.loads(args.result.read_text())))
         return 0

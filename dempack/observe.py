@@ -392,11 +392,11 @@ def true_volumes(sim):
     return true_volume(ps.R0, beta, ps.lithiation)
 
 
-def compressed_volume(sim) -> float:
+def compressed_volume(sim, V) -> float:
     """Σ_i V_i p_i / K_i (m³) over the live solid particles: the elastic volume change that
     their confinement pressures p_i stand for (dempack.physics.confinement: p_i = K_i
     ⟨V_cut − V_allow⟩_i / V_i, so right after a volume update it is the cut volume beyond what
-    growth restored). V_i the true volume (`true_volumes`), K_i = E/(3(1 − 2ν)); 2D: the
+    growth restored). V (N,) the true volumes (`true_volumes`), K_i = E/(3(1 − 2ν)); 2D: the
     plane-strain in-plane bulk modulus and areas × t. Porous agglomerates are left out: their
     pressure compacts their pores (dempack.physics.agglomerate), not their solid."""
     ps = sim.particles
@@ -409,7 +409,6 @@ def compressed_volume(sim) -> float:
         K = plane_strain_bulk_modulus(E_p, nu)
     else:
         K = sim.bulk_modulus[ps.material]
-    V = true_volumes(sim)
     return float(np.sum(V[sel] * ps.confinement[sel] / K[sel]))
 
 
@@ -513,8 +512,9 @@ def observables(sim, a: dict | None = None) -> dict:
     thickness = box.z_top
     die_volume = box.area * thickness
     porosity = 1.0 - a["solid_volume"] / die_volume
-    v_true = float(np.sum(true_volumes(sim)[ps.alive]))
-    compressed = compressed_volume(sim)
+    V_true = true_volumes(sim)
+    v_true = float(np.sum(V_true[ps.alive]))
+    compressed = compressed_volume(sim, V_true)
     st = sim.stage
     ref = sim.reference_thickness
     punch = sim.punch_stress()
